@@ -1,0 +1,103 @@
+"""Metrics of a simulation (SPEC 5), as pure functions of job records and the round schedule.
+
+Every number a table, plot or report shows is computed here, the same way for every policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from shockwave.model import JobId
+from shockwave.sim.result import JobRecord, SimResult
+
+UNFAIR_RHO = 1.05
+"""A job is unfair when its finish-time-fairness rho exceeds this (the paper's threshold)."""
+
+
+def makespan_s(records: Sequence[JobRecord]) -> float:
+    """Completion time of the last job, from t = 0 (the trace start)."""
+    return max((r.completion_s for r in records), default=0.0)
+
+
+def jcts_s(records: Sequence[JobRecord]) -> np.ndarray:
+    return np.array([r.jct_s for r in records], dtype=float)
+
+
+def fair_share_factor(num_jobs: int, num_gpus: int) -> float:
+    """The contention factor of the static FTF definition: ``max(1, N/G)``."""
+    return max(1.0, num_jobs / num_gpus)
+
+
+def ftf_rho(record: JobRecord, num_jobs: int, num_gpus: int) -> float:
+    """Finish-time fairness ``rho = JCT / (T_j * max(1, N/G))`` (SPEC 5, static definition)."""
+    return record.jct_s / (record.run_time_s * fair_share_factor(num_jobs, num_gpus))
+
+
+def ftf_rhos(records: Sequence[JobRecord], num_jobs: int, num_gpus: int) -> list[float]:
+    return [ftf_rho(r, num_jobs, num_gpus) for r in records]
+
+
+def unfair_fraction_pct(rhos: Sequence[float], threshold: float = UNFAIR_RHO) -> float:
+    """Percentage of jobs whose rho exceeds ``threshold``."""
+    if not rhos:
+        return 0.0
+    return 100.0 * sum(1 for rho in rhos if rho > threshold) / len(rhos)
+
+
+def utilization(gpu_busy_s: Sequence[float], makespan: float) -> float:
+    """Mean over GPUs of the share of ``[0, makespan]`` spent running useful work."""
+    if makespan <= 0 or not gpu_busy_s:
+        return 0.0
+    return float(np.mean(np.asarray(gpu_busy_s, dtype=float) / makespan))
+
+
+def lease_extension_pct(schedule: Sequence[Mapping[JobId, tuple[int, ...]]]) -> float:
+    """Share of (job, round) placements that keep exactly the GPUs the job held the round before,
+    among jobs placed in the round before."""
+    kept = chances = 0
+    for before, after in zip(schedule, schedule[1:], strict=False):
+        chances += len(before)
+        kept += sum(1 for job, gpus in before.items() if tuple(after.get(job, ())) == tuple(gpus))
+    return 100.0 * kept / chances if chances else 0.0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The headline metrics of one run."""
+
+    makespan_s: float
+    avg_jct_s: float
+    p50_jct_s: float
+    p99_jct_s: float
+    worst_ftf_rho: float
+    unfair_fraction_pct: float
+    cluster_util: float
+    rounds: int
+    lease_extension_pct: float
+    jobs_completed: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def summarize(result: SimResult) -> Summary:
+    """All headline metrics of ``result``."""
+    records = result.records
+    jct = jcts_s(records)
+    rhos = ftf_rhos(records, result.num_trace_jobs, result.num_gpus)
+    span = makespan_s(records)
+    return Summary(
+        makespan_s=span,
+        avg_jct_s=float(jct.mean()) if len(jct) else 0.0,
+        p50_jct_s=float(np.percentile(jct, 50)) if len(jct) else 0.0,
+        p99_jct_s=float(np.percentile(jct, 99)) if len(jct) else 0.0,
+        worst_ftf_rho=max(rhos, default=0.0),
+        unfair_fraction_pct=unfair_fraction_pct(rhos),
+        cluster_util=utilization(result.gpu_busy_s, span),
+        rounds=len(result.schedule),
+        lease_extension_pct=lease_extension_pct(result.schedule),
+        jobs_completed=len(records),
+    )

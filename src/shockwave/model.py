@@ -1,0 +1,82 @@
+"""Plain data shared by every part of the package: jobs as asked for, the cluster, a round's plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+AdaptationMode = Literal["static", "accordion", "gns"]
+ADAPTATION_MODES: tuple[AdaptationMode, ...] = ("static", "accordion", "gns")
+JobId = int
+
+
+def job_type_name(model: str, batch_size: int) -> str:
+    """The reference's job-type string, e.g. ``ResNet-18 (batch size 32)``."""
+    return f"{model} (batch size {batch_size})"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a job asked for when it was submitted (one trace line).
+
+    ``total_steps`` counts iterations of the whole job at its initial batch size;
+    ``duration_s`` is its static run time alone on ``gpus`` GPUs; ``arrival_s`` is
+    seconds from the start of the trace.
+    """
+
+    job_id: JobId
+    model: str
+    batch_size: int
+    gpus: int
+    mode: AdaptationMode
+    total_steps: int
+    arrival_s: float
+    duration_s: float
+    priority_weight: float = 1.0
+    slo: float | None = None
+    command: str = ""
+    working_directory: str = ""
+    num_steps_arg: str = ""
+    needs_data_dir: bool = False
+
+    @property
+    def job_type(self) -> str:
+        return job_type_name(self.model, self.batch_size)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A homogeneous cluster: ``num_gpus`` GPUs of one type, ``gpus_per_server`` per server."""
+
+    num_gpus: int
+    gpus_per_server: int = 1
+    gpu_type: str = "v100"
+
+    def __post_init__(self) -> None:
+        from shockwave.errors import InputError
+
+        if self.num_gpus <= 0:
+            raise InputError(f"must be a positive number of GPUs, got {self.num_gpus}", field="gpus")
+        if self.gpus_per_server <= 0:
+            raise InputError(
+                f"must be positive, got {self.gpus_per_server}", field="gpus-per-server"
+            )
+
+    @property
+    def servers(self) -> list[list[int]]:
+        """GPU ids grouped by server, in server order."""
+        per = self.gpus_per_server
+        return [list(range(s, min(s + per, self.num_gpus))) for s in range(0, self.num_gpus, per)]
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """Who runs where in one round: job id -> the GPU ids of its gang."""
+
+    round_index: int
+    placements: Mapping[JobId, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def gpus_used(self) -> int:
+        return sum(len(g) for g in self.placements.values())

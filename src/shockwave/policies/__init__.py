@@ -1,0 +1,56 @@
+"""The policy registry: names (and the literature's aliases) -> policy classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shockwave.errors import UnknownPolicyError
+from shockwave.policies.base import ClusterView, JobView, Policy, Shares
+from shockwave.policies.gandiva_fair import GandivaFair
+from shockwave.policies.isolated import Isolated
+
+POLICIES: dict[str, type] = {
+    "gandiva_fair": GandivaFair,
+    "isolated": Isolated,
+}
+
+ALIASES: dict[str, str] = {
+    "gavel": "max_min_fairness",
+    "themis": "finish_time_fairness",
+    "ossp": "min_total_duration",
+    "mst": "max_sum_throughput",
+    "max_sum_throughput_perf": "max_sum_throughput",
+    "gandiva-fair": "gandiva_fair",
+}
+
+DISPLAY_NAMES: dict[str, str] = {
+    "shockwave": "Shockwave",
+    "finish_time_fairness": "Themis",
+    "max_min_fairness": "Gavel",
+    "allox": "AlloX",
+    "min_total_duration": "OSSP",
+    "max_sum_throughput": "MST",
+    "gandiva_fair": "Gandiva-Fair",
+    "fifo": "FIFO",
+    "isolated": "Isolated",
+}
+
+
+def canonical_name(name: str) -> str:
+    """The registry name for ``name`` or one of its aliases; raises ``UnknownPolicyError``."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in POLICIES:
+        raise UnknownPolicyError(name, list(POLICIES) + [a for a, t in ALIASES.items() if t in POLICIES])
+    return key
+
+
+def make_policy(name: str, **params: Any) -> Policy:
+    """A fresh policy instance (policies may keep state across rounds of one run)."""
+    return POLICIES[canonical_name(name)](**params)
+
+
+__all__ = [
+    "ALIASES", "DISPLAY_NAMES", "POLICIES", "ClusterView", "JobView", "Policy", "Shares",
+    "canonical_name", "make_policy",
+]

@@ -1,0 +1,86 @@
+"""The policy interface: a read-only view of the cluster in, shares out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from shockwave.model import Cluster, JobId, JobSpec
+from shockwave.workload.adaptation import JobProfile
+from shockwave.workload.throughput import ThroughputTable
+
+Shares = Mapping[JobId, float]
+"""Job id -> share in [0, 1]: the fraction of time the job should hold its gang of GPUs."""
+
+
+@dataclass(frozen=True)
+class JobView:
+    """One active job as a policy sees it. Throughputs are iterations/s of the whole gang."""
+
+    spec: JobSpec
+    profile: JobProfile
+    batch_size: int
+    throughput: float
+    total_steps: float
+    steps_done: float
+    admitted_s: float
+    rounds_received: int
+    attained_s: float
+    ran_last_round: bool
+    throughput_timeline: tuple[tuple[int, float, int], ...] = ()
+
+    @property
+    def job_id(self) -> JobId:
+        return self.spec.job_id
+
+    @property
+    def gpus(self) -> int:
+        return self.spec.gpus
+
+    @property
+    def remaining_steps(self) -> float:
+        return max(0.0, self.total_steps - self.steps_done)
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return -(-self.profile.samples_per_epoch // self.batch_size)
+
+    @property
+    def epochs_done(self) -> int:
+        """Whole epochs completed at the current batch size."""
+        return int(self.steps_done // self.iterations_per_epoch)
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """A frozen snapshot of the cluster at a round boundary. ``jobs`` is ordered by job id."""
+
+    now_s: float
+    round_index: int
+    round_s: float
+    cluster: Cluster
+    jobs: Mapping[JobId, JobView]
+    throughputs: ThroughputTable
+
+    @property
+    def num_gpus(self) -> int:
+        return self.cluster.num_gpus
+
+    def time_since_arrival_s(self, job_id: JobId) -> float:
+        return self.now_s - self.jobs[job_id].spec.arrival_s
+
+
+class Policy(Protocol):
+    """What every scheduling policy implements.
+
+    ``plans_rounds`` says how the planner uses the shares: ``False`` (Gavel-style policies) means
+    they are long-run time fractions, recomputed when the job set changes and turned into rounds by
+    the priority mechanism; ``True`` means the policy is asked every round and a share of 1 means
+    "runs this round" (Shockwave's explicit round plans).
+    """
+
+    name: ClassVar[str]
+    plans_rounds: ClassVar[bool]
+
+    def allocate(self, view: ClusterView) -> Shares: ...

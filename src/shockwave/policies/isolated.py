@@ -1,0 +1,20 @@
+"""Isolated: an equal 1/m split of the cluster in GPU terms (SPEC 4.9); also Themis's reference point."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from shockwave.policies.base import ClusterView, Shares
+
+
+class Isolated:
+    """``x_j = min(1, (G/m) / gpus_j)``."""
+
+    name: ClassVar[str] = "isolated"
+    plans_rounds: ClassVar[bool] = False
+
+    def allocate(self, view: ClusterView) -> Shares:
+        if not view.jobs:
+            return {}
+        per_job = view.num_gpus / len(view.jobs)
+        return {job_id: min(1.0, per_job / job.gpus) for job_id, job in view.jobs.items()}

@@ -1,0 +1,1 @@
+"""The trace-driven simulator: a virtual clock and the throughput model drive the scheduling core."""

@@ -1,0 +1,1 @@
+"""The workload model: throughput profiles and batch-size adaptation of training jobs."""

@@ -1,0 +1,161 @@
+"""Batch-size adaptation: the per-epoch profiles of static, Accordion and GNS jobs (SPEC 1.6-1.8)
+and the rules the simulator uses to change a running job's batch size (SPEC 3.5)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from shockwave.errors import InputError
+from shockwave.model import JobSpec
+from shockwave.workload.throughput import ThroughputTable
+
+
+@dataclass(frozen=True)
+class WorkloadFacts:
+    """Dataset sizes, batch-size limits and adaptation tables, loaded from ``data/workload.json``."""
+
+    dataset_samples: dict[str, int]
+    max_batch_size: dict[str, int]
+    min_batch_size: dict[str, int]
+    accordion: dict[str, dict]
+    accordion_profile_warmup_fraction: float
+    gns: dict[tuple[str, int, int], tuple[tuple[int, int], ...]]
+
+    def samples_per_epoch(self, model: str) -> int:
+        try:
+            return self.dataset_samples[model]
+        except KeyError:
+            raise InputError(
+                f"unknown model '{model}'; known: {', '.join(sorted(self.dataset_samples))}",
+                field="job_type",
+            ) from None
+
+    def iterations_per_epoch(self, model: str, batch_size: int) -> int:
+        return math.ceil(self.samples_per_epoch(model) / batch_size)
+
+    def is_max_batch_size(self, model: str, batch_size: int) -> bool:
+        return batch_size == self.max_batch_size.get(model)
+
+    def is_min_batch_size(self, model: str, batch_size: int) -> bool:
+        return batch_size == self.min_batch_size.get(model)
+
+
+@cache
+def load_workload_facts() -> WorkloadFacts:
+    """The bundled workload tables (read once; the result is immutable by convention)."""
+    raw = json.loads((resources.files("shockwave") / "data" / "workload.json").read_text())
+    gns = {}
+    for key, rows in raw["gns"].items():
+        model, bs0, gpus = key.split("|")
+        gns[(model, int(bs0), int(gpus))] = tuple((int(s), int(b)) for s, b in rows)
+    return WorkloadFacts(
+        dataset_samples=raw["dataset_samples"],
+        max_batch_size=raw["max_batch_size"],
+        min_batch_size=raw["min_batch_size"],
+        accordion=raw["accordion"],
+        accordion_profile_warmup_fraction=raw["accordion_profile_warmup_fraction"],
+        gns=gns,
+    )
+
+
+def accordion_is_critical(facts: WorkloadFacts, model: str, bs0: int, epoch: int) -> bool:
+    """Whether ``epoch`` is in the Accordion critical regime, where the small batch size is kept."""
+    rule = facts.accordion.get(model)
+    if rule is None or rule.get("fixed"):
+        return True
+    periodic = rule.get("periodic")
+    if periodic is not None:
+        return epoch < periodic["until"] and epoch % periodic["period"] < periodic["critical"]
+    warmup = rule["warmup_epochs"]
+    if epoch < warmup.get(str(bs0), warmup.get("*", 0)):
+        return True
+    return any(lo <= epoch < hi for lo, hi in rule["critical_ranges"])
+
+
+def accordion_is_fixed(facts: WorkloadFacts, model: str) -> bool:
+    rule = facts.accordion.get(model)
+    return rule is None or bool(rule.get("fixed"))
+
+
+def accordion_profile_batch_sizes(
+    facts: WorkloadFacts, model: str, bs0: int, num_epochs: int
+) -> list[int]:
+    """Profile batch sizes: the model maximum outside the critical regime after the warm-up share."""
+    if accordion_is_fixed(facts, model):
+        return [bs0] * num_epochs
+    big = facts.max_batch_size[model]
+    warm = facts.accordion_profile_warmup_fraction * num_epochs
+    return [
+        big if (not accordion_is_critical(facts, model, bs0, e) and e > warm) else bs0
+        for e in range(num_epochs)
+    ]
+
+
+def gns_pattern(facts: WorkloadFacts, model: str, bs0: int, num_epochs: int, gpus: int) -> list[int]:
+    """The GNS batch size of each of ``num_epochs`` epochs (SPEC 1.8, tail quirk included).
+
+    The reference fills the first two ranges of a row epoch by epoch up to the job's last epoch,
+    but from the third range on it stops *before* the last epoch, which then keeps ``bs0``
+    (checked against the published per-job run times of the canonical trace). Values are capped
+    at the model's maximum batch size.
+    """
+    pattern = [bs0] * num_epochs
+    rows = facts.gns.get((model, bs0, gpus))
+    if rows is None:
+        return pattern
+    cap = facts.max_batch_size.get(model, bs0)
+    for index, (start, batch_size) in enumerate(rows):
+        end = rows[index + 1][0] if index + 1 < len(rows) else num_epochs
+        stop = num_epochs if index < 2 else num_epochs - 1
+        for e in range(start, min(end, stop)):
+            pattern[e] = min(batch_size, cap)
+    return pattern
+
+
+@dataclass(frozen=True)
+class JobProfile:
+    """A job's exclusive run, epoch by epoch, with the batch-size adaptation its mode applies."""
+
+    num_epochs: int
+    samples_per_epoch: int
+    batch_size_every_epoch: tuple[int, ...]
+    duration_every_epoch: np.ndarray
+
+    @property
+    def run_time_s(self) -> float:
+        """Exclusive, adaptation-aware run time T_j: the finish-time-fairness denominator."""
+        return float(self.duration_every_epoch.sum())
+
+
+def profile_batch_sizes(facts: WorkloadFacts, spec: JobSpec, num_epochs: int) -> list[int]:
+    if spec.mode == "accordion":
+        return accordion_profile_batch_sizes(facts, spec.model, spec.batch_size, num_epochs)
+    if spec.mode == "gns":
+        return gns_pattern(facts, spec.model, spec.batch_size, num_epochs, spec.gpus)
+    return [spec.batch_size] * num_epochs
+
+
+def build_profile(
+    spec: JobSpec, throughputs: ThroughputTable, facts: WorkloadFacts | None = None,
+    gpu_type: str = "v100",
+) -> JobProfile:
+    """Rebuild the reference's per-job dynamic profile (SPEC 1.6) from the trace line."""
+    facts = facts or load_workload_facts()
+    samples = facts.samples_per_epoch(spec.model)
+    num_epochs = math.ceil(spec.total_steps / facts.iterations_per_epoch(spec.model, spec.batch_size))
+    sizes = profile_batch_sizes(facts, spec, num_epochs)
+    rates = {b: throughputs.lookup(spec.model, b, spec.gpus, gpu_type) for b in set(sizes)}
+    for b, rate in rates.items():
+        if rate <= 0:
+            raise InputError(
+                f"throughput of {spec.model} at batch size {b} on {spec.gpus} GPUs is zero",
+                path=throughputs.source, field="throughput",
+            )
+    durations = np.array([(samples / b) / rates[b] for b in sizes], dtype=float)
+    return JobProfile(num_epochs, samples, tuple(sizes), durations)
