@@ -55,22 +55,62 @@ class Trace:
                     path=self.source, line=line, field="job_type",
                 )
 
+    def check_fits(self, num_gpus: int) -> None:
+        """Raise an ``InputError`` naming the first job wider than a cluster of ``num_gpus`` GPUs.
+
+        A gang that needs more GPUs than the cluster has can never be placed, so a simulation
+        with it would never finish; simulators call this before they start.
+        """
+        for index, job in enumerate(self.jobs):
+            if job.gpus > num_gpus:
+                raise InputError(
+                    f"job {job.job_id} needs {job.gpus} GPUs but the cluster has {num_gpus}",
+                    path=self.source, line=self.line_of(index), field="scale_factor",
+                )
+
 
 def from_jobs(jobs: Sequence[JobSpec], source: str = "<memory>") -> Trace:
     return Trace(jobs=tuple(jobs), source=source, lines=tuple(range(1, len(jobs) + 1)))
 
 
-def load_trace(path: str | Path | None = None) -> Trace:
-    """Read a trace file (the reference's TSV format); ``None`` loads the bundled canonical trace."""
+def is_jsonl(text: str) -> bool:
+    """Whether trace text is JSON Lines: its first non-blank character is ``{``."""
+    stripped = text.lstrip()
+    return stripped.startswith("{")
+
+
+def parse_trace_text(
+    text: str, source: str = "<memory>", throughputs: ThroughputTable | None = None
+) -> Trace:
+    """Parse trace text in either format, told apart by content, not by file name."""
+    if is_jsonl(text):
+        from shockwave.traces.jsonl import parse_jsonl
+
+        return parse_jsonl(text, source=source, throughputs=throughputs)
     from shockwave.traces.tsv import parse_tsv
 
+    return parse_tsv(text, source=source)
+
+
+def load_trace(
+    path: str | Path | None = None, *, throughputs: ThroughputTable | None = None
+) -> Trace:
+    """Read a trace file, reference TSV or JSON Lines; ``None`` loads the bundled canonical trace.
+
+    ``throughputs`` is only consulted for JSON Lines jobs that give just one of
+    ``total_steps`` and ``duration_s`` (default: the bundled table).
+    """
     if path is None:
         text = (resources.files("shockwave") / "data" / DEFAULT_TRACE_NAME).read_text()
-        return parse_tsv(text, source=DEFAULT_TRACE_NAME)
+        return parse_trace_text(text, source=DEFAULT_TRACE_NAME)
+    return parse_trace_text(read_text(path), source=str(path), throughputs=throughputs)
+
+
+def read_text(path: str | Path) -> str:
+    """A text file's content, or an ``InputError`` saying why it cannot be read."""
     try:
-        text = Path(path).read_text()
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
     except UnicodeDecodeError:
-        raise InputError("not a text file", path=path) from None
-    return parse_tsv(text, source=str(path))
+        raise InputError("not a UTF-8 text file", path=path) from None

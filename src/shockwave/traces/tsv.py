@@ -75,6 +75,15 @@ def _parse_line(line: _Line, job_id: int) -> JobSpec:
     )
 
 
+def _format_hint(raw: str, num_fields: int) -> str:
+    """A pointer to the importer when a line looks like another public trace format."""
+    if num_fields == 7:
+        return " (this looks like a Gavel/Philly trace: use 'shockwave trace import gavel')"
+    if raw.replace(" ", "").lower().startswith("name,time,application"):
+        return " (this looks like a Pollux/Sia CSV: use 'shockwave trace import pollux')"
+    return ""
+
+
 def parse_tsv(text: str, source: str = "<memory>") -> Trace:
     """Parse reference-format text. Blank lines are skipped; anything else malformed is an error."""
     jobs: list[JobSpec] = []
@@ -85,7 +94,8 @@ def parse_tsv(text: str, source: str = "<memory>") -> Trace:
         values = raw.split("\t")
         if len(values) != len(FIELDS):
             raise InputError(
-                f"expected {len(FIELDS)} tab-separated fields, got {len(values)}",
+                f"expected {len(FIELDS)} tab-separated fields, got {len(values)}"
+                + _format_hint(raw, len(values)),
                 path=source, line=number, field="line",
             )
         job = _parse_line(_Line(source, number, values), job_id=len(jobs))
