@@ -62,6 +62,8 @@ class ClusterView:
     cluster: Cluster
     jobs: Mapping[JobId, JobView]
     throughputs: ThroughputTable
+    compat: str = "fixed"
+    num_trace_jobs: int = 0
 
     @property
     def num_gpus(self) -> int:

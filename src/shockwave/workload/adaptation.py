@@ -64,18 +64,27 @@ def load_workload_facts() -> WorkloadFacts:
     )
 
 
-def accordion_is_critical(facts: WorkloadFacts, model: str, bs0: int, epoch: int) -> bool:
-    """Whether ``epoch`` is in the Accordion critical regime, where the small batch size is kept."""
+def accordion_is_critical(
+    facts: WorkloadFacts, model: str, bs0: int, epoch: int, *, runtime: bool = False
+) -> bool:
+    """Whether ``epoch`` is in the Accordion critical regime, where the small batch size is kept.
+
+    ``runtime=True`` gives the reference simulator's own (narrower) regimes, which differ from
+    the profile's for Recommendation (no late critical ranges) and ResNet-50 (no end epoch).
+    """
     rule = facts.accordion.get(model)
     if rule is None or rule.get("fixed"):
         return True
     periodic = rule.get("periodic")
     if periodic is not None:
-        return epoch < periodic["until"] and epoch % periodic["period"] < periodic["critical"]
+        until = rule.get("runtime_periodic_until", periodic["until"]) if runtime else periodic["until"]
+        in_window = until is None or epoch < until
+        return in_window and epoch % periodic["period"] < periodic["critical"]
     warmup = rule["warmup_epochs"]
     if epoch < warmup.get(str(bs0), warmup.get("*", 0)):
         return True
-    return any(lo <= epoch < hi for lo, hi in rule["critical_ranges"])
+    ranges = rule.get("runtime_critical_ranges", rule["critical_ranges"]) if runtime else rule["critical_ranges"]
+    return any(lo <= epoch < hi for lo, hi in ranges)
 
 
 def accordion_is_fixed(facts: WorkloadFacts, model: str) -> bool:

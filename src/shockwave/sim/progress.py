@@ -1,0 +1,174 @@
+"""Advancing jobs through one round: launching tasks, progress from the throughput model,
+restart penalties, batch-size changes and completions (SPEC 3.3-3.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shockwave.config import SimConfig
+from shockwave.model import Cluster, JobId, RoundPlan
+from shockwave.planner import RoundPlanner
+from shockwave.policies.base import JobView
+from shockwave.sim import batch_size
+from shockwave.sim.result import JobRecord, SimResult
+from shockwave.sim.state import JobState, Task
+from shockwave.workload.adaptation import WorkloadFacts
+from shockwave.workload.throughput import ThroughputTable
+
+RESTART_WINDOW_S = 5.0
+"""The reference charges the restart penalty only to tasks longer than ``round_s - 5``."""
+
+MAX_FAILED_TASKS = 5
+"""The reference drops a job after this many consecutive failed tasks (no steps, no time)."""
+
+
+class RoundRunner:
+    """Owns the active jobs and turns each round's plan into progress."""
+
+    def __init__(self, cluster: Cluster, config: SimConfig, throughputs: ThroughputTable,
+                 facts: WorkloadFacts, planner: RoundPlanner) -> None:
+        self.cluster, self.config, self.throughputs, self.facts = cluster, config, throughputs, facts
+        self.planner = planner
+        self.active: dict[JobId, JobState] = {}
+        self.records: dict[JobId, JobRecord] = {}
+        self.gpu_busy_s = [0.0] * cluster.num_gpus
+        self.batch_size_changes = 0
+        self.forced_completions = 0
+        self.failed_tasks = 0
+
+    def active_count(self) -> int:
+        return len(self.active)
+
+    def completed_count(self) -> int:
+        return len(self.records)
+
+    def admit(self, job: JobState) -> None:
+        self.active[job.job_id] = job
+        self.planner.job_added(job.job_id)
+
+    def views(self, round_index: int) -> dict[JobId, JobView]:
+        return {j: self.active[j].view(round_index) for j in sorted(self.active)}
+
+    # Launch ------------------------------------------------------------------------------
+    def launch(self, plan: RoundPlan, now_s: float, round_index: int) -> list[Task]:
+        tasks = []
+        for job_id, gpus in plan.placements.items():
+            job = self.active[job_id]
+            overhead = 0.0
+            if not self.config.reference and job.last_round != round_index - 1:
+                overhead = min(self.config.preemption_penalty_s, self.config.round_s)
+            budget = self.config.round_s - overhead
+            steps = min(float(int(job.throughput * budget)), job.remaining_steps)
+            finish = now_s + overhead + steps / job.throughput
+            tasks.append(Task(finish, job_id, tuple(gpus), steps, now_s, overhead))
+        return tasks
+
+    # Completion --------------------------------------------------------------------------
+    def complete_round(self, tasks: list[Task], round_start_s: float, round_index: int) -> None:
+        for task in sorted(tasks, key=lambda t: (t.finish_s, t.job_id)):
+            job = self.active[task.job_id]
+            exec_s, steps = self._useful_time(job, task, round_start_s, round_index)
+            if steps <= 0 and exec_s <= 0:
+                self._fail_task(job, task, exec_s, round_index)
+                continue
+            job.failed_tasks = 0
+            job.steps_done += steps
+            job.attained_s += exec_s
+            job.rounds_received += 1
+            job.last_round = round_index
+            if exec_s > 0:
+                job.timeline.append((round_index, steps / exec_s, job.batch_size))
+            for gpu in task.gpus:
+                self.gpu_busy_s[gpu] += exec_s
+            self.planner.job_ran(job.job_id, exec_s + task.overhead_s)
+            done = self._is_done(job)
+            self._apply_pending_batch_size(job, task.finish_s)
+            if done:
+                self._complete(job, task.finish_s)
+
+    def _fail_task(self, job: JobState, task: Task, exec_s: float, round_index: int) -> None:
+        """A task that did nothing: in the reference this happens when a batch-size change rounded
+        progress past the end, leaving negative steps. The job is retried, then dropped."""
+        job.failed_tasks += 1
+        job.attained_s += exec_s
+        job.last_round = round_index
+        self.failed_tasks += 1
+        self.planner.needs_allocation = True
+        if job.failed_tasks >= MAX_FAILED_TASKS:
+            # Its last timestamp is the later of the task's start and its (earlier) finish.
+            self._complete(job, max(task.finish_s, task.start_s))
+
+    def _useful_time(self, job: JobState, task: Task, round_start_s: float,
+                     round_index: int) -> tuple[float, float]:
+        """Seconds of useful work and steps done, after the reference's restart penalty."""
+        if not self.config.reference:
+            return task.finish_s - task.start_s - task.overhead_s, task.steps
+        exec_s = task.finish_s - round_start_s
+        steps = task.steps
+        penalty = self.config.preemption_penalty_s
+        restarted = round_index != 0 and job.last_round != round_index - 1
+        if restarted and exec_s > self.config.round_s - RESTART_WINDOW_S:
+            steps = int(steps * (exec_s - penalty) / exec_s)
+            exec_s -= penalty
+        return exec_s, steps
+
+    def _is_done(self, job: JobState) -> bool:
+        """Finished its steps, or ran past ``max_run_time_factor`` times its run time."""
+        if job.remaining_steps <= 0:
+            return True
+        limit = int(self.config.max_run_time_factor * job.profile.run_time_s)
+        if job.attained_s > limit:
+            self.forced_completions += 1
+            return True
+        return False
+
+    def _complete(self, job: JobState, finish_s: float) -> None:
+        spec = job.spec
+        self.records[job.job_id] = JobRecord(
+            job_id=job.job_id, model=spec.model, batch_size=spec.batch_size, gpus=spec.gpus,
+            mode=spec.mode, arrival_s=spec.arrival_s, completion_s=finish_s,
+            run_time_s=job.profile.run_time_s, attained_s=job.attained_s,
+            batch_size_timeline=tuple(job.batch_size_timeline),
+        )
+        del self.active[job.job_id]
+        self.planner.job_removed(job.job_id)
+
+    # Batch sizes -------------------------------------------------------------------------
+    def check_batch_sizes(self, now_s: float) -> None:
+        """At a round boundary: decide each active job's next batch size (SPEC 3.5)."""
+        for job in self.active.values():
+            if self.config.reference:
+                target = batch_size.reference_target(job, self.facts)
+                if target is not None:
+                    job.pending_batch_size = target
+            elif batch_size.apply_profile_schedule(job, self.throughputs, self.cluster.gpu_type, now_s):
+                self.batch_size_changes += 1
+                self.planner.batch_size_changed(job.job_id)
+
+    def _apply_pending_batch_size(self, job: JobState, now_s: float) -> None:
+        """The reference applies a pending change after the job's next round has run."""
+        target, job.pending_batch_size = job.pending_batch_size, None
+        if target is None or self.facts.is_max_batch_size(job.spec.model, job.spec.batch_size):
+            return
+        if batch_size.apply_reference_change(job, target, self.throughputs, self.cluster.gpu_type, now_s):
+            self.batch_size_changes += 1
+            self.planner.batch_size_changed(job.job_id)
+
+    # Result ------------------------------------------------------------------------------
+    def result(self, policy: str, plans: list[RoundPlan], starts: list[float], ends: list[float],
+               num_trace_jobs: int, inputs: dict[str, Any]) -> SimResult:
+        records = tuple(self.records[j] for j in sorted(self.records))
+        return SimResult(
+            policy=policy, num_gpus=self.cluster.num_gpus, records=records,
+            schedule=tuple(dict(p.placements) for p in plans), round_start_s=tuple(starts),
+            round_end_s=tuple(ends), gpu_busy_s=tuple(self.gpu_busy_s),
+            makespan_s=max((r.completion_s for r in records), default=0.0),
+            num_trace_jobs=num_trace_jobs, inputs=inputs,
+            stats={
+                "allocations_computed": self.planner.allocations_computed,
+                "batch_size_changes": self.batch_size_changes,
+                "forced_completions": self.forced_completions,
+                "failed_tasks": self.failed_tasks,
+                "unfinished_jobs": len(self.active),
+            },
+        )

@@ -1,0 +1,70 @@
+"""The simulator's mutable state: one ``JobState`` per admitted job, owned by ``sim/loop.py``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from shockwave.model import JobSpec
+from shockwave.policies.base import JobView
+from shockwave.workload.adaptation import JobProfile
+
+
+@dataclass
+class JobState:
+    """Progress of one admitted job. Steps count iterations at the current batch size."""
+
+    spec: JobSpec
+    profile: JobProfile
+    batch_size: int
+    throughput: float
+    total_steps: float
+    admitted_s: float
+    steps_done: float = 0.0
+    rounds_received: int = 0
+    attained_s: float = 0.0
+    last_round: int = -1
+    pending_batch_size: int | None = None
+    failed_tasks: int = 0
+    timeline: list[tuple[int, float, int]] = field(default_factory=list)
+    batch_size_timeline: list[tuple[float, int]] = field(default_factory=list)
+
+    @property
+    def job_id(self) -> int:
+        return self.spec.job_id
+
+    @property
+    def remaining_steps(self) -> float:
+        return self.total_steps - self.steps_done
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return math.ceil(self.profile.samples_per_epoch / self.batch_size)
+
+    def view(self, round_index: int) -> JobView:
+        return JobView(
+            spec=self.spec,
+            profile=self.profile,
+            batch_size=self.batch_size,
+            throughput=self.throughput,
+            total_steps=self.total_steps,
+            steps_done=self.steps_done,
+            admitted_s=self.admitted_s,
+            rounds_received=self.rounds_received,
+            attained_s=self.attained_s,
+            ran_last_round=self.last_round == round_index - 1,
+            throughput_timeline=tuple(self.timeline),
+        )
+
+
+@dataclass(frozen=True)
+class Task:
+    """One job's work in one round: ``steps`` iterations on ``gpus``, from ``start_s`` (after
+    ``overhead_s`` of restart cost) until ``finish_s``."""
+
+    finish_s: float
+    job_id: int
+    gpus: tuple[int, ...]
+    steps: float
+    start_s: float
+    overhead_s: float = 0.0
