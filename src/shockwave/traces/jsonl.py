@@ -22,8 +22,9 @@ from shockwave.workload.throughput import ThroughputTable, load_throughputs
 # Bounds that keep every derived number finite (about 31,700 years; 10^15 iterations).
 MAX_SECONDS = 1e12
 MAX_STEPS = 10**15
-# Text that must survive the tab-separated reference format.
-_Text = Annotated[str, Field(pattern=r"^[^\t\r\n]*$")]
+MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+# Text that must survive the tab-separated reference format: no tab, no line boundary.
+_Text = Annotated[str, Field(pattern="^[^\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*$")]
 
 
 class JobLine(BaseModel):
@@ -32,7 +33,7 @@ class JobLine(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
     id: int | None = Field(default=None, ge=0, description="must equal the line's job index")
-    model: Annotated[str, Field(pattern=r"^\S+$")]
+    model: Annotated[str, Field(pattern=MODEL_PATTERN)]
     batch_size: int = Field(ge=1)
     gpus: int = Field(default=1, ge=1)
     mode: Literal["static", "accordion", "gns"] = "static"
@@ -59,6 +60,9 @@ def _located(exc: ValidationError, source: str, line: int) -> InputError:
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = f"unknown key; known: {', '.join(JobLine.model_fields)}"
+    elif first["type"] == "string_pattern_mismatch":
+        message = ("must be one word of letters, digits and . _ + -" if field == "model"
+                   else "must not contain tabs or line breaks")
     return InputError(message, path=source, line=line, field=field)
 
 
@@ -126,7 +130,8 @@ def parse_jsonl(
     rates = _Rates(throughputs, gpu_type)
     jobs: list[JobSpec] = []
     lines: list[int] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # JSON Lines separates records by "\n" only; a string may hold other line separators.
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         job = _parse_object(raw, source, number)
@@ -169,5 +174,5 @@ def format_jsonl(jobs: Iterable[JobSpec]) -> str:
     for index, job in enumerate(jobs):
         row = job_to_dict(job)
         row["id"] = index
-        out.append(json.dumps(row, ensure_ascii=False) + "\n")
+        out.append(json.dumps(row) + "\n")
     return "".join(out)

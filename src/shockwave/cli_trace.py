@@ -1,0 +1,251 @@
+"""``shockwave trace ...``: generate, convert, import and describe job traces.
+
+A typer app the main CLI mounts. Every ``ShockwaveError`` becomes one line
+``error: <message>`` on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+
+from shockwave.errors import InputError, ShockwaveError
+from shockwave.model import JobSpec
+from shockwave.traces.generate import GeneratorParams, generate_trace
+from shockwave.traces.info import DEFAULT_NUM_GPUS, TraceInfo, describe_trace, run_times_s
+from shockwave.traces.trace import is_jsonl, load_trace, parse_trace_text, read_text
+from shockwave.workload.throughput import ThroughputTable, load_throughputs
+
+app = typer.Typer(help="Generate, convert, import and describe job traces.",
+                  no_args_is_help=True, add_completion=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Format(StrEnum):
+    """Trace file formats this package writes."""
+
+    reference = "reference"
+    jsonl = "jsonl"
+
+
+class Source(StrEnum):
+    """Public trace formats ``trace import`` reads."""
+
+    gavel = "gavel"
+    pollux = "pollux"
+
+
+class Mode(StrEnum):
+    """Adaptation modes a job can be given."""
+
+    static = "static"
+    accordion = "accordion"
+    gns = "gns"
+
+
+def _exits_2_on_errors(command: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ShockwaveError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+ThroughputsOption = Annotated[
+    Path | None, typer.Option("--throughputs", help="Throughputs JSON (default: the bundled "
+                              "tacc_throughputs.json).", show_default=False)]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write here instead of to stdout.",
+                              show_default=False)]
+
+
+def _table(path: Path | None) -> ThroughputTable:
+    return load_throughputs(path)
+
+
+def _mix(text: str, name: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(f"expected comma-separated numbers, got {text!r}", field=name) from None
+
+
+def _render(jobs: tuple[JobSpec, ...], fmt: Format) -> str:
+    from shockwave.traces.jsonl import format_jsonl
+    from shockwave.traces.tsv import format_tsv
+
+    return format_jsonl(jobs) if fmt is Format.jsonl else format_tsv(jobs)
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=out) from None
+
+
+@app.command()
+@_exits_2_on_errors
+def generate(
+    num_jobs: Annotated[int, typer.Option(help="Number of jobs.")] = 120,
+    lam: Annotated[float, typer.Option(help="Mean inter-arrival time, s (0: all at 0).")] = 40.0,
+    seed: Annotated[int, typer.Option(help="Seed of all six random streams.")] = 25,
+    min_hours: Annotated[float, typer.Option(help="Shortest candidate duration, h.")] = 0.2,
+    max_hours: Annotated[float, typer.Option(help="Longest candidate duration, h.")] = 5.0,
+    num_durations: Annotated[int, typer.Option(help="Number of candidate durations.")] = 100,
+    duration_logspace: Annotated[bool, typer.Option(
+        help="Power-law (base 1.5) spacing of the candidate durations.")] = False,
+    multi_gpu: Annotated[bool, typer.Option(
+        "--multi-gpu/--single-gpu", help="Draw GPUs per job from --scale-factor-mix.")] = True,
+    scale_factor_mix: Annotated[str, typer.Option(
+        help="Probabilities of 1, 2, 4 and 8 GPUs.")] = "0.6,0.3,0.09,0.01",
+    dynamic: Annotated[bool, typer.Option(
+        "--dynamic/--static-only", help="Draw modes from --mode-mix.")] = True,
+    mode_mix: Annotated[str, typer.Option(
+        help="Probabilities of static, accordion and gns.")] = "0,0.5,0.5",
+    single_mode: Annotated[Mode | None, typer.Option(
+        help="Give every job this mode (no draw).", show_default=False)] = None,
+    throughputs: ThroughputsOption = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.reference,
+    out: OutOption = None,
+) -> None:
+    """Generate a synthetic trace exactly as the reference generator does.
+
+    The defaults are the paper's canonical 120-job trace (seed 25, lam 40).
+    """
+    params = GeneratorParams(
+        num_jobs=num_jobs, lam_s=lam, seed=seed, min_hours=min_hours, max_hours=max_hours,
+        num_durations=num_durations, duration_logspace=duration_logspace, multi_gpu=multi_gpu,
+        scale_factor_mix=_mix(scale_factor_mix, "scale-factor-mix"), dynamic=dynamic,
+        mode_mix=_mix(mode_mix, "mode-mix"),
+        single_mode=single_mode.value if single_mode else None,  # type: ignore[arg-type]
+    )
+    trace = generate_trace(params, _table(throughputs))
+    _emit(_render(trace.jobs, fmt), out)
+
+
+@app.command()
+@_exits_2_on_errors
+def convert(
+    source: Annotated[Path, typer.Argument(help="Trace to read (reference TSV or JSON Lines).")],
+    out: Annotated[Path, typer.Argument(help="File to write ('-' for stdout).")],
+    to: Annotated[Format | None, typer.Option(
+        help="Output format (default: the other one).", show_default=False)] = None,
+    throughputs: ThroughputsOption = None,
+) -> None:
+    """Convert a trace between the reference format and JSON Lines."""
+    text = read_text(source)
+    table = _table(throughputs) if throughputs else None
+    trace = parse_trace_text(text, source=str(source), throughputs=table)
+    target = to or (Format.reference if is_jsonl(text) else Format.jsonl)
+    _emit(_render(trace.jobs, target), out)
+
+
+@app.command("import")
+@_exits_2_on_errors
+def import_(
+    kind: Annotated[Source, typer.Argument(metavar="FORMAT", help="gavel or pollux.")],
+    source: Annotated[Path, typer.Argument(help="The public trace file.")],
+    out: OutOption = None,
+    to: Annotated[Format, typer.Option(help="Output format.")] = Format.jsonl,
+    throughputs: ThroughputsOption = None,
+    strict: Annotated[bool, typer.Option(
+        help="gavel: stop at a job without throughputs instead of skipping it.")] = False,
+    mode: Annotated[Mode, typer.Option(help="pollux: adaptation mode of every job.")] = Mode.static,
+) -> None:
+    """Import a public trace: Gavel's Philly-derived TSV or a Pollux/Sia workload CSV."""
+    from shockwave.traces.gavel import import_gavel
+    from shockwave.traces.pollux import import_pollux
+
+    text, table = read_text(source), _table(throughputs)
+    if kind is Source.gavel:
+        result = import_gavel(text, table, str(source), strict=strict)
+    else:
+        result = import_pollux(text, table, str(source), mode=mode.value)  # type: ignore[arg-type]
+    _emit(_render(result.trace.jobs, to), out)
+    for skipped in result.skipped:
+        typer.echo(f"warning: {source}:{skipped.line}: skipped: {skipped.reason}", err=True)
+    for note in result.notes:
+        typer.echo(f"note: {source}: {note}", err=True)
+    typer.echo(f"imported {len(result.trace)} jobs, skipped {len(result.skipped)}", err=True)
+
+
+def _stats(label: str, s: object) -> str:
+    d = dataclasses.asdict(s)  # type: ignore[call-overload]
+    return (f"{label:<32}min {d['min_s']:,.0f}  median {d['median_s']:,.0f}  "
+            f"mean {d['mean_s']:,.0f}  max {d['max_s']:,.0f} s  (sum {d['total_s']:,.0f})")
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{key}: {value}" for key, value in counts.items())
+
+
+def format_info(info: TraceInfo) -> str:
+    """The text ``trace info`` prints."""
+    rows = [
+        ("trace", info.source),
+        ("jobs", f"{info.num_jobs}"),
+        ("arrivals", f"{info.first_arrival_s:,.0f} .. {info.last_arrival_s:,.0f} s "
+                     f"(span {info.arrival_span_s:,.0f} s, mean gap {info.mean_gap_s:.1f} s)"),
+        ("GPUs per job", _counts(info.gpus_per_job)),
+        ("modes", _counts(info.modes)),
+        ("models", _counts(info.models)),
+    ]
+    lines = [f"{name:<32}{value}" for name, value in rows]
+    lines.append(_stats("static duration (column 11)", info.static_duration))
+    lines.append(_stats("dynamic run time T_j", info.run_time))
+    lines.append(f"{'GPU-seconds (sum gpus x T_j)':<32}{info.gpu_seconds:,.0f}")
+    lines.append(f"{'makespan lower bound':<32}{info.makespan_lower_bound_s:,.0f} s "
+                 f"on {info.num_gpus} GPUs")
+    return "\n".join(lines) + "\n"
+
+
+@app.command()
+@_exits_2_on_errors
+def info(
+    source: Annotated[Path | None, typer.Argument(
+        help="Trace to describe (default: the bundled canonical trace).", show_default=False)
+    ] = None,
+    gpus: Annotated[int, typer.Option(help="Cluster size for the lower bound.")] = (
+        DEFAULT_NUM_GPUS),
+    plot: Annotated[Path | None, typer.Option(
+        help="Also draw histograms into this picture (e.g. out.png).", show_default=False)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    throughputs: ThroughputsOption = None,
+) -> None:
+    """Describe a trace: mixes, durations, GPU-seconds and a makespan lower bound."""
+    table = _table(throughputs)
+    trace = load_trace(source, throughputs=table)
+    described = describe_trace(trace, table, gpus)
+    if as_json:
+        body = dataclasses.asdict(described) | {"arrival_span_s": described.arrival_span_s}
+        typer.echo(json.dumps(body, indent=2))
+    else:
+        typer.echo(format_info(described), nl=False)
+    if described.too_wide_job_ids:
+        ids = ", ".join(str(i) for i in described.too_wide_job_ids[:10])
+        typer.echo(f"warning: {len(described.too_wide_job_ids)} jobs need more than {gpus} GPUs "
+                   f"(ids {ids}); a simulation on {gpus} GPUs refuses this trace", err=True)
+    if plot is not None:
+        from shockwave.traces.plot import plot_trace
+
+        plot_trace(trace, run_times_s(trace, table), described, plot)
+        typer.echo(f"wrote {plot}", err=True)

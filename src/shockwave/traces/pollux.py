@@ -1,0 +1,149 @@
+"""Importer for the Pollux/Sia workload CSVs (petuum/adaptdl ``benchmark/workloads*``).
+
+Header ``name,time,application,num_replicas,batch_size`` (other columns are ignored); ``time``
+is the arrival in seconds, ``batch_size`` the job's total batch size over its replicas. Each
+application maps to the closest job type with throughputs (``data/pollux_applications.json``):
+
+* the model comes from the table; the batch size is the supported one nearest, on a log scale,
+  to the per-GPU batch ``batch_size / num_replicas``;
+* the job keeps ``num_replicas`` GPUs when the model has throughputs at that width, otherwise
+  the widest supported width below it (noted in the result);
+* its work, ``total_steps``, is the application's measured run time at its reference width
+  times the chosen job type's throughput there; its duration is that work at its own width.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from shockwave.errors import InputError
+from shockwave.model import ADAPTATION_MODES, AdaptationMode, JobSpec
+from shockwave.traces.importing import (
+    ImportResult,
+    nearest_batch_size,
+    no_jobs_error,
+    positive_rate,
+    supported_shapes,
+)
+from shockwave.traces.trace import Trace
+from shockwave.workload.throughput import ThroughputTable
+
+COLUMNS = ("name", "time", "application", "num_replicas", "batch_size")
+
+
+@dataclass(frozen=True)
+class Application:
+    """How one Pollux application becomes a job type of ours."""
+
+    model: str
+    run_time_s: float
+    at_gpus: int
+    reason: str
+
+
+@cache
+def load_applications() -> dict[str, Application]:
+    """The bundled application mapping (read once)."""
+    raw = json.loads(
+        (resources.files("shockwave") / "data" / "pollux_applications.json").read_text())
+    return {name: Application(**entry) for name, entry in raw["applications"].items()}
+
+
+def _field(row: dict[str, str | None], name: str, kind: type, source: str, line: int) -> float:
+    raw = (row.get(name) or "").strip()
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise InputError(f"expected {'an integer' if kind is int else 'a number'}, got {raw!r}",
+                         path=source, line=line, field=name) from None
+    if not math.isfinite(value) or value < (1 if kind is int else 0):
+        raise InputError(f"out of range: {raw!r}", path=source, line=line, field=name)
+    return value
+
+
+class _Mapper:
+    """Turns (application, replicas, total batch size) into a supported job shape."""
+
+    def __init__(self, throughputs: ThroughputTable, gpu_type: str) -> None:
+        self.throughputs, self.gpu_type = throughputs, gpu_type
+        self.apps = load_applications()
+        self.notes: list[str] = []
+
+    def application(self, name: str, source: str, line: int) -> Application:
+        if name not in self.apps:
+            raise InputError(f"unknown application {name!r}; known: {', '.join(self.apps)}",
+                             path=source, line=line, field="application")
+        return self.apps[name]
+
+    def shape(self, app: Application, replicas: int, total_batch: int, source: str,
+              line: int) -> tuple[int, int]:
+        shapes = supported_shapes(self.throughputs, app.model, self.gpu_type)
+        widths = [g for g in shapes if g <= replicas]
+        if not widths:
+            raise InputError(f"{app.model} has no throughput on {replicas} x {self.gpu_type} or "
+                             f"fewer in {self.throughputs.source}",
+                             path=source, line=line, field="num_replicas")
+        gpus = replicas if replicas in shapes else widths[-1]
+        if gpus != replicas:
+            self.notes.append(f"line {line}: {app.model} has no throughput on {replicas} GPUs; "
+                              f"the job uses {gpus}")
+        return gpus, nearest_batch_size(shapes[gpus], total_batch / replicas)
+
+    def total_steps(self, app: Application, batch_size: int, gpus: int) -> int:
+        rate = positive_rate(self.throughputs, app.model, batch_size, app.at_gpus, self.gpu_type)
+        if rate is None:  # the reference width lacks this batch size: measure at the job's own
+            rate = positive_rate(self.throughputs, app.model, batch_size, gpus, self.gpu_type)
+        return max(1, int(app.run_time_s * rate))  # type: ignore[operator]
+
+
+def _rows(text: str, source: str) -> csv.DictReader:
+    reader = csv.DictReader(text.splitlines(), skipinitialspace=True)
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        raise InputError(f"the header lacks {', '.join(missing)}; expected {','.join(COLUMNS)}",
+                         path=source, line=1, field="header")
+    reader.fieldnames = header
+    return reader
+
+
+def import_pollux(
+    text: str, throughputs: ThroughputTable, source: str = "<memory>", *,
+    mode: AdaptationMode = "static", gpu_type: str = "v100",
+) -> ImportResult:
+    """Read a Pollux/Sia workload CSV; every job gets adaptation ``mode``; rows sorted by time."""
+    if mode not in ADAPTATION_MODES:
+        raise InputError(f"expected one of {', '.join(ADAPTATION_MODES)}, got {mode!r}",
+                         field="mode")
+    mapper = _Mapper(throughputs, gpu_type)
+    jobs: list[JobSpec] = []
+    lines: list[int] = []
+    reader = _rows(text, source)
+    for row in reader:
+        number = reader.line_num
+        if None in row:
+            raise InputError("more values than header columns", path=source, line=number,
+                             field="line")
+        app = mapper.application((row.get("application") or "").strip(), source, number)
+        arrival = float(_field(row, "time", float, source, number))
+        replicas = int(_field(row, "num_replicas", int, source, number))
+        total_batch = int(_field(row, "batch_size", int, source, number))
+        if jobs and arrival < jobs[-1].arrival_s:
+            raise InputError(f"arrival {arrival:g} s is before the previous job's "
+                             f"{jobs[-1].arrival_s:g} s; traces must be sorted by arrival",
+                             path=source, line=number, field="time")
+        gpus, batch_size = mapper.shape(app, replicas, total_batch, source, number)
+        steps = mapper.total_steps(app, batch_size, gpus)
+        rate = throughputs.lookup(app.model, batch_size, gpus, gpu_type)
+        jobs.append(JobSpec(job_id=len(jobs), model=app.model, batch_size=batch_size, gpus=gpus,
+                            mode=mode, total_steps=steps, arrival_s=arrival,
+                            duration_s=steps / rate))
+        lines.append(number)
+    if not jobs:
+        raise no_jobs_error(source, [])
+    return ImportResult(Trace(tuple(jobs), source, tuple(lines)), (), tuple(mapper.notes))
