@@ -5,13 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from shockwave.errors import UnknownPolicyError
+from shockwave.policies.allox import Allox
 from shockwave.policies.base import ClusterView, JobView, Policy, Shares
+from shockwave.policies.fifo import Fifo
+from shockwave.policies.finish_time_fairness import FinishTimeFairness
 from shockwave.policies.gandiva_fair import GandivaFair
 from shockwave.policies.isolated import Isolated
+from shockwave.policies.max_min_fairness import MaxMinFairness
+from shockwave.policies.max_sum_throughput import MaxSumThroughput
+from shockwave.policies.min_total_duration import MinTotalDuration
 
 POLICIES: dict[str, type] = {
     "gandiva_fair": GandivaFair,
     "isolated": Isolated,
+    "max_min_fairness": MaxMinFairness,
+    "finish_time_fairness": FinishTimeFairness,
+    "allox": Allox,
+    "min_total_duration": MinTotalDuration,
+    "max_sum_throughput": MaxSumThroughput,
+    "fifo": Fifo,
 }
 
 ALIASES: dict[str, str] = {

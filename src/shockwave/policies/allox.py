@@ -1,0 +1,137 @@
+"""AlloX (SPEC 4.4): jobs are assigned to GPUs by a min-cost bipartite matching whose cost is each
+job's completion time if it ran k-th on that GPU (plus the time it has already waited); the job
+each GPU runs first gets the whole GPU (``x = 1/sf`` for a gang of sf GPUs).
+
+The allocation is remembered across calls: a job whose previous share was exactly 1.0 keeps its
+GPU, and every job the matching does not place keeps its previous share.
+
+The matching uses the shortest-augmenting-path algorithm of SciPy 1.5's
+``linear_sum_assignment`` (Crouse 2016), re-implemented here step for step, because the published
+schedules depend on how that version breaks ties between equal-cost assignments; later SciPy
+versions break them differently (SPEC 7.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from shockwave.model import JobId
+from shockwave.policies.base import ClusterView, Shares
+
+ZERO_THROUGHPUT = 1e-10
+
+
+def _augmenting_path(
+    cost: np.ndarray, u: np.ndarray, v: np.ndarray, row4col: np.ndarray, row: int
+) -> tuple[int, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One shortest augmenting path from ``row``: (sink, min value, path, shortest path costs,
+    rows visited, columns visited). Columns are scanned in SciPy 1.5's order."""
+    nr, nc = cost.shape
+    remaining = np.arange(nc - 1, -1, -1)
+    spc = np.full(nc, np.inf)
+    path = np.full(nc, -1)
+    rows_seen = np.zeros(nr, dtype=bool)
+    cols_seen = np.zeros(nc, dtype=bool)
+    min_val = 0.0
+    i = row
+    while True:
+        rows_seen[i] = True
+        r = min_val + cost[i, remaining] - u[i] - v[remaining]
+        better = r < spc[remaining]
+        path[remaining[better]] = i
+        spc[remaining[better]] = r[better]
+        costs = spc[remaining]
+        lowest = costs.min()
+        hits = np.flatnonzero(costs == lowest)
+        free_hits = hits[row4col[remaining[hits]] == -1]
+        index = int(free_hits[-1]) if free_hits.size else int(hits[0])
+        min_val = float(lowest)
+        j = int(remaining[index])
+        if not np.isfinite(min_val):
+            raise ValueError("cost matrix is infeasible")
+        cols_seen[j] = True
+        remaining[index] = remaining[-1]
+        remaining = remaining[:-1]
+        if row4col[j] == -1:
+            return j, min_val, path, spc, rows_seen, cols_seen
+        i = int(row4col[j])
+
+
+def linear_sum_assignment_v15(cost_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Min-cost assignment of every row of a wide matrix (rows <= columns), with SciPy 1.5's
+    tie-breaking: costs shifted by their minimum, columns scanned from the last, and a free
+    column preferred among equally short paths. Returns (row indices, column indices)."""
+    cost = np.asarray(cost_matrix, dtype=float)
+    nr, nc = cost.shape
+    if nr == 0 or nc == 0:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    if nr > nc:
+        cols, rows = linear_sum_assignment_v15(cost.T)
+        order = np.argsort(rows)
+        return rows[order], cols[order]
+    cost = cost - cost.min()
+    u, v = np.zeros(nr), np.zeros(nc)
+    col4row = np.full(nr, -1)
+    row4col = np.full(nc, -1)
+    for cur in range(nr):
+        sink, min_val, path, spc, rows_seen, cols_seen = _augmenting_path(cost, u, v, row4col, cur)
+        u[cur] += min_val
+        for i in np.flatnonzero(rows_seen):
+            if i != cur:
+                u[i] += min_val - spc[col4row[i]]
+        v[cols_seen] -= min_val - spc[cols_seen]
+        j = sink
+        while True:
+            i = int(path[j])
+            row4col[j] = i
+            col4row[i], j = j, int(col4row[i])
+            if i == cur:
+                break
+    return np.arange(nr), col4row.copy()
+
+
+@dataclass
+class Allox:
+    """AlloX with the oldest ``max(alpha * m, free GPUs)`` unallocated jobs in each matching."""
+
+    name: ClassVar[str] = "allox"
+    plans_rounds: ClassVar[bool] = False
+
+    alpha: float = 0.2
+    previous: dict[JobId, float] = field(default_factory=dict)
+
+    def _candidates(self, view: ClusterView) -> tuple[list[JobId], int]:
+        """Jobs to match (oldest first, truncated) and the number of GPUs left to match on."""
+        unallocated = [j for j in view.jobs if self.previous.get(j) != 1.0]
+        kept = sum(1 for j in view.jobs if self.previous.get(j) == 1.0)
+        free_gpus = view.num_gpus - kept
+        unallocated.sort(key=lambda j: -view.time_since_arrival_s(j))
+        return unallocated[: max(int(self.alpha * len(unallocated)), free_gpus)], free_gpus
+
+    def allocate(self, view: ClusterView) -> Shares:
+        candidates, n = self._candidates(view)
+        m = len(candidates)
+        shares = {j: self.previous.get(j, 0.0) for j in view.jobs}
+        if m and n > 0:
+            rem = np.array([view.jobs[j].remaining_steps for j in candidates], dtype=float)
+            thr = np.array([view.jobs[j].throughput for j in candidates], dtype=float)
+            thr[thr == 0.0] = ZERO_THROUGHPUT
+            waited = np.array([view.time_since_arrival_s(j) for j in candidates], dtype=float)
+            q_base = np.repeat((rem / thr)[:, None], n, axis=1)
+            q = np.concatenate([k * q_base for k in range(1, m + 1)], axis=1)
+            q = q + np.tile(np.repeat(waited[:, None], n, axis=1), (1, m))
+            rows, cols = linear_sum_assignment_v15(q)
+            first: dict[int, tuple[int, JobId]] = {}
+            for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+                gpu, position = col % n, col // n
+                if gpu not in first or position > first[gpu][0]:
+                    first[gpu] = (position, candidates[row])
+            for gpu in range(n):
+                if gpu in first:
+                    job_id = first[gpu][1]
+                    shares[job_id] = 1.0 / view.jobs[job_id].gpus
+        self.previous = dict(shares)
+        return shares

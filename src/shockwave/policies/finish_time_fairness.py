@@ -1,0 +1,115 @@
+"""Themis's finish-time fairness (SPEC 4.2): minimise the largest predicted finish-time ratio
+``rho_j(x) = (t_j + rem_j / (thr_j x_j)) / (C_j + rem_j / thr_iso_j)``.
+
+Solved exactly, without an SOCP: ``rho_j`` falls as ``x_j`` grows, so ``rho`` is attainable iff
+every job can get ``x_j >= L_j(rho) = rem_j / (thr_j (rho den_j - t_j))`` within ``x_j <= 1`` and
+``sum sf_j x_j <= G``. The smallest such ``rho`` is either ``max_j rho_j(1)`` (a job that cannot
+go faster than its whole gang is the bottleneck) or the root of ``sum_j sf_j L_j(rho) = G``,
+found by bisection to machine precision. In the second case the optimum is unique; in the first,
+the other jobs have slack and we return the analytic centre of the optimal face (the documented
+tie-break shared with the other Gavel-family LPs, close to what an interior-point solver returns).
+
+``C_j`` is the job's isolated time consumed so far, accumulated across calls as the reference does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from shockwave.model import JobId
+from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.isolated import Isolated
+from shockwave.solver import box_knapsack_center
+
+_BISECTION_STEPS = 200
+
+
+def _lower(rho: float, steps: np.ndarray, thr: np.ndarray, since: np.ndarray, den: np.ndarray):
+    gap = rho * den - since
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(gap > 0, steps / (thr * np.maximum(gap, 1e-300)), np.inf)
+    return np.where(steps > 0, out, 0.0)
+
+
+def min_max_rho_shares(
+    steps: np.ndarray,
+    thr: np.ndarray,
+    since: np.ndarray,
+    den: np.ndarray,
+    gpus: np.ndarray,
+    num_gpus: int,
+) -> np.ndarray:
+    """Shares minimising ``max_j (since_j + steps_j / (thr_j x_j)) / den_j`` under the base
+    constraints; ``thr`` and ``den`` must be positive."""
+    full = (since + steps / thr) / den
+    rho_lo = float(full.max())
+    lower = _lower(rho_lo, steps, thr, since, den)
+    if float(gpus @ np.minimum(lower, 1.0)) < num_gpus:
+        fixed = full == rho_lo
+        x = np.ones_like(steps)
+        free = ~fixed
+        if free.any():
+            capacity = num_gpus - float(gpus[fixed].sum())
+            x[free] = box_knapsack_center(np.minimum(lower[free], 1.0), gpus[free], capacity)
+        return np.clip(x, 0.0, 1.0)
+    lo, hi = rho_lo, max(2.0 * rho_lo, 1.0)
+    while float(gpus @ _lower(hi, steps, thr, since, den)) > num_gpus:
+        lo, hi = hi, 2.0 * hi
+    for _ in range(_BISECTION_STEPS):
+        mid = (lo + hi) / 2.0
+        if mid in (lo, hi):
+            break
+        if float(gpus @ _lower(mid, steps, thr, since, den)) > num_gpus:
+            lo = mid
+        else:
+            hi = mid
+    return np.clip(_lower(hi, steps, thr, since, den), 0.0, 1.0)
+
+
+@dataclass
+class FinishTimeFairness:
+    """Min-max finish-time-fairness shares, with isolated time accumulated across calls."""
+
+    name: ClassVar[str] = "finish_time_fairness"
+    plans_rounds: ClassVar[bool] = False
+
+    isolated_time_s: dict[JobId, float] = field(default_factory=dict)
+    _prev_steps: dict[JobId, float] = field(default_factory=dict, repr=False)
+    _prev_isolated_thr: dict[JobId, float] = field(default_factory=dict, repr=False)
+
+    def _isolated_throughputs(self, view: ClusterView) -> dict[JobId, float]:
+        m = len(view.jobs)
+        return {
+            j: job.throughput * min(1.0, view.num_gpus / (m * job.gpus))
+            for j, job in view.jobs.items()
+        }
+
+    def _accumulate(self, view: ClusterView) -> None:
+        for j, job in view.jobs.items():
+            total = self.isolated_time_s.setdefault(j, 0.0)
+            if j in self._prev_steps:
+                done = self._prev_steps[j] - job.remaining_steps
+                self.isolated_time_s[j] = total + done / self._prev_isolated_thr[j]
+
+    def allocate(self, view: ClusterView) -> Shares:
+        if not view.jobs:
+            self._prev_steps, self._prev_isolated_thr = {}, {}
+            return {}
+        iso = self._isolated_throughputs(view)
+        self._accumulate(view)
+        self._prev_steps = {j: job.remaining_steps for j, job in view.jobs.items()}
+        self._prev_isolated_thr = iso
+        ids = list(view.jobs)
+        thr = np.array([view.jobs[j].throughput for j in ids], dtype=float)
+        if np.any(thr <= 0):
+            return Isolated().allocate(view)
+        steps = np.array([view.jobs[j].remaining_steps for j in ids], dtype=float)
+        since = np.array([view.time_since_arrival_s(j) for j in ids], dtype=float)
+        iso_thr = np.array([iso[j] for j in ids], dtype=float)
+        den = np.array([self.isolated_time_s[j] for j in ids]) + steps / iso_thr
+        gpus = np.array([view.jobs[j].gpus for j in ids], dtype=float)
+        x = min_max_rho_shares(steps, thr, since, den, gpus, view.num_gpus)
+        return {j: float(v) for j, v in zip(ids, x, strict=True)}

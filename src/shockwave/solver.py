@@ -1,0 +1,243 @@
+"""The one module that talks to numerical solvers: LPs and MILPs through HiGHS (via SciPy) with
+time limits, and barrier (central-path) points of polyhedra by Newton's method. Solver statuses
+become a :class:`Solution` or a :class:`~shockwave.errors.SolverError`.
+
+Why a barrier routine here: several Gavel-family LPs have non-unique optima, and the reference
+solved them with an interior-point method, whose answer is (close to) the analytic centre of the
+optimal face. Policies reproduce that choice explicitly with :func:`central_point`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from shockwave.errors import SolverError
+
+Matrix = np.ndarray | sparse.spmatrix | sparse.sparray
+
+BoundsSpec = tuple[float | np.ndarray, float | np.ndarray | None]
+DEFAULT_TIME_LIMIT_S = 30.0
+_QUADRATIC_REGION = 1e-6
+_POLISH_STEPS = 4
+
+
+class InfeasibleError(SolverError):
+    """The problem has no feasible point (a status callers may handle, e.g. by relaxing)."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A solver's answer: ``x``, its objective value, and whether it is proven optimal
+    (``False`` means the best incumbent found before the time limit)."""
+
+    x: np.ndarray
+    objective: float
+    optimal: bool
+
+
+def _as_bounds(n: int, lower: float | np.ndarray, upper: float | np.ndarray | None) -> np.ndarray:
+    lo = np.broadcast_to(np.asarray(lower, dtype=float), (n,))
+    hi = np.full(n, np.inf) if upper is None else np.broadcast_to(np.asarray(upper, dtype=float), (n,))
+    return np.column_stack([lo, hi])
+
+
+def solve_lp(
+    c: np.ndarray,
+    *,
+    a_ub: Matrix | None = None,
+    b_ub: np.ndarray | None = None,
+    a_eq: Matrix | None = None,
+    b_eq: np.ndarray | None = None,
+    bounds: BoundsSpec = (0.0, None),
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+) -> Solution:
+    """Minimise ``c @ x`` subject to ``a_ub x <= b_ub``, ``a_eq x = b_eq`` and
+    ``bounds = (lower, upper)`` (scalars or arrays; ``None`` = unbounded above) with HiGHS.
+
+    Raises:
+        InfeasibleError: the constraints admit no point.
+        SolverError: unbounded, time limit without an optimum, or a numerical failure.
+    """
+    c = np.asarray(c, dtype=float)
+    res = linprog(
+        c,
+        A_ub=None if a_ub is None else sparse.csr_array(a_ub),
+        b_ub=b_ub,
+        A_eq=None if a_eq is None else sparse.csr_array(a_eq),
+        b_eq=b_eq,
+        bounds=_as_bounds(c.size, *bounds),
+        method="highs",
+        options={"time_limit": float(time_limit_s), "presolve": True},
+    )
+    if res.status == 0:
+        return Solution(np.asarray(res.x, dtype=float), float(res.fun), True)
+    if res.status == 2:
+        raise InfeasibleError(f"LP with {c.size} variables is infeasible: {res.message}")
+    if res.status == 3:
+        raise SolverError(f"LP with {c.size} variables is unbounded: {res.message}")
+    if res.status == 1:
+        raise SolverError(f"LP with {c.size} variables hit the {time_limit_s:g} s time limit")
+    raise SolverError(f"LP with {c.size} variables failed: {res.message}")
+
+
+def find_feasible(
+    a_ub: Matrix,
+    b_ub: np.ndarray,
+    *,
+    bounds: BoundsSpec = (0.0, None),
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+) -> np.ndarray | None:
+    """A point with ``a_ub x <= b_ub`` within the bounds, or ``None`` if there is none."""
+    n = a_ub.shape[1]
+    try:
+        return solve_lp(
+            np.zeros(n), a_ub=a_ub, b_ub=b_ub, bounds=bounds, time_limit_s=time_limit_s
+        ).x
+    except InfeasibleError:
+        return None
+
+
+def solve_milp(
+    c: np.ndarray,
+    *,
+    integrality: np.ndarray,
+    a: Matrix | None = None,
+    a_lower: np.ndarray | None = None,
+    a_upper: np.ndarray | None = None,
+    bounds: BoundsSpec = (0.0, None),
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    mip_rel_gap: float = 1e-4,
+) -> Solution:
+    """Minimise ``c @ x`` subject to ``a_lower <= a x <= a_upper`` and ``bounds``, with the
+    variables flagged in ``integrality`` (1 = integer) integral, using HiGHS.
+
+    At the time limit the best incumbent is returned with ``optimal=False``.
+
+    Raises:
+        InfeasibleError: the problem is proven infeasible.
+        SolverError: unbounded, or no incumbent before the time limit, or a numerical failure.
+    """
+    c = np.asarray(c, dtype=float)
+    bnd = _as_bounds(c.size, *bounds)
+    constraints = []
+    if a is not None:
+        rows = a.shape[0]
+        lo = np.full(rows, -np.inf) if a_lower is None else np.asarray(a_lower, dtype=float)
+        hi = np.full(rows, np.inf) if a_upper is None else np.asarray(a_upper, dtype=float)
+        constraints.append(LinearConstraint(sparse.csr_array(a), lo, hi))
+    res = milp(
+        c,
+        integrality=np.asarray(integrality),
+        bounds=Bounds(bnd[:, 0], bnd[:, 1]),
+        constraints=constraints,
+        options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "disp": False},
+    )
+    if res.status == 0:
+        return Solution(np.asarray(res.x, dtype=float), float(res.fun), True)
+    if res.status == 2:
+        raise InfeasibleError(f"MILP with {c.size} variables is infeasible: {res.message}")
+    if res.status == 1 and res.x is not None:
+        return Solution(np.asarray(res.x, dtype=float), float(res.fun), False)
+    if res.status == 1:
+        raise SolverError(f"MILP with {c.size} variables found no solution in {time_limit_s:g} s")
+    if res.status == 3:
+        raise SolverError(f"MILP with {c.size} variables is unbounded: {res.message}")
+    raise SolverError(f"MILP with {c.size} variables failed: {res.message}")
+
+
+def _newton_step(
+    g: np.ndarray, s: np.ndarray, grad: np.ndarray, a_eq: np.ndarray | None
+) -> np.ndarray:
+    gs = g / s[:, None]
+    hess = gs.T @ gs
+    n = g.shape[1]
+    if a_eq is None or a_eq.shape[0] == 0:
+        return np.linalg.lstsq(hess, -grad, rcond=None)[0]
+    k = a_eq.shape[0]
+    kkt = np.block([[hess, a_eq.T], [a_eq, np.zeros((k, k))]])
+    rhs = np.concatenate([-grad, np.zeros(k)])
+    return np.linalg.lstsq(kkt, rhs, rcond=None)[0][:n]
+
+
+def central_point(
+    g: np.ndarray,
+    h: np.ndarray,
+    x0: np.ndarray,
+    *,
+    c: np.ndarray | None = None,
+    mu: float = 1.0,
+    a_eq: np.ndarray | None = None,
+    tol: float = 1e-18,
+    max_iter: int = 200,
+) -> np.ndarray:
+    """The point of ``{x : g x < h, a_eq x = a_eq x0}`` that minimises
+    ``c @ x / mu - sum(log(h - g x))``, by damped Newton from the strictly feasible ``x0``.
+
+    With ``c=None`` this is the analytic centre, which is where interior-point LP solvers end up on
+    a face of optimal solutions.
+
+    Raises:
+        SolverError: ``x0`` is not strictly feasible, or Newton's method does not converge.
+    """
+    g = np.asarray(g, dtype=float)
+    h = np.asarray(h, dtype=float)
+    x = np.asarray(x0, dtype=float).copy()
+    lin = np.zeros(x.size) if c is None else np.asarray(c, dtype=float) / mu
+
+    def value(point: np.ndarray) -> float:
+        slack = h - g @ point
+        if np.any(slack <= 0):
+            return np.inf
+        return float(lin @ point - np.log(slack).sum())
+
+    if not np.isfinite(value(x)):
+        raise SolverError("barrier start point is not strictly inside the polyhedron")
+    polish = 0
+    for _ in range(max_iter):
+        s = h - g @ x
+        grad = lin + g.T @ (1.0 / s)
+        dx = _newton_step(g, s, grad, a_eq)
+        decrement = float(-grad @ dx)
+        if decrement / 2 <= tol or polish >= _POLISH_STEPS:
+            return x
+        if decrement < _QUADRATIC_REGION and np.all(h - g @ (x + dx) > 0):
+            # Close to the centre: full Newton steps converge quadratically, below what the
+            # objective's rounding lets a line search see.
+            x, polish = x + dx, polish + 1
+            continue
+        step, f0 = 1.0, value(x)
+        while value(x + step * dx) > f0 - 0.25 * step * decrement:
+            step *= 0.5
+            if step < 1e-16:
+                return x
+        x = x + step * dx
+    raise SolverError(f"barrier Newton method did not converge in {max_iter} iterations")
+
+
+def box_knapsack_center(lower: np.ndarray, weights: np.ndarray, capacity: float) -> np.ndarray:
+    """The analytic centre of ``{x : lower <= x <= 1, x >= 0, weights @ x <= capacity}``, with one
+    barrier term per inequality (so ``x >= lower`` and ``x >= 0`` both count, as they do in the
+    reference's LPs). Requires ``lower < 1`` and ``weights @ lower < capacity``.
+
+    Raises:
+        SolverError: the set has no interior.
+    """
+    lower = np.asarray(lower, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    n = lower.size
+    if n == 0:
+        return np.zeros(0)
+    room = capacity - float(weights @ lower)
+    if np.any(lower >= 1.0) or room <= 0:
+        raise SolverError("box-knapsack set has no interior")
+    span = float(weights @ (1.0 - lower))
+    theta = min(0.5, 0.5 * room / span) if span > 0 else 0.5
+    x0 = lower + theta * (1.0 - lower)
+    eye = np.eye(n)
+    g = np.vstack([-eye, -eye, eye, weights[None, :]])
+    h = np.concatenate([-lower, np.zeros(n), np.ones(n), [capacity]])
+    return central_point(g, h, x0)

@@ -1,0 +1,63 @@
+"""Max-sum-throughput: the fractional knapsack by step rate per GPU, ties at the centre."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from policy_helpers import J, assert_feasible, make_view
+
+from shockwave.policies import make_policy
+from shockwave.policies.max_sum_throughput import MaxSumThroughput
+from shockwave.solver import solve_lp
+
+
+def test_fastest_jobs_take_the_gpus() -> None:
+    view = make_view([J(thr=10), J(thr=5), J(thr=1)], num_gpus=2)
+    assert MaxSumThroughput().allocate(view) == {0: 1.0, 1: 1.0, 2: 0.0}
+
+
+def test_rate_per_gpu_decides_and_the_last_job_is_fractional() -> None:
+    """Rates per GPU 5, 6, 4: job 1 first, job 0 gets the one GPU left of its two: x = 0.5."""
+    view = make_view([J(thr=10, gpus=2), J(thr=6), J(thr=4)], num_gpus=2)
+    assert MaxSumThroughput().allocate(view) == pytest.approx({0: 0.5, 1: 1.0, 2: 0.0})
+
+
+def test_tied_jobs_share_the_remainder_equally() -> None:
+    """One fast job, three identical ones for the two GPUs left: 2/3 each."""
+    view = make_view([J(thr=10), J(thr=5), J(thr=5), J(thr=5)], num_gpus=3)
+    assert MaxSumThroughput().allocate(view) == pytest.approx(
+        {0: 1.0, 1: 2 / 3, 2: 2 / 3, 3: 2 / 3}, abs=1e-9
+    )
+
+
+def test_everyone_runs_when_the_cluster_is_big_enough() -> None:
+    view = make_view([J(thr=1, gpus=2), J(thr=3)], num_gpus=4)
+    assert MaxSumThroughput().allocate(view) == {0: 1.0, 1: 1.0}
+
+
+def test_registry_aliases() -> None:
+    assert isinstance(make_policy("mst"), MaxSumThroughput)
+    assert isinstance(make_policy("max_sum_throughput_perf"), MaxSumThroughput)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    jobs=st.lists(
+        st.builds(J, thr=st.sampled_from([0.5, 1.0, 3.0, 7.5, 20.0]), gpus=st.sampled_from([1, 2, 4])),
+        min_size=1,
+        max_size=10,
+    ),
+    num_gpus=st.sampled_from([2, 4, 8]),
+)
+def test_objective_matches_an_lp_solver(jobs: list[J], num_gpus: int) -> None:
+    """Same optimal value as HiGHS on the LP, and feasible."""
+    view = make_view(jobs, num_gpus=num_gpus)
+    shares = MaxSumThroughput().allocate(view)
+    assert_feasible(shares, view)
+    thr = np.array([j.thr for j in jobs])
+    gpus = np.array([[j.gpus for j in jobs]], dtype=float)
+    best = solve_lp(-thr, a_ub=gpus, b_ub=np.array([num_gpus]), bounds=(0.0, 1.0))
+    got = sum(view.jobs[i].throughput * x for i, x in shares.items())
+    assert got == pytest.approx(-best.objective, rel=1e-9)
