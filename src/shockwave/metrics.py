@@ -54,13 +54,23 @@ def utilization(gpu_busy_s: Sequence[float], makespan: float) -> float:
     return float(np.mean(np.asarray(gpu_busy_s, dtype=float) / makespan))
 
 
-def lease_extension_pct(schedule: Sequence[Mapping[JobId, tuple[int, ...]]]) -> float:
-    """Share of (job, round) placements that keep exactly the GPUs the job held the round before,
-    among jobs placed in the round before."""
+def lease_extension_pct(
+    schedule: Sequence[Mapping[JobId, tuple[int, ...]]],
+    round_start_s: Sequence[float] | None = None,
+    completion_s: Mapping[JobId, float] | None = None,
+) -> float:
+    """Share of lease-extension opportunities taken: a job placed in round r-1 that is still
+    active when round r starts is an opportunity; it is taken when round r gives the job exactly
+    the same GPUs (as the reference counts it). Without times, every placement counts."""
     kept = chances = 0
-    for before, after in zip(schedule, schedule[1:], strict=False):
-        chances += len(before)
-        kept += sum(1 for job, gpus in before.items() if tuple(after.get(job, ())) == tuple(gpus))
+    for r in range(1, len(schedule)):
+        before, after = schedule[r - 1], schedule[r]
+        for job, gpus in before.items():
+            if round_start_s is not None and completion_s is not None:
+                if completion_s.get(job, float("inf")) <= round_start_s[r]:
+                    continue
+            chances += 1
+            kept += set(after.get(job, ())) == set(gpus)
     return 100.0 * kept / chances if chances else 0.0
 
 
@@ -98,6 +108,8 @@ def summarize(result: SimResult) -> Summary:
         unfair_fraction_pct=unfair_fraction_pct(rhos),
         cluster_util=utilization(result.gpu_busy_s, span),
         rounds=len(result.schedule),
-        lease_extension_pct=lease_extension_pct(result.schedule),
+        lease_extension_pct=lease_extension_pct(
+            result.schedule, result.round_start_s, {r.job_id: r.completion_s for r in records}
+        ),
         jobs_completed=len(records),
     )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from shockwave.sim.state import JobState
 from shockwave.workload.adaptation import (
     WorkloadFacts,
     accordion_is_critical,
     accordion_is_fixed,
-    gns_pattern,
+    batch_size_runs,
+    gns_batch_size,
 )
 from shockwave.workload.throughput import ThroughputTable
 
@@ -28,8 +32,10 @@ def reference_target(job: JobState, facts: WorkloadFacts) -> int | None:
     model, bs, bs0 = spec.model, job.batch_size, spec.batch_size
     epoch = math.ceil(job.steps_done / job.iterations_per_epoch)
     if spec.mode == "gns":
-        pattern = gns_pattern(facts, model, bs0, max(GNS_LOOKAHEAD_EPOCHS, epoch + 2), spec.gpus)
-        grows = pattern[epoch] > bs or pattern[epoch + 1] > bs
+        horizon = max(GNS_LOOKAHEAD_EPOCHS, epoch + 2)
+        grows = any(
+            gns_batch_size(facts, model, bs0, spec.gpus, e, horizon) > bs for e in (epoch, epoch + 1)
+        )
         return 2 * bs if grows and not facts.is_max_batch_size(model, bs) else None
     if spec.mode == "accordion" and not accordion_is_fixed(facts, model):
         critical = accordion_is_critical(facts, model, bs0, epoch, runtime=True)
@@ -59,21 +65,55 @@ def apply_reference_change(
     return True
 
 
-def apply_profile_schedule(
-    job: JobState, throughputs: ThroughputTable, gpu_type: str, now_s: float
-) -> bool:
+@dataclass(frozen=True)
+class Segment:
+    """Part of a task run at one batch size: ``steps`` iterations taking ``duration_s``."""
+
+    batch_size: int
+    throughput: float
+    steps: float
+    duration_s: float
+
+
+def plan_segments(
+    job: JobState, budget_s: float, throughputs: ThroughputTable, gpu_type: str
+) -> list[Segment]:
     """The default mode's rule: run each epoch at the batch size the job's profile gives it,
-    switching at the first round boundary inside that epoch and keeping fractional progress."""
-    profile = job.profile
-    epoch = min(int(job.steps_done / job.iterations_per_epoch), profile.num_epochs - 1)
-    target = profile.batch_size_every_epoch[epoch]
-    if target == job.batch_size or not throughputs.has(job.spec.model, target, job.spec.gpus, gpu_type):
-        return False
-    ratio = math.ceil(profile.samples_per_epoch / target) / job.iterations_per_epoch
-    job.steps_done *= ratio
-    job.total_steps *= ratio
-    _switch(job, target, throughputs, gpu_type, now_s)
-    return True
+    switching exactly at epoch boundaries, for at most ``budget_s`` seconds of work."""
+    if not job.runs:
+        job.runs = tuple(batch_size_runs(job.profile.batch_size_every_epoch))
+    segments: list[Segment] = []
+    epochs = job.epochs_done
+    left = budget_s
+    index = max(0, bisect_right([run[0] for run in job.runs], epochs) - 1)
+    while left > 1e-9 and epochs < job.total_epochs - 1e-12 and index < len(job.runs):
+        _, end_epoch, bs = job.runs[index]
+        rate = throughputs.lookup(job.spec.model, bs, job.spec.gpus, gpu_type)
+        ipe = math.ceil(job.profile.samples_per_epoch / bs)
+        last = index == len(job.runs) - 1
+        end = job.total_epochs if last else min(end_epoch, job.total_epochs)
+        steps = min((end - epochs) * ipe, left * rate)
+        segments.append(Segment(bs, rate, steps, steps / rate))
+        left -= steps / rate
+        epochs += steps / ipe
+        index += 1
+    return segments
+
+
+def apply_segments(job: JobState, segments: Sequence[Segment], start_s: float) -> int:
+    """Record the progress of ``segments`` (run from ``start_s``); returns batch-size changes."""
+    changes = 0
+    clock = start_s
+    for segment in segments:
+        if segment.batch_size != job.batch_size:
+            job.batch_size, job.throughput = segment.batch_size, segment.throughput
+            job.batch_size_timeline.append((clock, segment.batch_size))
+            changes += 1
+        job.epochs_done += segment.steps / job.iterations_per_epoch
+        clock += segment.duration_s
+    job.steps_done = job.epochs_done * job.iterations_per_epoch
+    job.total_steps = job.total_epochs * job.iterations_per_epoch
+    return changes
 
 
 def _switch(job: JobState, new_bs: int, throughputs: ThroughputTable, gpu_type: str, now_s: float) -> None:

@@ -121,6 +121,7 @@ class _Simulation:
             rate = self.throughputs.lookup(spec.model, spec.batch_size, spec.gpus, self.cluster.gpu_type)
             job = JobState(spec=spec, profile=profile, batch_size=spec.batch_size, throughput=rate,
                            total_steps=float(spec.total_steps), admitted_s=self.now_s)
+            job.total_epochs = spec.total_steps / job.iterations_per_epoch
             job.batch_size_timeline.append((spec.arrival_s, spec.batch_size))
             self.runner.admit(job)
 

@@ -54,13 +54,21 @@ class RoundRunner:
         tasks = []
         for job_id, gpus in plan.placements.items():
             job = self.active[job_id]
+            if self.config.reference:
+                steps = min(float(int(job.throughput * self.config.round_s)), job.remaining_steps)
+                finish = now_s + steps / job.throughput
+                tasks.append(Task(finish, job_id, tuple(gpus), steps, now_s))
+                continue
             overhead = 0.0
-            if not self.config.reference and job.last_round != round_index - 1:
+            if job.last_round != round_index - 1:
                 overhead = min(self.config.preemption_penalty_s, self.config.round_s)
-            budget = self.config.round_s - overhead
-            steps = min(float(int(job.throughput * budget)), job.remaining_steps)
-            finish = now_s + overhead + steps / job.throughput
-            tasks.append(Task(finish, job_id, tuple(gpus), steps, now_s, overhead))
+            segments = batch_size.plan_segments(
+                job, self.config.round_s - overhead, self.throughputs, self.cluster.gpu_type
+            )
+            work_s = sum(s.duration_s for s in segments)
+            steps = sum(s.steps for s in segments)
+            tasks.append(Task(now_s + overhead + work_s, job_id, tuple(gpus), steps, now_s,
+                              overhead, tuple(segments)))
         return tasks
 
     # Completion --------------------------------------------------------------------------
@@ -72,12 +80,19 @@ class RoundRunner:
                 self._fail_task(job, task, exec_s, round_index)
                 continue
             job.failed_tasks = 0
-            job.steps_done += steps
+            if self.config.reference:
+                job.steps_done += steps
+            else:
+                changes = batch_size.apply_segments(job, task.segments, task.start_s + task.overhead_s)
+                self.batch_size_changes += changes
+                if changes:
+                    self.planner.batch_size_changed(job.job_id)
             job.attained_s += exec_s
             job.rounds_received += 1
             job.last_round = round_index
             if exec_s > 0:
-                job.timeline.append((round_index, steps / exec_s, job.batch_size))
+                measured = steps / exec_s if self.config.reference else job.throughput
+                job.timeline.append((round_index, measured, job.batch_size))
             for gpu in task.gpus:
                 self.gpu_busy_s[gpu] += exec_s
             self.planner.job_ran(job.job_id, exec_s + task.overhead_s)
@@ -114,7 +129,9 @@ class RoundRunner:
 
     def _is_done(self, job: JobState) -> bool:
         """Finished its steps, or ran past ``max_run_time_factor`` times its run time."""
-        if job.remaining_steps <= 0:
+        if self.config.reference and job.remaining_steps <= 0:
+            return True
+        if not self.config.reference and job.epochs_done >= job.total_epochs - 1e-9:
             return True
         limit = int(self.config.max_run_time_factor * job.profile.run_time_s)
         if job.attained_s > limit:
@@ -135,15 +152,14 @@ class RoundRunner:
 
     # Batch sizes -------------------------------------------------------------------------
     def check_batch_sizes(self, now_s: float) -> None:
-        """At a round boundary: decide each active job's next batch size (SPEC 3.5)."""
+        """At a round boundary: the reference decides each job's next batch size (SPEC 3.5);
+        the default mode switches inside tasks (``batch_size.plan_segments``) instead."""
+        if not self.config.reference:
+            return
         for job in self.active.values():
-            if self.config.reference:
-                target = batch_size.reference_target(job, self.facts)
-                if target is not None:
-                    job.pending_batch_size = target
-            elif batch_size.apply_profile_schedule(job, self.throughputs, self.cluster.gpu_type, now_s):
-                self.batch_size_changes += 1
-                self.planner.batch_size_changed(job.job_id)
+            target = batch_size.reference_target(job, self.facts)
+            if target is not None:
+                job.pending_batch_size = target
 
     def _apply_pending_batch_size(self, job: JobState, now_s: float) -> None:
         """The reference applies a pending change after the job's next round has run."""

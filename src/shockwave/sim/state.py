@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from shockwave.model import JobSpec
 from shockwave.policies.base import JobView
@@ -26,6 +27,9 @@ class JobState:
     last_round: int = -1
     pending_batch_size: int | None = None
     failed_tasks: int = 0
+    epochs_done: float = 0.0
+    total_epochs: float = 0.0
+    runs: tuple[tuple[int, int, int], ...] = ()
     timeline: list[tuple[int, float, int]] = field(default_factory=list)
     batch_size_timeline: list[tuple[float, int]] = field(default_factory=list)
 
@@ -60,7 +64,8 @@ class JobState:
 @dataclass(frozen=True)
 class Task:
     """One job's work in one round: ``steps`` iterations on ``gpus``, from ``start_s`` (after
-    ``overhead_s`` of restart cost) until ``finish_s``."""
+    ``overhead_s`` of restart cost) until ``finish_s``. In the default mode ``segments`` splits
+    the work at the epochs where the batch size changes."""
 
     finish_s: float
     job_id: int
@@ -68,3 +73,4 @@ class Task:
     steps: float
     start_s: float
     overhead_s: float = 0.0
+    segments: tuple[Any, ...] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -92,39 +93,79 @@ def accordion_is_fixed(facts: WorkloadFacts, model: str) -> bool:
     return rule is None or bool(rule.get("fixed"))
 
 
+def accordion_critical_mask(
+    facts: WorkloadFacts, model: str, bs0: int, num_epochs: int, *, runtime: bool = False
+) -> np.ndarray:
+    """``accordion_is_critical`` for epochs ``0 .. num_epochs-1`` at once."""
+    epochs = np.arange(num_epochs)
+    rule = facts.accordion.get(model)
+    if rule is None or rule.get("fixed"):
+        return np.ones(num_epochs, dtype=bool)
+    periodic = rule.get("periodic")
+    if periodic is not None:
+        until = rule.get("runtime_periodic_until", periodic["until"]) if runtime else periodic["until"]
+        mask = epochs % periodic["period"] < periodic["critical"]
+        return mask if until is None else mask & (epochs < until)
+    warmup = rule["warmup_epochs"]
+    mask = epochs < warmup.get(str(bs0), warmup.get("*", 0))
+    ranges = rule.get("runtime_critical_ranges", rule["critical_ranges"]) if runtime else rule["critical_ranges"]
+    for lo, hi in ranges:
+        mask |= (epochs >= lo) & (epochs < hi)
+    return mask
+
+
 def accordion_profile_batch_sizes(
     facts: WorkloadFacts, model: str, bs0: int, num_epochs: int
 ) -> list[int]:
     """Profile batch sizes: the model maximum outside the critical regime after the warm-up share."""
     if accordion_is_fixed(facts, model):
         return [bs0] * num_epochs
-    big = facts.max_batch_size[model]
     warm = facts.accordion_profile_warmup_fraction * num_epochs
-    return [
-        big if (not accordion_is_critical(facts, model, bs0, e) and e > warm) else bs0
-        for e in range(num_epochs)
-    ]
+    big = ~accordion_critical_mask(facts, model, bs0, num_epochs) & (np.arange(num_epochs) > warm)
+    return np.where(big, facts.max_batch_size[model], bs0).tolist()
+
+
+def gns_batch_size(
+    facts: WorkloadFacts, model: str, bs0: int, gpus: int, epoch: int, num_epochs: int
+) -> int:
+    """The GNS batch size of one epoch of a job with ``num_epochs`` epochs (SPEC 1.8).
+
+    The reference fills the first two ranges of a table row up to the job's last epoch, but from
+    the third range on it stops *before* the last epoch, which then keeps ``bs0`` (checked
+    against the published per-job run times). Values are capped at the model's maximum.
+    """
+    rows = facts.gns.get((model, bs0, gpus))
+    if rows is None:
+        return bs0
+    index = max(i for i, (start, _) in enumerate(rows) if start <= epoch)
+    if index >= 2 and epoch == num_epochs - 1:
+        return bs0
+    return min(rows[index][1], facts.max_batch_size.get(model, bs0))
 
 
 def gns_pattern(facts: WorkloadFacts, model: str, bs0: int, num_epochs: int, gpus: int) -> list[int]:
-    """The GNS batch size of each of ``num_epochs`` epochs (SPEC 1.8, tail quirk included).
-
-    The reference fills the first two ranges of a row epoch by epoch up to the job's last epoch,
-    but from the third range on it stops *before* the last epoch, which then keeps ``bs0``
-    (checked against the published per-job run times of the canonical trace). Values are capped
-    at the model's maximum batch size.
-    """
-    pattern = [bs0] * num_epochs
+    """The GNS batch size of each of ``num_epochs`` epochs (see ``gns_batch_size``)."""
     rows = facts.gns.get((model, bs0, gpus))
-    if rows is None:
-        return pattern
-    cap = facts.max_batch_size.get(model, bs0)
-    for index, (start, batch_size) in enumerate(rows):
-        end = rows[index + 1][0] if index + 1 < len(rows) else num_epochs
-        stop = num_epochs if index < 2 else num_epochs - 1
-        for e in range(start, min(end, stop)):
-            pattern[e] = min(batch_size, cap)
-    return pattern
+    if rows is None or num_epochs == 0:
+        return [bs0] * num_epochs
+    starts = np.array([start for start, _ in rows])
+    sizes = np.minimum([size for _, size in rows], facts.max_batch_size.get(model, bs0))
+    index = np.searchsorted(starts, np.arange(num_epochs), side="right") - 1
+    pattern = sizes[index]
+    if index[-1] >= 2:
+        pattern[-1] = bs0
+    return pattern.tolist()
+
+
+def batch_size_runs(sizes: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Run-length encoding ``[(first_epoch, end_epoch, batch_size), ...]`` of a per-epoch list."""
+    runs: list[tuple[int, int, int]] = []
+    for epoch, size in enumerate(sizes):
+        if runs and runs[-1][2] == size:
+            runs[-1] = (runs[-1][0], epoch + 1, size)
+        else:
+            runs.append((epoch, epoch + 1, size))
+    return runs
 
 
 @dataclass(frozen=True)
