@@ -14,8 +14,10 @@ from shockwave.policies.isolated import Isolated
 from shockwave.policies.max_min_fairness import MaxMinFairness
 from shockwave.policies.max_sum_throughput import MaxSumThroughput
 from shockwave.policies.min_total_duration import MinTotalDuration
+from shockwave.policies.shockwave import ShockwavePolicy
 
 POLICIES: dict[str, type] = {
+    "shockwave": ShockwavePolicy,
     "gandiva_fair": GandivaFair,
     "isolated": Isolated,
     "max_min_fairness": MaxMinFairness,

@@ -1,0 +1,178 @@
+"""Per-job prediction for Shockwave (SPEC 4.1.1): calibrated epoch durations, the Dirichlet-posterior
+remaining run time, the fair-share finish-time estimate, its momentum average and the priorities of
+the relaxed program. Pure functions of plain values, so each can be checked by hand."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def rounded_epoch_durations(duration_every_epoch: Sequence[float] | np.ndarray) -> np.ndarray:
+    """The reference's ``max(1, round(d))`` seconds per epoch (round half to even, as Python)."""
+    return np.maximum(1.0, np.round(np.asarray(duration_every_epoch, dtype=float)))
+
+
+@dataclass(frozen=True)
+class EpochModel:
+    """What never changes for a job: its profile reduced to the arrays the estimator needs.
+
+    ``pristine`` holds the rounded profiled epoch durations; the calibrated durations are
+    ``pristine * factor``, so every quantity below scales with one calibration factor.
+    """
+
+    num_epochs: int
+    samples_per_epoch: int
+    pristine: np.ndarray
+    cum_pristine: np.ndarray  # cum_pristine[i] = sum(pristine[:i]), length E + 1
+    mode_of_epoch: np.ndarray  # index into modes of each epoch's profiled batch size
+    modes: tuple[int, ...]
+    mean_pristine_by_mode: np.ndarray
+    cum_mode_counts: np.ndarray  # [i, b] = #epochs < i with mode b, shape (E + 1, B)
+
+    @classmethod
+    def from_profile(
+        cls, num_epochs: int, samples_per_epoch: int, batch_sizes: Sequence[int],
+        durations: Sequence[float] | np.ndarray,
+    ) -> EpochModel:
+        pristine = rounded_epoch_durations(durations)
+        modes = tuple(sorted(set(int(b) for b in batch_sizes)))
+        index = {b: i for i, b in enumerate(modes)}
+        mode_of_epoch = np.array([index[int(b)] for b in batch_sizes], dtype=np.int64)
+        counts = np.bincount(mode_of_epoch, minlength=len(modes))
+        sums = np.bincount(mode_of_epoch, weights=pristine, minlength=len(modes))
+        onehot = np.zeros((num_epochs + 1, len(modes)))
+        onehot[np.arange(1, num_epochs + 1), mode_of_epoch] = 1.0
+        return cls(
+            num_epochs=num_epochs,
+            samples_per_epoch=samples_per_epoch,
+            pristine=pristine,
+            cum_pristine=np.concatenate(([0.0], np.cumsum(pristine))),
+            mode_of_epoch=mode_of_epoch,
+            modes=modes,
+            mean_pristine_by_mode=sums / np.maximum(counts, 1),
+            cum_mode_counts=np.cumsum(onehot, axis=0),
+        )
+
+    def elapsed_s(self, progress: int, factor: float) -> float:
+        """Calibrated duration of the first ``progress`` epochs."""
+        return float(self.cum_pristine[min(progress, self.num_epochs)]) * factor
+
+    def mean_epoch_s(self, progress: int, factor: float) -> float:
+        """``dbar``: mean calibrated duration of the epochs done plus the current one."""
+        upto = min(progress + 1, self.num_epochs)
+        return float(self.cum_pristine[upto]) / upto * factor
+
+
+def measured_samples(
+    timeline: Sequence[tuple[int, float, int]], round_s: float
+) -> tuple[float, float]:
+    """``(S_meas, Tm)``: samples implied by the measured timeline as the reference extrapolates it
+    (each entry's rate over every round since the previous entry, from round 0) and its span."""
+    samples = 0.0
+    previous = 0
+    last = 0
+    for round_index, iterations_per_s, batch_size in sorted(timeline):
+        samples += iterations_per_s * round_s * (round_index - previous) * batch_size
+        previous = round_index
+        last = max(last, round_index)
+    return samples, round_s * last
+
+
+def calibration_factor(
+    model: EpochModel, factor: float, samples: float, span_s: float, tolerance: float = 0.4
+) -> float:
+    """One application of ``calibrate_profiled_epoch_duration``: the new factor on the pristine
+    durations. The profiled samples of the span count whole epochs, then a pro-rated part of the
+    next one at its *current* calibrated duration (as the reference does)."""
+    whole = int(np.searchsorted(model.cum_pristine[1:], span_s, side="right"))
+    at = min(whole, model.num_epochs - 1)
+    profiled = whole * float(model.samples_per_epoch)
+    deficit = span_s - float(model.cum_pristine[whole])
+    if deficit > 0:
+        profiled += model.samples_per_epoch * deficit / (float(model.pristine[at]) * factor)
+    if samples <= 0 or profiled <= 0 or abs(samples - profiled) / profiled <= tolerance:
+        return factor
+    return profiled / samples
+
+
+def stable_calibration_factor(
+    model: EpochModel, factor: float, samples: float, span_s: float, tolerance: float = 0.4,
+    max_steps: int = 8,
+) -> float:
+    """Apply the calibration until it stops changing (the reference applies it once per call site,
+    5-25 times per re-plan, so its factor ends near this fixed point)."""
+    for _ in range(max_steps):
+        new = calibration_factor(model, factor, samples, span_s, tolerance)
+        if new == factor:
+            break
+        factor = new
+    return factor
+
+
+def remaining_runtime_s(model: EpochModel, progress: int, factor: float = 1.0) -> float:
+    """Dirichlet-posterior expected remaining run time after ``progress`` epochs (SPEC 4.1.1)."""
+    epochs = model.num_epochs
+    left = epochs - progress
+    if left <= 0:
+        return 1.0
+    prior = epochs / len(model.modes)
+    observed = model.cum_mode_counts[min(progress + 1, epochs)]
+    posterior = prior + observed
+    rebased = epochs * posterior / posterior.sum()
+    # Each observed epoch removes one expected epoch of its batch size while >= 1 remains.
+    # (The reference subtracts one at a time while the value is >= 1: floor(x) times at most.)
+    rebased = rebased - np.minimum(observed, np.floor(np.maximum(rebased, 0.0)))
+    inflated = max(int(rebased.sum() + 1), left)
+    expected = float(np.dot(rebased, model.mean_pristine_by_mode)) * factor
+    return expected * left / inflated
+
+
+def fair_share(num_gpus: int, num_jobs: int) -> float:
+    """The reference's uniform share ``min(1, G / n)``, not divided by a job's GPU count."""
+    return min(1.0, num_gpus / num_jobs) if num_jobs > 0 else 1.0
+
+
+def finish_time_estimate_s(
+    submit_s: float, elapsed_s: float, remaining_s: float, share: float
+) -> float:
+    """``FT_est = submit + (done epochs' time + remaining time) / share``."""
+    return submit_s + (elapsed_s + remaining_s) / share
+
+
+def momentum_average(
+    series: Sequence[tuple[int, float]], current_round: int, momentum: float = 0.9
+) -> float:
+    """Round-weighted average of the finish-time estimates, blended with the latest one."""
+    if not series:
+        raise ValueError("the finish-time series is empty")
+    rounds = [r for r, _ in series] + [current_round]
+    windows = np.diff(np.asarray(rounds, dtype=float))
+    values = np.asarray([v for _, v in series], dtype=float)
+    total = windows.sum()
+    if windows.max() == 0 or total == 0:
+        weighted = float(values[0])  # the reference's weights [1] over the first value
+    else:
+        weighted = float(np.dot(windows / total, values))
+    return momentum * weighted + (1.0 - momentum) * float(values[-1])
+
+
+def relaxed_priority(
+    rho_hat: float, remaining_s: float, round_s: float, rho_max: float, lam: float,
+    finishing_power: float = 100.0, cap: float = math.inf,
+) -> float:
+    """``rho^lam`` for a job projected to be unfair (``rho^100`` if it ends within a round), else 1.
+
+    ``cap`` bounds the result so the solver's costs stay finite (``1.27e30`` = 2^100 otherwise).
+    """
+    if rho_hat <= rho_max:
+        return 1.0
+    power = finishing_power if remaining_s < round_s else lam
+    try:
+        value = rho_hat ** power
+    except OverflowError:
+        value = math.inf
+    return min(value, cap)

@@ -1,0 +1,287 @@
+"""``ShockwavePolicy``: the planner asks it every round which jobs run; it keeps a T-round plan and
+re-plans on an arrival or completion, every ``resolve_every_rounds`` rounds, and when the plan runs
+out (SPEC 3.7-3.8). Its state is explicit and per run: build a fresh policy for each simulation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from shockwave.model import JobId
+from shockwave.policies.base import ClusterView, JobView, Shares
+from shockwave.policies.shockwave.backend import SolverOptions, check_solver, solve
+from shockwave.policies.shockwave.config import ShockwaveConfig, load_shockwave_config
+from shockwave.policies.shockwave.estimator import (
+    EpochModel,
+    fair_share,
+    finish_time_estimate_s,
+    measured_samples,
+    momentum_average,
+    relaxed_priority,
+    remaining_runtime_s,
+    stable_calibration_factor,
+)
+from shockwave.policies.shockwave.packing import (
+    construct_schedules,
+    fallback_plan,
+    order_rounds,
+    rank_rounds,
+)
+from shockwave.policies.shockwave.program import (
+    PlanInput,
+    build_program,
+    finish_time_min_progress,
+    log_segments,
+    per_round_program,
+    planned_rounds,
+    round_plan,
+)
+
+
+@dataclass
+class SolveStats:
+    """How each re-plan went. ``precheck_infeasible`` counts finish-time programs proven infeasible
+    without a solve; ``packing_incomplete`` counts plans whose round counts could not all be placed
+    round by round (the aggregated optimum was then not certified)."""
+
+    replans: int = 0
+    precheck_infeasible: int = 0
+    feasible: int = 0
+    relaxed: int = 0
+    fallback: int = 0
+    packing_incomplete: int = 0
+    solver_time_limit_hits: int = 0
+
+
+@dataclass
+class _JobState:
+    model: EpochModel
+    factor: float = 1.0
+    share_series: list[tuple[int, float]] = field(default_factory=list)
+    batch_size: int = 0
+
+
+@dataclass(frozen=True)
+class _Estimates:
+    """Per-job numbers of one re-plan, in ``job_ids`` order."""
+
+    job_ids: list[JobId]
+    plan: PlanInput
+    fair_finish_s: np.ndarray
+    now_s: float
+    share: float
+
+
+class ShockwavePolicy:
+    """Shockwave (NSDI '23): plan T rounds ahead to maximise a Nash social welfare of progress under
+    finish-time fairness, relaxed to rho-powered priorities when infeasible (docs/policies.md)."""
+
+    name: ClassVar[str] = "shockwave"
+    plans_rounds: ClassVar[bool] = True
+
+    def __init__(self, config: ShockwaveConfig | None = None, solver: str = "highs") -> None:
+        self.config = (config or load_shockwave_config()).validate()
+        self.solver = check_solver(solver)
+        self._options = SolverOptions(
+            self.solver, self.config.time_limit_s, self.config.mip_rel_gap, self.config.threads
+        )
+        self._segments = log_segments(self.config.log_bases, self.config.log_origin)
+        self._jobs: dict[JobId, _JobState] = {}
+        self._plan: dict[int, list[JobId]] = {}
+        self._resolve = True
+        self._reestimate_share = True
+        self._last_round: int | None = None
+        self.stats = SolveStats()
+
+    # -- the planner's entry point -------------------------------------------------------------
+
+    def allocate(self, view: ClusterView) -> Shares:
+        """Shares of 1.0 for exactly the jobs that run in round ``view.round_index``."""
+        self._observe(view)
+        if not view.jobs:
+            return {}
+        index = view.round_index
+        if self._resolve or index not in self._plan:
+            self._replan(view)
+        return _fit(self._plan.get(index, []), view)
+
+    # -- state transitions ---------------------------------------------------------------------
+
+    def _observe(self, view: ClusterView) -> None:
+        """Note arrivals, completions, the periodic re-plan and (fixed mode) batch-size changes."""
+        current = set(view.jobs)
+        if current != set(self._jobs):
+            self._resolve = True
+            self._reestimate_share = True
+            for job_id in set(self._jobs) - current:
+                del self._jobs[job_id]
+            for job_id in sorted(current - set(self._jobs)):
+                self._jobs[job_id] = _new_job_state(view.jobs[job_id])
+        index = view.round_index
+        every = self.config.resolve_every_rounds
+        if index != self._last_round and index > 0 and index % every == 0:
+            self._resolve = True
+        self._last_round = index
+        if _compat(view) != "reference":
+            for job_id, job in view.jobs.items():
+                state = self._jobs[job_id]
+                if job.batch_size != state.batch_size:
+                    state.batch_size = job.batch_size
+                    self._resolve = True
+
+    def _replan(self, view: ClusterView) -> None:
+        self.stats.replans += 1
+        estimates = self._estimate(view)
+        plan = self._solve(estimates)
+        schedules = construct_schedules(
+            plan, estimates.job_ids, estimates.plan.gpus, estimates.plan.remaining_s, view.num_gpus
+        )
+        self._plan = {view.round_index + t: jobs for t, jobs in enumerate(schedules)}
+        self._resolve = False
+
+    # -- prediction ----------------------------------------------------------------------------
+
+    def _estimate(self, view: ClusterView) -> _Estimates:
+        reference = _compat(view) == "reference"
+        index, round_s = view.round_index, view.round_s
+        now_s = index * round_s if reference else view.now_s
+        share = fair_share(view.num_gpus, len(view.jobs))
+        job_ids = list(view.jobs)
+        count = len(job_ids)
+        columns = {name: np.zeros(count) for name in ("gpus", "epochs", "progress", "rem", "dbar")}
+        fair_finish = np.zeros(count)
+        for i, job_id in enumerate(job_ids):
+            job, state = view.jobs[job_id], self._jobs[job_id]
+            model = state.model
+            progress = min(job.epochs_done, model.num_epochs)
+            state.factor = self._calibrate(state, job, round_s, reference)
+            remaining = remaining_runtime_s(model, progress, state.factor)
+            if self._reestimate_share:
+                submit = job.admitted_s if reference else job.spec.arrival_s
+                estimate = finish_time_estimate_s(
+                    submit, model.elapsed_s(progress, state.factor), remaining, share
+                )
+                state.share_series.append((index, estimate))
+            fair_finish[i] = momentum_average(state.share_series, index, self.config.momentum)
+            columns["gpus"][i] = job.gpus
+            columns["epochs"][i] = model.num_epochs
+            columns["progress"][i] = progress
+            columns["rem"][i] = remaining
+            columns["dbar"][i] = model.mean_epoch_s(progress, state.factor)
+        self._reestimate_share = False
+        plan = PlanInput(
+            gpus=columns["gpus"].astype(np.int64), epochs=columns["epochs"],
+            progress=columns["progress"], remaining_s=columns["rem"],
+            mean_epoch_s=columns["dbar"], num_gpus=view.num_gpus,
+            rounds=self.config.future_rounds, round_s=round_s, k=self.config.k,
+        )
+        return _Estimates(job_ids, plan, fair_finish, now_s, share)
+
+    def _calibrate(self, state: _JobState, job: JobView, round_s: float, reference: bool) -> float:
+        timeline = job.throughput_timeline
+        if not timeline:
+            return state.factor
+        if reference:  # the reference keys a round's measurement by the rounds completed after it
+            shifted = [(r + 1, thr, bs) for r, thr, bs in timeline]
+            samples, span_s = measured_samples(shifted, round_s)
+        else:  # only the rounds the job actually ran
+            samples = sum(thr * round_s * bs for _, thr, bs in timeline)
+            span_s = round_s * len(timeline)
+        return stable_calibration_factor(
+            state.model, state.factor, samples, span_s, self.config.calibration_tolerance
+        )
+
+    # -- the program and its fallbacks ---------------------------------------------------------
+
+    def _solve(self, est: _Estimates) -> np.ndarray:
+        """The plan ``X[j, t]``: the finish-time program if it can be feasible, else the relaxed
+        program, else (no incumbent within the time limit) the greedy fallback."""
+        plan, cfg = est.plan, self.config
+        ones = np.ones(plan.num_jobs)
+        window_end = est.now_s + cfg.future_rounds * plan.round_s
+        min_progress = finish_time_min_progress(
+            plan, est.fair_finish_s, est.share, window_end, cfg.rho_max
+        )
+        if min_progress is None:
+            self.stats.precheck_infeasible += 1
+        else:
+            placed = self._plan_with(plan, ones, min_progress)
+            if placed is not None:
+                self.stats.feasible += 1
+                return placed
+        priorities = self._priorities(est)
+        placed = self._plan_with(plan, priorities, None)
+        if placed is not None:
+            self.stats.relaxed += 1
+            return placed
+        self.stats.fallback += 1
+        return fallback_plan(
+            plan.remaining_s, priorities, plan.gpus, plan.num_gpus, plan.rounds, plan.round_s
+        )
+
+    def _plan_with(
+        self, plan: PlanInput, priorities: np.ndarray, min_progress: np.ndarray | None
+    ) -> np.ndarray | None:
+        """Solve the aggregated program and place its rounds; if they cannot all be placed, solve
+        the per-round program (exact capacity in every round). ``None``: no incumbent."""
+        aggregated = build_program(plan, priorities, self._segments, min_progress)
+        x = self._run(aggregated)
+        if x is None:
+            return None
+        counts = planned_rounds(x, plan.num_jobs, plan.rounds)
+        placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds)
+        if complete:
+            return placed
+        self.stats.packing_incomplete += 1
+        if not self.config.exact_rounds:
+            return placed
+        x_rounds = self._run(per_round_program(aggregated, plan))
+        if x_rounds is None:
+            return placed
+        exact = round_plan(x_rounds, plan.num_jobs, plan.rounds)
+        counts = exact.sum(axis=1)
+        placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds)
+        if complete:
+            return placed
+        return order_rounds(exact, np.where(counts > 0, priorities / np.maximum(counts, 1), 0.0))
+
+    def _run(self, problem: object) -> np.ndarray | None:
+        solution = solve(problem, self._options)  # type: ignore[arg-type]
+        if solution.status == "feasible":
+            self.stats.solver_time_limit_hits += 1
+        return solution.x
+
+    def _priorities(self, est: _Estimates) -> np.ndarray:
+        cfg, plan = self.config, est.plan
+        rho_hat = (est.now_s + plan.remaining_s / est.share) / est.fair_finish_s
+        return np.array([
+            relaxed_priority(rho, rem, plan.round_s, cfg.rho_max, cfg.lam,
+                             cfg.finishing_priority_power, cfg.priority_cap)
+            for rho, rem in zip(rho_hat, plan.remaining_s, strict=True)
+        ])
+
+def _compat(view: ClusterView) -> str:
+    return getattr(view, "compat", "fixed")
+
+
+def _new_job_state(job: JobView) -> _JobState:
+    profile = job.profile
+    model = EpochModel.from_profile(
+        profile.num_epochs, profile.samples_per_epoch, profile.batch_size_every_epoch,
+        profile.duration_every_epoch,
+    )
+    return _JobState(model=model, batch_size=job.batch_size)
+
+
+def _fit(jobs: list[JobId], view: ClusterView) -> dict[JobId, float]:
+    """This round's jobs that are still active, never more GPUs than the cluster has."""
+    shares: dict[JobId, float] = {}
+    free = view.num_gpus
+    for job_id in jobs:
+        job = view.jobs.get(job_id)
+        if job is not None and job.gpus <= free:
+            shares[job_id] = 1.0
+            free -= job.gpus
+    return shares

@@ -1,0 +1,187 @@
+"""Shockwave's planning program (SPEC 4.1.2) in an exact, smaller form.
+
+The reference maximises, over binary ``X[j, t]`` (job j runs in round r + t of a T-round window),
+``sum_j pi_j U_j / (n T) - k max_j max(0, R_j - dbar_j p_j)`` where ``U_j`` is the piecewise-linear
+log of the normalised progress ``(e_j + p_j) / E_j``, subject to ``sum_j w_j X[j, t] <= G`` for every
+round and ``dbar_j p_j <= round_s * sum_t X[j, t]``.
+
+Two exact reductions make it small:
+
+* The log interpolation is concave and maximised with ``pi_j > 0``, so its hypograph
+  ``U_j <= a_i (e_j + p_j) / E_j + b_i`` (one row per segment) replaces the SOS2 binaries.
+* The objective and every constraint except capacity see ``X`` only through ``n_j = sum_t X[j, t]``,
+  so the program is solved over integers ``0 <= n_j <= T`` with the aggregated capacity
+  ``sum_j w_j n_j <= G T`` (a relaxation). ``packing.py`` then places the rounds; when it places
+  every ``n_j`` (checked on every solve and counted), the relaxation's optimum is achievable
+  round by round and is therefore the optimum of the reference's program.
+
+Variables, in order: ``n`` (J, integer), ``p`` (J), ``U`` (J), ``M`` (1, the max-remaining term).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from shockwave.policies.shockwave.backend import Milp
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    """The per-job numbers the program needs, as arrays in one job order."""
+
+    gpus: np.ndarray  # w_j, GPUs of the gang
+    epochs: np.ndarray  # E_j
+    progress: np.ndarray  # e_j, whole epochs done
+    remaining_s: np.ndarray  # R_j, Dirichlet-posterior remaining run time
+    mean_epoch_s: np.ndarray  # dbar_j
+    num_gpus: int  # G
+    rounds: int  # T
+    round_s: float  # Delta
+    k: float
+
+    @property
+    def num_jobs(self) -> int:
+        return len(self.gpus)
+
+
+def log_segments(bases: tuple[float, ...], origin: float) -> tuple[np.ndarray, np.ndarray]:
+    """Slopes and intercepts of the piecewise-linear ``ln`` through ``bases`` (``ln 0 := ln origin``).
+
+    Raises ``ValueError`` if the interpolation is not concave (the hypograph would then be wrong).
+    """
+    xs = np.asarray(bases, dtype=float)
+    ys = np.array([math.log(b) if b > 0 else math.log(origin) for b in bases])
+    slopes = np.diff(ys) / np.diff(xs)
+    if np.any(np.diff(slopes) > 1e-12):
+        raise ValueError("the log interpolation must be concave")
+    return slopes, ys[:-1] - slopes * xs[:-1]
+
+
+def build_program(
+    plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray],
+    min_progress: np.ndarray | None = None,
+) -> Milp:
+    """The aggregated program; ``min_progress`` adds the finish-time constraints as lower bounds."""
+    jobs = plan.num_jobs
+    slopes, intercepts = segments
+    nseg = len(slopes)
+    n_at, p_at, u_at, m_at = 0, jobs, 2 * jobs, 3 * jobs
+    idx = np.arange(jobs)
+    rows: list[sparse.coo_array] = []
+    lo: list[np.ndarray] = []
+    hi: list[np.ndarray] = []
+    width = 3 * jobs + 1
+
+    def block(r: np.ndarray, c: np.ndarray, v: np.ndarray, nrows: int,
+              lower: np.ndarray, upper: np.ndarray) -> None:
+        rows.append(sparse.coo_array((v, (r, c)), shape=(nrows, width)))
+        lo.append(lower)
+        hi.append(upper)
+
+    # Aggregated capacity: sum_j w_j n_j <= G T.
+    block(np.zeros(jobs, dtype=np.int64), n_at + idx, plan.gpus.astype(float), 1,
+          np.array([-np.inf]), np.array([float(plan.num_gpus * plan.rounds)]))
+    # Time budget: dbar_j p_j - Delta n_j <= 0.
+    block(np.concatenate((idx, idx)), np.concatenate((p_at + idx, n_at + idx)),
+          np.concatenate((plan.mean_epoch_s, np.full(jobs, -plan.round_s))), jobs,
+          np.full(jobs, -np.inf), np.zeros(jobs))
+    # Hypograph: U_j - a_i p_j / E_j <= a_i e_j / E_j + b_i, for every segment i.
+    seg_rows = np.arange(jobs * nseg)
+    job_of = np.repeat(idx, nseg)
+    a = np.tile(slopes, jobs)
+    b = np.tile(intercepts, jobs)
+    block(np.concatenate((seg_rows, seg_rows)), np.concatenate((u_at + job_of, p_at + job_of)),
+          np.concatenate((np.ones(jobs * nseg), -a / plan.epochs[job_of])), jobs * nseg,
+          np.full(jobs * nseg, -np.inf), a * plan.progress[job_of] / plan.epochs[job_of] + b)
+    # Max remaining time: M + dbar_j p_j >= R_j.
+    block(np.concatenate((idx, idx)), np.concatenate((np.full(jobs, m_at), p_at + idx)),
+          np.concatenate((np.ones(jobs), plan.mean_epoch_s)), jobs,
+          plan.remaining_s.astype(float), np.full(jobs, np.inf))
+
+    c = np.zeros(width)
+    c[u_at:u_at + jobs] = -priorities / (jobs * plan.rounds)
+    c[m_at] = plan.k
+    lower = np.zeros(width)
+    upper = np.full(width, np.inf)
+    upper[n_at:n_at + jobs] = plan.rounds
+    upper[p_at:p_at + jobs] = np.maximum(plan.epochs - plan.progress, 0)
+    if min_progress is not None:
+        lower[p_at:p_at + jobs] = min_progress
+    lower[u_at:u_at + jobs] = intercepts[0]  # ln(origin): the value at zero progress
+    upper[u_at:u_at + jobs] = 0.0
+    integrality = np.zeros(width, dtype=np.int64)
+    integrality[n_at:n_at + jobs] = 1
+    return Milp(
+        c=c, integrality=integrality, lb=lower, ub=upper,
+        a=sparse.vstack(rows, format="csr"),
+        row_lb=np.concatenate(lo), row_ub=np.concatenate(hi),
+    )
+
+
+def planned_rounds(x: np.ndarray, num_jobs: int, rounds: int) -> np.ndarray:
+    """The integer ``n_j`` of a solution vector."""
+    return np.clip(np.rint(x[:num_jobs]), 0, rounds).astype(np.int64)
+
+
+def finish_time_min_progress(
+    plan: PlanInput, fair_finish_s: np.ndarray, share: float, window_end_s: float, rho_max: float
+) -> np.ndarray | None:
+    """Lower bounds on ``p_j`` equivalent to the finish-time constraints
+    ``window_end + max(0, R_j - dbar_j p_j) / share <= rho_max * FTbar_j``, or ``None`` when a
+    cheap exact check shows them infeasible (the reference then pays for a useless MILP).
+
+    The ``max(0, .)`` makes the constraint two: ``window_end <= rho_max FTbar_j`` (independent of
+    the plan) and ``dbar_j p_j >= R_j - share (rho_max FTbar_j - window_end)``. A job also needs
+    ``ceil(dbar_j p_j / Delta) <= T`` rounds, ``p_j <= E_j - e_j``, and all jobs together at most
+    ``G T`` GPU-rounds; each is necessary, so failing any one proves infeasibility.
+    """
+    slack = rho_max * fair_finish_s - window_end_s
+    if np.any(slack < 0):
+        return None
+    need = np.maximum(0.0, (plan.remaining_s - share * slack) / plan.mean_epoch_s)
+    if np.any(need > plan.epochs - plan.progress + 1e-9):
+        return None
+    need_rounds = np.ceil(plan.mean_epoch_s * need / plan.round_s - 1e-9)
+    if np.any(need_rounds > plan.rounds):
+        return None
+    if float(np.dot(plan.gpus, need_rounds)) > plan.num_gpus * plan.rounds:
+        return None
+    return np.minimum(need, plan.epochs - plan.progress)
+
+
+def per_round_program(aggregated: Milp, plan: PlanInput) -> Milp:
+    """The reference's program over binaries ``X[j, t]`` (hypograph form): the aggregated program
+    with ``n_j = sum_t X[j, t]`` substituted and its one capacity row replaced by one per round.
+    Used when the aggregated optimum cannot be placed round by round."""
+    jobs, rounds = plan.num_jobs, plan.rounds
+    rest = 2 * jobs + 1
+    # [X (J*T), p, U, M] -> [n, p, U, M]
+    expand = sparse.block_diag((
+        sparse.kron(sparse.eye_array(jobs), np.ones((1, rounds))),
+        sparse.eye_array(rest),
+    ), format="csr")
+    body = (aggregated.a[1:] @ expand).tocsr()
+    cols = np.arange(jobs * rounds)
+    capacity = sparse.csr_array(
+        (np.repeat(plan.gpus.astype(float), rounds), (cols % rounds, cols)),
+        shape=(rounds, jobs * rounds + rest),
+    )
+    c = np.concatenate((np.zeros(jobs * rounds), aggregated.c[jobs:]))
+    lb = np.concatenate((np.zeros(jobs * rounds), aggregated.lb[jobs:]))
+    ub = np.concatenate((np.ones(jobs * rounds), aggregated.ub[jobs:]))
+    integrality = np.concatenate((np.ones(jobs * rounds, dtype=np.int64), np.zeros(rest, dtype=np.int64)))
+    return Milp(
+        c=c, integrality=integrality, lb=lb, ub=ub,
+        a=sparse.vstack((capacity, body), format="csr"),
+        row_lb=np.concatenate((np.full(rounds, -np.inf), aggregated.row_lb[1:])),
+        row_ub=np.concatenate((np.full(rounds, float(plan.num_gpus)), aggregated.row_ub[1:])),
+    )
+
+
+def round_plan(x: np.ndarray, num_jobs: int, rounds: int) -> np.ndarray:
+    """``X[j, t]`` of a per-round program's solution."""
+    return np.rint(x[: num_jobs * rounds]).reshape(num_jobs, rounds) > 0.5

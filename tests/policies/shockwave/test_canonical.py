@@ -1,0 +1,39 @@
+"""Shockwave on the bundled canonical input (--compat reference, 32 GPUs, 120 s rounds) against the
+published results (tests/data/published-results-canonical.json). One simulation, ~10-20 s."""
+
+from __future__ import annotations
+
+import pytest
+
+from shockwave import Cluster, load_trace, make_sim_config, simulate, summarize
+from shockwave.policies.shockwave import ShockwavePolicy
+
+BASELINES = ("finish_time_fairness", "max_min_fairness", "allox", "max_sum_throughput_perf",
+             "gandiva_fair")
+
+
+@pytest.fixture(scope="module")
+def run():
+    policy = ShockwavePolicy()
+    result = simulate(load_trace(), Cluster(num_gpus=32), policy, make_sim_config("reference"))
+    return summarize(result), policy.stats
+
+
+def test_canonical_makespan_matches_published_and_beats_baselines(run, published):
+    summary, stats = run
+    assert summary.jobs_completed == 120
+    assert summary.makespan_s == pytest.approx(published["shockwave"]["makespan_s"], rel=0.05)
+    for name in BASELINES:
+        assert summary.makespan_s <= 0.8 * published[name]["makespan_s"], name
+    assert stats.fallback == 0 and stats.replans > 100
+
+
+@pytest.mark.xfail(reason="open: avg JCT +30 %, unfair 48 % vs published 9958 s / 5 % "
+                          "(docs/policies.md, 'Open differences')", strict=False)
+def test_canonical_fairness_matches_published(run, published):
+    summary, _ = run
+    assert summary.avg_jct_s == pytest.approx(published["shockwave"]["avg_jct_s"], rel=0.05)
+    assert summary.worst_ftf_rho <= 1.9
+    assert summary.unfair_fraction_pct <= 6.0
+    assert all(summary.unfair_fraction_pct < published[name]["unfair_fraction_pct"]
+               for name in (*BASELINES, "min_total_duration"))
