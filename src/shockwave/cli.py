@@ -16,6 +16,7 @@ from rich.table import Table
 from shockwave.errors import ShockwaveError
 from shockwave.experiment import PAPER_POLICIES, Inputs, parse_params, run_many, save_result_json
 from shockwave.metrics import Summary, summarize
+from shockwave.model import Cluster
 from shockwave.policies import DISPLAY_NAMES, POLICIES, canonical_name
 from shockwave.sim.loop import RoundProgress
 from shockwave.sim.result import SimResult
@@ -45,6 +46,7 @@ def _inputs(trace: Path | None, throughputs: Path | None, gpus: int, gpus_per_se
             solver: str | None, params: list[str] | None) -> Inputs:
     if compat not in ("fixed", "reference"):
         raise ShockwaveError(f"--compat: expected 'fixed' or 'reference', got '{compat}'")
+    Cluster(gpus, gpus_per_server)  # validates the cluster before any work
     return Inputs(
         trace=str(trace) if trace else None, throughputs=str(throughputs) if throughputs else None,
         gpus=gpus, gpus_per_server=gpus_per_server, round_s=round_s, compat=compat,  # type: ignore[arg-type]

@@ -120,3 +120,9 @@ def _switch(job: JobState, new_bs: int, throughputs: ThroughputTable, gpu_type: 
     job.batch_size = new_bs
     job.throughput = throughputs.lookup(job.spec.model, new_bs, job.spec.gpus, gpu_type)
     job.batch_size_timeline.append((now_s, new_bs))
+
+
+def exclusive_run_time_s(job: JobState, throughputs: ThroughputTable, gpu_type: str = "v100") -> float:
+    """How long the default mode needs to run ``job`` from its current progress with its gang to
+    itself and no round boundaries: the lower bound on its remaining time to completion."""
+    return sum(s.duration_s for s in plan_segments(job, float("inf"), throughputs, gpu_type))

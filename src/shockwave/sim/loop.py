@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shockwave.config import SimConfig
+from shockwave.errors import InputError
 from shockwave.model import Cluster, JobSpec, RoundPlan
 from shockwave.planner import RoundPlanner
 from shockwave.policies import make_policy
@@ -56,8 +57,19 @@ def simulate(
     if not isinstance(trace, Trace):
         trace = from_jobs(list(trace))
     trace.check_runnable(throughputs, cluster.gpu_type)
+    _check_fits(trace, cluster)
     policy = make_policy(policy) if isinstance(policy, str) else policy
     return _Simulation(trace, cluster, policy, config, throughputs, on_round, inputs or {}).run()
+
+
+def _check_fits(trace: Trace, cluster: Cluster) -> None:
+    """A gang wider than the cluster could never run: refuse it up front, naming its line."""
+    for index, job in enumerate(trace.jobs):
+        if job.gpus > cluster.num_gpus:
+            raise InputError(
+                f"job {job.job_id} needs {job.gpus} GPUs but the cluster has {cluster.num_gpus}",
+                path=trace.source, line=trace.line_of(index), field="scale_factor",
+            )
 
 
 class _Simulation:
@@ -106,7 +118,7 @@ class _Simulation:
                 continue
             running = self._start_round()
         return self.runner.result(self.policy.name, self.plans, self.round_start_s,
-                                  self.round_end_s, len(self.trace), self.inputs)
+                                  self.round_end_s, len(self.trace), self.inputs, len(self.queue))
 
     def _next_idle_time(self) -> float:
         # The reference jumps to the next arrival when nothing ran (SPEC 3.2, step 1).

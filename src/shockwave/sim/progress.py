@@ -172,7 +172,7 @@ class RoundRunner:
 
     # Result ------------------------------------------------------------------------------
     def result(self, policy: str, plans: list[RoundPlan], starts: list[float], ends: list[float],
-               num_trace_jobs: int, inputs: dict[str, Any]) -> SimResult:
+               num_trace_jobs: int, inputs: dict[str, Any], never_admitted: int = 0) -> SimResult:
         records = tuple(self.records[j] for j in sorted(self.records))
         return SimResult(
             policy=policy, num_gpus=self.cluster.num_gpus, records=records,
@@ -186,5 +186,6 @@ class RoundRunner:
                 "forced_completions": self.forced_completions,
                 "failed_tasks": self.failed_tasks,
                 "unfinished_jobs": len(self.active),
+                "never_admitted": never_admitted,
             },
         )
