@@ -204,15 +204,11 @@ def _command_line() -> str:
 
 
 def _mount_subcommands() -> None:
-    import importlib.util
-
+    from shockwave.cli_report import app as report_app
     from shockwave.cli_trace import app as trace_app
 
     app.add_typer(trace_app, name="trace")
-    if importlib.util.find_spec("shockwave.cli_report") is not None:  # TEMP until report lands
-        from shockwave.cli_report import app as report_app
-
-        app.registered_commands.extend(report_app.registered_commands)
+    app.registered_commands.extend(report_app.registered_commands)
 
 
 _mount_subcommands()
