@@ -25,7 +25,7 @@ app = typer.Typer(
     help="Simulate and compare GPU-cluster scheduling policies for dynamically adapting jobs.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
 )
-stdout = Console()
+stdout = Console(width=None if sys.stdout.isatty() else 132)
 stderr = Console(stderr=True)
 
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="trace file (reference TSV or JSONL); default: the bundled canonical trace")]
@@ -124,7 +124,7 @@ def _compare_table(results: Sequence[SimResult], summaries: Sequence[Summary]) -
             value, ref = getattr(summary, key), getattr(base, key)
             ratio = f" ({value / ref:.2f}x)" if ref else ""
             cells.append(fmt.format(value) + ratio)
-        table.add_row(_policy_label(result.policy), *cells)
+        table.add_row(DISPLAY_NAMES.get(result.policy, result.policy), *cells)
     return table
 
 
