@@ -97,3 +97,26 @@ def test_bad_arguments_are_input_errors(params: GeneratorParams, field: str) -> 
     with pytest.raises(InputError) as err:
         generate_trace(params, load_throughputs())
     assert err.value.field == field
+
+
+def test_the_64_gpu_trace_streams_match_too() -> None:
+    # First jobs of the reference's 220-job trace (seed 4, lam 25), all fields but total_steps
+    # (which it computed with wisr_throughputs.json, not bundled here).
+    expected = [
+        ("Transformer (batch size 16)", 1, "accordion", 8749, 0),
+        ("Transformer (batch size 64)", 1, "gns", 6655, 24),
+        ("ResNet-18 (batch size 256)", 2, "accordion", 1593, 58),
+        ("LM (batch size 10)", 1, "gns", 895, 97),
+        ("LM (batch size 80)", 1, "accordion", 2116, 169),
+        ("ResNet-50 (batch size 16)", 1, "accordion", 2116, 202),
+        ("ResNet-18 (batch size 128)", 1, "gns", 3862, 266),
+        ("ResNet-18 (batch size 128)", 1, "accordion", 5782, 267),
+        ("ResNet-18 (batch size 32)", 1, "gns", 1942, 283),
+        ("LM (batch size 10)", 1, "accordion", 6480, 354),
+    ]
+    trace = generate_trace(GeneratorParams(num_jobs=220, lam_s=25, seed=4), load_throughputs())
+    got = [(j.job_type, j.gpus, j.mode, int(j.duration_s), int(j.arrival_s))
+           for j in trace.jobs[:10]]
+    assert got == expected
+    assert (trace.jobs[93].job_type, trace.jobs[93].gpus, trace.jobs[93].arrival_s) == (
+        "Transformer (batch size 32)", 8, 2520)

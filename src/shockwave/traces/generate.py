@@ -153,7 +153,9 @@ class _JobDrawer:
     def run_time_s(self, streams: _Streams) -> int:
         r = streams.duration.uniform(0, 1)
         index = next((i for i, cut in enumerate(self.class_cut) if r < cut), 3)
-        return round(3600 * float(streams.numpy.choice(self.classes[index])))
+        values = self.classes[index]
+        # Exactly what legacy ``RandomState.choice(values)`` draws, without its checks.
+        return round(3600 * float(values[streams.numpy.randint(0, len(values))]))
 
     def mode(self, streams: _Streams, run_time_s: int) -> AdaptationMode:
         mode: AdaptationMode
