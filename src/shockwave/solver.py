@@ -9,6 +9,7 @@ optimal face. Policies reproduce that choice explicitly with :func:`central_poin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,9 @@ BoundsSpec = tuple[float | np.ndarray, float | np.ndarray | None]
 DEFAULT_TIME_LIMIT_S = 30.0
 _QUADRATIC_REGION = 1e-6
 _POLISH_STEPS = 4
+_ROUNDING = 1e-12
+_NEWTON_TOL = 1e-18
+_NEWTON_MAX_ITER = 200
 
 
 class InfeasibleError(SolverError):
@@ -149,6 +153,13 @@ def solve_milp(
     raise SolverError(f"MILP with {c.size} variables failed: {res.message}")
 
 
+def _solve_symmetric(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(matrix, rhs)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(matrix, rhs, rcond=None)[0]
+
+
 def _newton_step(
     g: np.ndarray, s: np.ndarray, grad: np.ndarray, a_eq: np.ndarray | None
 ) -> np.ndarray:
@@ -156,11 +167,38 @@ def _newton_step(
     hess = gs.T @ gs
     n = g.shape[1]
     if a_eq is None or a_eq.shape[0] == 0:
-        return np.linalg.lstsq(hess, -grad, rcond=None)[0]
+        return _solve_symmetric(hess, -grad)
     k = a_eq.shape[0]
     kkt = np.block([[hess, a_eq.T], [a_eq, np.zeros((k, k))]])
     rhs = np.concatenate([-grad, np.zeros(k)])
-    return np.linalg.lstsq(kkt, rhs, rcond=None)[0][:n]
+    return _solve_symmetric(kkt, rhs)[:n]
+
+
+def _damped_newton(
+    x: np.ndarray,
+    value: Callable[[np.ndarray], float],
+    direction: Callable[[np.ndarray], tuple[np.ndarray, float]],
+    feasible: Callable[[np.ndarray], bool],
+) -> np.ndarray:
+    """Minimise a self-concordant barrier from the strictly feasible ``x``: backtracking Newton
+    steps, then a few full steps once in the quadratic region."""
+    polish = 0
+    for _ in range(_NEWTON_MAX_ITER):
+        dx, decrement = direction(x)
+        if decrement / 2 <= _NEWTON_TOL or polish >= _POLISH_STEPS:
+            return x
+        if decrement < _QUADRATIC_REGION and feasible(x + dx):
+            # Close to the minimum: full Newton steps converge quadratically, below what the
+            # objective's rounding lets a line search see.
+            x, polish = x + dx, polish + 1
+            continue
+        step, f0 = 1.0, value(x)
+        while value(x + step * dx) > f0 - 0.25 * step * decrement:
+            step *= 0.5
+            if step < 1e-16:
+                return x
+        x = x + step * dx
+    raise SolverError(f"barrier Newton method did not converge in {_NEWTON_MAX_ITER} iterations")
 
 
 def central_point(
@@ -171,11 +209,11 @@ def central_point(
     c: np.ndarray | None = None,
     mu: float = 1.0,
     a_eq: np.ndarray | None = None,
-    tol: float = 1e-18,
-    max_iter: int = 200,
+    row_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """The point of ``{x : g x < h, a_eq x = a_eq x0}`` that minimises
-    ``c @ x / mu - sum(log(h - g x))``, by damped Newton from the strictly feasible ``x0``.
+    ``c @ x / mu - sum(row_weights * log(h - g x))``, by damped Newton from the strictly feasible
+    ``x0`` (``row_weights`` default to 1).
 
     With ``c=None`` this is the analytic centre, which is where interior-point LP solvers end up on
     a face of optimal solutions.
@@ -187,44 +225,41 @@ def central_point(
     h = np.asarray(h, dtype=float)
     x = np.asarray(x0, dtype=float).copy()
     lin = np.zeros(x.size) if c is None else np.asarray(c, dtype=float) / mu
+    rw = np.ones(h.size) if row_weights is None else np.asarray(row_weights, dtype=float)
 
     def value(point: np.ndarray) -> float:
         slack = h - g @ point
         if np.any(slack <= 0):
             return np.inf
-        return float(lin @ point - np.log(slack).sum())
+        return float(lin @ point - (rw * np.log(slack)).sum())
+
+    def direction(point: np.ndarray) -> tuple[np.ndarray, float]:
+        slack = h - g @ point
+        grad = lin + g.T @ (rw / slack)
+        dx = _newton_step(g * np.sqrt(rw)[:, None], slack, grad, a_eq)
+        return dx, float(-grad @ dx)
 
     if not np.isfinite(value(x)):
         raise SolverError("barrier start point is not strictly inside the polyhedron")
-    polish = 0
-    for _ in range(max_iter):
-        s = h - g @ x
-        grad = lin + g.T @ (1.0 / s)
-        dx = _newton_step(g, s, grad, a_eq)
-        decrement = float(-grad @ dx)
-        if decrement / 2 <= tol or polish >= _POLISH_STEPS:
-            return x
-        if decrement < _QUADRATIC_REGION and np.all(h - g @ (x + dx) > 0):
-            # Close to the centre: full Newton steps converge quadratically, below what the
-            # objective's rounding lets a line search see.
-            x, polish = x + dx, polish + 1
-            continue
-        step, f0 = 1.0, value(x)
-        while value(x + step * dx) > f0 - 0.25 * step * decrement:
-            step *= 0.5
-            if step < 1e-16:
-                return x
-        x = x + step * dx
-    raise SolverError(f"barrier Newton method did not converge in {max_iter} iterations")
+    return _damped_newton(x, value, direction, lambda p: bool(np.all(h - g @ p > 0)))
 
 
-def box_knapsack_center(lower: np.ndarray, weights: np.ndarray, capacity: float) -> np.ndarray:
+def box_knapsack_center(
+    lower: np.ndarray,
+    weights: np.ndarray,
+    capacity: float,
+    *,
+    lower_weight: float = 1.0,
+    zero_weight: float = 1.0,
+) -> np.ndarray:
     """The analytic centre of ``{x : lower <= x <= 1, x >= 0, weights @ x <= capacity}``, with one
     barrier term per inequality (so ``x >= lower`` and ``x >= 0`` both count, as they do in the
-    reference's LPs). Requires ``lower < 1`` and ``weights @ lower < capacity``.
+    reference's LPs; ``lower_weight`` and ``zero_weight`` reweight those two terms for other
+    formulations). Requires ``lower < 1`` and ``weights @ lower <= capacity``; when the
+    capacity leaves no room beyond rounding, the set is the point ``lower``.
 
     Raises:
-        SolverError: the set has no interior.
+        SolverError: the set is empty or has no interior for another reason.
     """
     lower = np.asarray(lower, dtype=float)
     weights = np.asarray(weights, dtype=float)
@@ -232,12 +267,32 @@ def box_knapsack_center(lower: np.ndarray, weights: np.ndarray, capacity: float)
     if n == 0:
         return np.zeros(0)
     room = capacity - float(weights @ lower)
-    if np.any(lower >= 1.0) or room <= 0:
+    if np.any(lower >= 1.0) or room < -_ROUNDING * max(1.0, capacity):
         raise SolverError("box-knapsack set has no interior")
+    if room <= _ROUNDING * max(1.0, capacity):
+        return lower.copy()
     span = float(weights @ (1.0 - lower))
     theta = min(0.5, 0.5 * room / span) if span > 0 else 0.5
     x0 = lower + theta * (1.0 - lower)
-    eye = np.eye(n)
-    g = np.vstack([-eye, -eye, eye, weights[None, :]])
-    h = np.concatenate([-lower, np.zeros(n), np.ones(n), [capacity]])
-    return central_point(g, h, x0)
+    lw, zw = float(lower_weight), float(zero_weight)
+
+    def value(x: np.ndarray) -> float:
+        spare = capacity - float(weights @ x)
+        if spare <= 0 or np.any(x >= 1.0) or np.any(x <= lower) or (zw > 0 and np.any(x <= 0)):
+            return np.inf
+        zero = zw * np.log(x).sum() if zw > 0 else 0.0
+        return -float(lw * np.log(x - lower).sum() + zero + np.log(1.0 - x).sum() + np.log(spare))
+
+    def direction(x: np.ndarray) -> tuple[np.ndarray, float]:
+        # Hessian = diagonal + rank one (the capacity row): Sherman-Morrison, O(n).
+        a, b, c = x - lower, 1.0 - x, capacity - float(weights @ x)
+        zero_grad = zw / x if zw > 0 else 0.0
+        zero_hess = zw / x**2 if zw > 0 else 0.0
+        grad = -lw / a - zero_grad + 1.0 / b + weights / c
+        diag = lw / a**2 + zero_hess + 1.0 / b**2
+        u = weights / c
+        d_grad, d_u = grad / diag, u / diag
+        dx = -(d_grad - d_u * float(u @ d_grad) / (1.0 + float(u @ d_u)))
+        return dx, float(-grad @ dx)
+
+    return _damped_newton(x0, value, direction, lambda x: bool(np.isfinite(value(x))))

@@ -66,7 +66,7 @@ def test_box_knapsack_centre_is_symmetric() -> None:
     x = box_knapsack_center(np.zeros(3), np.ones(3), 1.5)
     assert x == pytest.approx(np.full(3, x[0]))
     with pytest.raises(SolverError):
-        box_knapsack_center(np.array([0.5]), np.array([2.0]), 1.0)
+        box_knapsack_center(np.array([0.6]), np.array([2.0]), 1.0)
 
 
 def test_bad_start_point_is_rejected() -> None:

@@ -23,6 +23,8 @@ class Fifo:
 
     name: ClassVar[str] = "fifo"
     plans_rounds: ClassVar[bool] = False
+    work_conserving: ClassVar[bool] = False
+    """Jobs without a share never fill idle GPUs: the queue order is the policy."""
 
     running: dict[JobId, int] = field(default_factory=dict)
 

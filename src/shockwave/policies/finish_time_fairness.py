@@ -25,6 +25,8 @@ from shockwave.policies.isolated import Isolated
 from shockwave.solver import box_knapsack_center
 
 _BISECTION_STEPS = 200
+LOWER_BARRIER_WEIGHT = 2.0
+ZERO_BARRIER_WEIGHT = 0.0
 
 
 def _lower(rho: float, steps: np.ndarray, thr: np.ndarray, since: np.ndarray, den: np.ndarray):
@@ -53,7 +55,10 @@ def min_max_rho_shares(
         free = ~fixed
         if free.any():
             capacity = num_gpus - float(gpus[fixed].sum())
-            x[free] = box_knapsack_center(np.minimum(lower[free], 1.0), gpus[free], capacity)
+            x[free] = box_knapsack_center(
+                np.minimum(lower[free], 1.0), gpus[free], capacity,
+                lower_weight=LOWER_BARRIER_WEIGHT, zero_weight=ZERO_BARRIER_WEIGHT,
+            )
         return np.clip(x, 0.0, 1.0)
     lo, hi = rho_lo, max(2.0 * rho_lo, 1.0)
     while float(gpus @ _lower(hi, steps, thr, since, den)) > num_gpus:

@@ -22,9 +22,10 @@ def max_min_shares(gpus: np.ndarray, weights: np.ndarray, num_gpus: int) -> np.n
     """Time shares that maximise ``min_j gpus_j x_j / weights_j`` subject to ``0 <= x <= 1`` and
     ``gpus @ x <= num_gpus``; the analytic centre of the optimal face when it is not a point."""
     ratio = gpus / weights
-    level = min(float(ratio.min()), num_gpus / float(weights.sum()))
+    even = num_gpus / float(weights.sum())
+    level = min(float(ratio.min()), even)
     lower = level * weights / gpus
-    if level * float(weights.sum()) >= num_gpus:
+    if even <= level:
         return np.clip(lower, 0.0, 1.0)
     fixed = ratio == level
     x = np.ones_like(lower)
