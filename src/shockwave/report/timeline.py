@@ -10,7 +10,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Polygon
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
@@ -23,9 +23,11 @@ from shockwave.report.series import (
     gang_segments,
     is_adaptive,
 )
-from shockwave.report.style import Margins, job_colour, new_figure
+from shockwave.report.style import Margins, job_colours, new_figure
 
 HOUR_S = 3600.0
+ALLOCATED = "0.6"
+"""Grey of the per-round allocation area beneath the Gantt chart."""
 LABEL_MIN_SPAN = 0.035
 """Job ids are printed inside leases at least this share of the time axis wide..."""
 MAX_LABELS = 48
@@ -36,16 +38,20 @@ def _box(x0: float, x1: float, y0: float, y1: float) -> list[tuple[float, float]
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
-def _gantt(ax, run: Run) -> None:
+def _array(boxes: list[list[tuple[float, float]]]) -> np.ndarray:
+    return np.asarray(boxes, dtype=float).reshape(-1, 4, 2)
+
+
+def _gantt(ax, run: Run, util_pct: float) -> None:
     span_h = max(run.summary.makespan_s, max(run.result.round_end_s, default=0.0)) / HOUR_S
-    boxes, faces, gang_boxes, gang_faces, links, labels = [], [], [], [], [], []
+    boxes, jobs, gang_boxes, gang_jobs, links, labels = [], [], [], [], [], []
     for seg in gang_segments(run.result):
         x0, x1 = seg.start_s / HOUR_S, seg.end_s / HOUR_S
         gpu_runs = contiguous_runs(seg.gpus)
         for lo, hi in gpu_runs:
             gang = len(seg.gpus) > 1
             (gang_boxes if gang else boxes).append(_box(x0, x1, lo - 0.42, hi + 0.42))
-            (gang_faces if gang else faces).append(job_colour(seg.job_id))
+            (gang_jobs if gang else jobs).append(seg.job_id)
         # a gang split across non-adjacent GPUs: join its pieces so it still reads as one
         links.extend(
             [(x0 + (x1 - x0) / 2, a[1] + 0.42), (x0 + (x1 - x0) / 2, b[0] - 0.42)]
@@ -53,10 +59,13 @@ def _gantt(ax, run: Run) -> None:
         )
         if span_h and (x1 - x0) / span_h >= LABEL_MIN_SPAN:
             labels.append((x1 - x0, (x0 + x1) / 2, (gpu_runs[0][0] + gpu_runs[0][1]) / 2, seg.job_id))
-    ax.add_collection(PolyCollection(boxes, facecolors=faces, edgecolors="white", linewidths=0.3))
-    ax.add_collection(PolyCollection(gang_boxes, facecolors=gang_faces, edgecolors="black",
-                                     linewidths=1.1))
-    ax.add_collection(LineCollection(links, colors="black", linewidths=0.9, linestyles="--"))
+    # arrays, not lists of tuples: matplotlib converts those one colour and one box at a time
+    ax.add_collection(PolyCollection(_array(boxes), facecolors=job_colours(jobs),
+                                     edgecolors="white", linewidths=0.3), autolim=False)
+    ax.add_collection(PolyCollection(_array(gang_boxes), facecolors=job_colours(gang_jobs),
+                                     edgecolors="black", linewidths=1.1), autolim=False)
+    ax.add_collection(LineCollection(links, colors="black", linewidths=0.9, linestyles="--"),
+                      autolim=False)
     chosen = sorted(labels, reverse=True)[:MAX_LABELS]
     path_labels(ax, [(c[1], c[2]) for c in chosen], [str(c[3]) for c in chosen])
     ax.set_xlim(0, span_h * 1.005 or 1.0)
@@ -64,11 +73,13 @@ def _gantt(ax, run: Run) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(8, integer=True))
     ax.set_ylabel("GPU id")
     ax.set_title(f"{run.label}: which job held which GPU in each round "
-                 "(one colour per job; outlined = one multi-GPU gang; number = job id)")
+                 "(one colour per job; outlined = one multi-GPU gang; number = job id)", y=1.0)
     ax.legend(handles=[
         Patch(facecolor="0.8", edgecolor="white", label="1-GPU job"),
         Patch(facecolor="0.8", edgecolor="black", linewidth=1.1, label="multi-GPU gang"),
         Line2D([], [], color="black", linestyle="--", label="gang across non-adjacent GPUs"),
+        Patch(facecolor=ALLOCATED, label="below: GPUs allocated\nin the round"),
+        Line2D([], [], color="black", linestyle=":", label=f"below: utilization\n(busy time) {util_pct:.1f}%"),
     ], loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7, frameon=False)
 
 
@@ -77,16 +88,14 @@ def _allocation(ax, run: Run) -> None:
     xs = np.repeat(np.column_stack([starts, ends]) / HOUR_S, 2, axis=1).ravel()
     heights = 100.0 * fraction
     ys = np.column_stack([np.zeros_like(heights), heights, heights, np.zeros_like(heights)]).ravel()
-    ax.fill(xs, ys, color="0.55", linewidth=0, label="GPUs allocated in the round")
-    util = 100.0 * run.summary.cluster_util
-    ax.axhline(util, color="black", linestyle="--", linewidth=1.0,
-               label=f"utilization (busy time): {util:.1f}%")
+    ax.add_patch(Polygon(np.column_stack([xs, ys]), closed=True, facecolor=ALLOCATED,
+                         linewidth=0))
+    ax.axhline(100.0 * run.summary.cluster_util, color="black", linestyle=":", linewidth=1.2)
     ax.set_ylim(0, 105)
     ax.set_yticks([0, 50, 100])
-    ax.xaxis.set_major_locator(MaxNLocator(10))
+    ax.xaxis.set_major_locator(MaxNLocator(10, steps=[1, 2, 2.5, 5, 10]))
     ax.set_ylabel("GPUs (%)")
     ax.set_xlabel("time since trace start (h)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7, frameon=False)
 
 
 def timeline_figure(run: Run) -> Figure:
@@ -95,7 +104,7 @@ def timeline_figure(run: Run) -> Figure:
     fig = new_figure(12.0, min(3.0 + 0.16 * gpus, 14.0), rows=2, height_ratios=(4, 1),
                      sharex=True, margins=Margins(left=0.6, right=2.3, bottom=0.55, top=0.35,
                                                   hspace=0.08))
-    _gantt(fig.axes[0], run)
+    _gantt(fig.axes[0], run, 100.0 * run.summary.cluster_util)
     _allocation(fig.axes[1], run)
     return fig
 
@@ -109,7 +118,7 @@ def batch_size_figure(run: Run) -> Figure:
                      margins=Margins(left=2.1, right=1.35, bottom=0.55, top=0.35))
     ax = fig.axes[0]
     ax.set_xlabel("time since trace start (h)")
-    ax.set_title(f"{run.label}: batch size of the adaptive jobs over time")
+    ax.set_title(f"{run.label}: batch size of the adaptive jobs over time", y=1.0)
     if not jobs:
         ax.text(0.5, 0.5, "no adaptive (Accordion / GNS) jobs in this run", ha="center",
                 va="center", transform=ax.transAxes)
@@ -127,9 +136,9 @@ def batch_size_figure(run: Run) -> Figure:
     lo, hi = math.floor(min(ratios)), math.ceil(max(ratios))
     bounds = np.arange(lo - 0.5, max(hi, lo + 1) + 0.5 + 1e-9, 1.0)
     norm = BoundaryNorm(bounds, 256)
-    shapes = PolyCollection(boxes, array=np.asarray(ratios), cmap="cividis", norm=norm,
+    shapes = PolyCollection(_array(boxes), array=np.asarray(ratios), cmap="cividis", norm=norm,
                             edgecolors="white", linewidths=0.4)
-    ax.add_collection(shapes)
+    ax.add_collection(shapes, autolim=False)
     chosen = sorted(texts, reverse=True)[:MAX_LABELS]
     path_labels(ax, [(c[1], c[2]) for c in chosen], [str(c[3]) for c in chosen],
                 colours=["white" if c[4] < (lo + hi) / 2 else "black" for c in chosen])
