@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from shockwave.errors import InputError
 from shockwave.metrics import Summary, ftf_rhos, summarize
-from shockwave.policies import ALIASES
+from shockwave.names import ALIASES
 from shockwave.report.style import policy_label
 from shockwave.sim.result import SimResult
 

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from shockwave.policies import DISPLAY_NAMES  # noqa: E402
+from shockwave.names import DISPLAY_NAMES  # noqa: E402
 
 HATCHES: tuple[str, ...] = ("", "//", "..", "xx", "\\\\", "oo", "--", "++", "**", "||")
 """One hatch per policy, so bars stay distinguishable when printed in greyscale."""
@@ -38,7 +38,6 @@ RC: dict[str, object] = {
 """Figure settings, applied with ``matplotlib.rc_context`` so no global state is changed."""
 
 DPI = 100
-PNG_METADATA = {"Software": None}
 PNG_OPTIONS = {"compress_level": 1}
 """Fast PNG compression: encoding dominates otherwise; files stay around 100-200 kB."""
 SVG_METADATA = {"Date": None, "Creator": None}

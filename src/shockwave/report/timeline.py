@@ -114,7 +114,7 @@ def batch_size_figure(run: Run) -> Figure:
     the size it was submitted with (labelled with the batch size itself where there is room)."""
     jobs = sorted((r for r in run.result.records if is_adaptive(r)),
                   key=lambda r: (r.arrival_s, r.job_id))
-    fig = new_figure(12.0, min(max(2.6, 1.0 + 0.14 * len(jobs)), 16.0),
+    fig = new_figure(12.0, min(max(2.6, 1.0 + 0.1 * len(jobs)), 12.0),
                      margins=Margins(left=2.1, right=1.35, bottom=0.55, top=0.35))
     ax = fig.axes[0]
     ax.set_xlabel("time since trace start (h)")
