@@ -114,3 +114,10 @@ def test_missing_trace_file_is_one_line():
 def test_gang_wider_than_the_cluster_is_one_line():
     message = _one_line_error(run_cli("simulate", "--gpus", "2", "--policy", "fifo"))
     assert "canonical-120jobs.trace:" in message and "needs 4 GPUs but the cluster has 2" in message
+
+
+def test_subcommand_errors_exit_2_through_the_real_command():
+    message = _one_line_error(run_cli("trace", "info", "/nonexistent.trace"))
+    assert "/nonexistent.trace" in message
+    message = _one_line_error(run_cli("report", "/nonexistent.json", "--out", "/tmp/never"))
+    assert "/nonexistent.json" in message

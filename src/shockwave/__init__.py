@@ -9,17 +9,28 @@ simulator (``simulate``) and, later, the real scheduler service. Typical use::
     print(summarize(result).makespan_s)
 """
 
-from shockwave.config import SimConfig, make_sim_config
-from shockwave.metrics import Summary, summarize
-from shockwave.model import Cluster, JobSpec
-from shockwave.policies import POLICIES, make_policy
-from shockwave.sim.loop import simulate
-from shockwave.sim.result import JobRecord, SimResult, result_from_json, result_to_json
-from shockwave.traces import Trace, load_trace
-from shockwave.workload.throughput import load_throughputs
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "POLICIES", "Cluster", "JobRecord", "JobSpec", "SimConfig", "SimResult", "Summary", "Trace",
-    "load_throughputs", "load_trace", "make_policy", "make_sim_config", "result_from_json",
-    "result_to_json", "simulate", "summarize",
-]
+_EXPORTS = {
+    "SimConfig": "shockwave.config", "make_sim_config": "shockwave.config",
+    "Summary": "shockwave.metrics", "summarize": "shockwave.metrics",
+    "Cluster": "shockwave.model", "JobSpec": "shockwave.model",
+    "POLICIES": "shockwave.policies", "make_policy": "shockwave.policies",
+    "simulate": "shockwave.sim.loop",
+    "JobRecord": "shockwave.sim.result", "SimResult": "shockwave.sim.result",
+    "result_from_json": "shockwave.sim.result", "result_to_json": "shockwave.sim.result",
+    "Trace": "shockwave.traces", "load_trace": "shockwave.traces",
+    "load_throughputs": "shockwave.workload.throughput",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public API on first use, so that light commands (``shockwave trace``) do not
+    pay for the solver stack."""
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'shockwave' has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

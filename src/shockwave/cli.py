@@ -6,7 +6,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,12 +14,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shockwave.errors import ShockwaveError
-from shockwave.experiment import PAPER_POLICIES, Inputs, parse_params, run_many, save_result_json
 from shockwave.metrics import Summary, summarize
 from shockwave.model import Cluster
-from shockwave.policies import DISPLAY_NAMES, POLICIES, canonical_name
-from shockwave.sim.loop import RoundProgress
+from shockwave.names import DISPLAY_NAMES, PAPER_POLICIES
 from shockwave.sim.result import SimResult
+
+if TYPE_CHECKING:
+    from shockwave.experiment import Inputs
+    from shockwave.sim.loop import RoundProgress
+
+# The policies (and with them SciPy) load only when a command needs them: see _policies().
+
+
+def _policies() -> Any:
+    import shockwave.policies
+
+    return shockwave.policies
 
 app = typer.Typer(
     help="Simulate and compare GPU-cluster scheduling policies for dynamically adapting jobs.",
@@ -46,6 +56,8 @@ def _inputs(trace: Path | None, throughputs: Path | None, gpus: int, gpus_per_se
             solver: str | None, params: list[str] | None) -> Inputs:
     if compat not in ("fixed", "reference"):
         raise ShockwaveError(f"--compat: expected 'fixed' or 'reference', got '{compat}'")
+    from shockwave.experiment import Inputs, parse_params
+
     Cluster(gpus, gpus_per_server)  # validates the cluster before any work
     return Inputs(
         trace=str(trace) if trace else None, throughputs=str(throughputs) if throughputs else None,
@@ -59,6 +71,7 @@ def _progress_display(names: Sequence[str], quiet: bool) -> tuple[Progress | Non
     """A rich progress bar per policy on a terminal; nothing when quiet or not a terminal."""
     if quiet or not stderr.is_terminal:
         return None, None
+    canonical_name = _policies().canonical_name
     progress = Progress(
         TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("jobs  round {task.fields[round]}  t={task.fields[sim_h]:.1f} h"),
@@ -75,6 +88,8 @@ def _progress_display(names: Sequence[str], quiet: bool) -> tuple[Progress | Non
 
 
 def _run(names: Sequence[str], inputs: Inputs, workers: int | None, quiet: bool) -> list[SimResult]:
+    from shockwave.experiment import run_many
+
     progress, update = _progress_display(names, quiet)
     if progress is None:
         return run_many(names, inputs, workers)
@@ -95,8 +110,12 @@ METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _display(name: str) -> str:
+    return DISPLAY_NAMES.get(name, name)
+
+
 def _policy_label(name: str) -> str:
-    return f"{DISPLAY_NAMES.get(name, name)} ({name})"
+    return f"{_display(name)} ({name})"
 
 
 def _single_table(result: SimResult, summary: Summary) -> Table:
@@ -110,7 +129,7 @@ def _single_table(result: SimResult, summary: Summary) -> Table:
 
 def _compare_table(results: Sequence[SimResult], summaries: Sequence[Summary]) -> Table:
     base = summaries[0]
-    table = Table(title=f"normalised to {DISPLAY_NAMES.get(results[0].policy, results[0].policy)}")
+    table = Table(title=f"normalised to {_display(results[0].policy)}")
     table.add_column("policy")
     for key, label, _ in METRICS:
         if key in ("p50_jct_s", "p99_jct_s", "lease_extension_pct"):
@@ -124,7 +143,7 @@ def _compare_table(results: Sequence[SimResult], summaries: Sequence[Summary]) -
             value, ref = getattr(summary, key), getattr(base, key)
             ratio = f" ({value / ref:.2f}x)" if ref else ""
             cells.append(fmt.format(value) + ratio)
-        table.add_row(DISPLAY_NAMES.get(result.policy, result.policy), *cells)
+        table.add_row(_display(result.policy), *cells)
     return table
 
 
@@ -141,7 +160,9 @@ def simulate(
     """Replay a trace under one policy and print its metrics."""
     inputs = _inputs(trace, throughputs, gpus, gpus_per_server, round_seconds, compat, seed,
                      policy_config, solver, param)
-    name = canonical_name(policy)
+    from shockwave.experiment import save_result_json
+
+    name = _policies().canonical_name(policy)
     (result,) = _run([name], inputs, 1, quiet)
     stdout.print(_single_table(result, summarize(result)))
     if json_out is not None:
@@ -164,7 +185,9 @@ def compare(
     """Run several policies on the same input and print the paper-style comparison table."""
     inputs = _inputs(trace, throughputs, gpus, gpus_per_server, round_seconds, compat, seed,
                      policy_config, solver, param)
-    names = [canonical_name(p) for p in policies.split(",") if p.strip()]
+    from shockwave.experiment import save_result_json
+
+    names = [_policies().canonical_name(p) for p in policies.split(",") if p.strip()]
     if not names:
         raise ShockwaveError("--policies: give at least one policy")
     if jobs is not None and jobs < 1:
@@ -187,14 +210,13 @@ def compare(
 @app.command("policies")
 def list_policies() -> None:
     """List the policies and their aliases."""
-    from shockwave.policies import ALIASES
-
+    registry = _policies()
     table = Table(title="policies")
     table.add_column("name")
     table.add_column("known as")
     table.add_column("aliases")
-    for name in POLICIES:
-        aliases = ", ".join(a for a, target in ALIASES.items() if target == name)
+    for name in registry.POLICIES:
+        aliases = ", ".join(a for a, target in registry.ALIASES.items() if target == name)
         table.add_row(name, DISPLAY_NAMES.get(name, ""), aliases)
     stdout.print(table)
 
@@ -217,7 +239,7 @@ _mount_subcommands()
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the command; a ``ShockwaveError`` becomes one line on stderr, exit 2."""
     try:
-        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        status = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except ShockwaveError as exc:
         stderr.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
@@ -233,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -24,12 +24,6 @@ from shockwave.sim.result import SimResult
 from shockwave.traces import load_trace
 from shockwave.workload.throughput import load_throughputs
 
-PAPER_POLICIES = (
-    "shockwave", "finish_time_fairness", "max_min_fairness", "allox", "min_total_duration",
-    "max_sum_throughput", "gandiva_fair",
-)
-"""The policies of the paper's canonical figure, Shockwave first (the normalisation baseline)."""
-
 
 @dataclass(frozen=True)
 class Inputs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shockwave.errors import UnknownPolicyError
+from shockwave.names import ALIASES, DISPLAY_NAMES, PAPER_POLICIES
 from shockwave.policies.allox import Allox
 from shockwave.policies.base import ClusterView, JobView, Policy, Shares
 from shockwave.policies.fifo import Fifo
@@ -28,28 +29,6 @@ POLICIES: dict[str, type] = {
     "fifo": Fifo,
 }
 
-ALIASES: dict[str, str] = {
-    "gavel": "max_min_fairness",
-    "themis": "finish_time_fairness",
-    "ossp": "min_total_duration",
-    "mst": "max_sum_throughput",
-    "max_sum_throughput_perf": "max_sum_throughput",
-    "gandiva-fair": "gandiva_fair",
-}
-
-DISPLAY_NAMES: dict[str, str] = {
-    "shockwave": "Shockwave",
-    "finish_time_fairness": "Themis",
-    "max_min_fairness": "Gavel",
-    "allox": "AlloX",
-    "min_total_duration": "OSSP",
-    "max_sum_throughput": "MST",
-    "gandiva_fair": "Gandiva-Fair",
-    "fifo": "FIFO",
-    "isolated": "Isolated",
-}
-
-
 def canonical_name(name: str) -> str:
     """The registry name for ``name`` or one of its aliases; raises ``UnknownPolicyError``."""
     key = name.strip().lower()
@@ -65,6 +44,6 @@ def make_policy(name: str, **params: Any) -> Policy:
 
 
 __all__ = [
-    "ALIASES", "DISPLAY_NAMES", "POLICIES", "ClusterView", "JobView", "Policy", "Shares",
+    "ALIASES", "DISPLAY_NAMES", "PAPER_POLICIES", "POLICIES", "ClusterView", "JobView", "Policy", "Shares",
     "canonical_name", "make_policy",
 ]

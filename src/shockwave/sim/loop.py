@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from shockwave.config import SimConfig
-from shockwave.errors import InputError
 from shockwave.model import Cluster, JobSpec, RoundPlan
 from shockwave.planner import RoundPlanner
 from shockwave.policies import make_policy
@@ -57,19 +56,9 @@ def simulate(
     if not isinstance(trace, Trace):
         trace = from_jobs(list(trace))
     trace.check_runnable(throughputs, cluster.gpu_type)
-    _check_fits(trace, cluster)
+    trace.check_fits(cluster.num_gpus)
     policy = make_policy(policy) if isinstance(policy, str) else policy
     return _Simulation(trace, cluster, policy, config, throughputs, on_round, inputs or {}).run()
-
-
-def _check_fits(trace: Trace, cluster: Cluster) -> None:
-    """A gang wider than the cluster could never run: refuse it up front, naming its line."""
-    for index, job in enumerate(trace.jobs):
-        if job.gpus > cluster.num_gpus:
-            raise InputError(
-                f"job {job.job_id} needs {job.gpus} GPUs but the cluster has {cluster.num_gpus}",
-                path=trace.source, line=trace.line_of(index), field="scale_factor",
-            )
 
 
 class _Simulation:

@@ -207,5 +207,7 @@ def build_profile(
                 f"throughput of {spec.model} at batch size {b} on {spec.gpus} GPUs is zero",
                 path=throughputs.source, field="throughput",
             )
-    durations = np.array([(samples / b) / rates[b] for b in sizes], dtype=float)
+    size_array = np.asarray(sizes, dtype=float)
+    rate_array = np.vectorize(rates.__getitem__, otypes=[float])(sizes) if sizes else np.zeros(0)
+    durations = (samples / size_array) / rate_array
     return JobProfile(num_epochs, samples, tuple(sizes), durations)

@@ -1,0 +1,34 @@
+"""Policy names as users know them: aliases from the literature and display names.
+
+Kept apart from the policy registry so that light modules (the CLI start-up, reports) need not
+import the solvers.
+"""
+
+from __future__ import annotations
+
+ALIASES: dict[str, str] = {
+    "gavel": "max_min_fairness",
+    "themis": "finish_time_fairness",
+    "ossp": "min_total_duration",
+    "mst": "max_sum_throughput",
+    "max_sum_throughput_perf": "max_sum_throughput",
+    "gandiva-fair": "gandiva_fair",
+}
+
+DISPLAY_NAMES: dict[str, str] = {
+    "shockwave": "Shockwave",
+    "finish_time_fairness": "Themis",
+    "max_min_fairness": "Gavel",
+    "allox": "AlloX",
+    "min_total_duration": "OSSP",
+    "max_sum_throughput": "MST",
+    "gandiva_fair": "Gandiva-Fair",
+    "fifo": "FIFO",
+    "isolated": "Isolated",
+}
+
+PAPER_POLICIES: tuple[str, ...] = (
+    "shockwave", "finish_time_fairness", "max_min_fairness", "allox", "min_total_duration",
+    "max_sum_throughput", "gandiva_fair",
+)
+"""The policies of the paper's canonical figure, Shockwave first (the normalisation baseline)."""
