@@ -8,11 +8,11 @@ total steps divided by its isolated throughput. Jobs the throughput table cannot
 
 from __future__ import annotations
 
-import math
 import re
 
 from shockwave.errors import InputError
 from shockwave.model import JobSpec
+from shockwave.traces.fields import parse_number
 from shockwave.traces.importing import ImportResult, Skipped, no_jobs_error, positive_rate
 from shockwave.traces.trace import Trace
 from shockwave.workload.throughput import ThroughputTable
@@ -35,14 +35,8 @@ def _model_and_batch(raw: str, source: str, line: int) -> tuple[str, int]:
 
 
 def _number(raw: str, kind: type, name: str, source: str, line: int) -> float:
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise InputError(f"expected {'an integer' if kind is int else 'a number'}, got {raw!r}",
-                         path=source, line=line, field=name) from None
-    if not math.isfinite(value) or value < (1 if kind is int else 0):
-        raise InputError(f"out of range: {raw!r}", path=source, line=line, field=name)
-    return value
+    return parse_number(raw, kind, path=source, line=line, field=name,
+                        minimum=1 if kind is int else 0)
 
 
 class _GavelLine:

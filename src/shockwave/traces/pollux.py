@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from shockwave.errors import InputError
 from shockwave.model import ADAPTATION_MODES, AdaptationMode, JobSpec
+from shockwave.traces.fields import parse_number
 from shockwave.traces.importing import (
     ImportResult,
     nearest_batch_size,
@@ -55,15 +55,8 @@ def load_applications() -> dict[str, Application]:
 
 
 def _field(row: dict[str, str | None], name: str, kind: type, source: str, line: int) -> float:
-    raw = (row.get(name) or "").strip()
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise InputError(f"expected {'an integer' if kind is int else 'a number'}, got {raw!r}",
-                         path=source, line=line, field=name) from None
-    if not math.isfinite(value) or value < (1 if kind is int else 0):
-        raise InputError(f"out of range: {raw!r}", path=source, line=line, field=name)
-    return value
+    return parse_number(row.get(name) or "", kind, path=source, line=line, field=name,
+                        minimum=1 if kind is int else 0)
 
 
 class _Mapper:

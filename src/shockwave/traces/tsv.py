@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 
 from shockwave.errors import InputError
 from shockwave.model import ADAPTATION_MODES, JobSpec
+from shockwave.traces.fields import parse_number
 from shockwave.traces.trace import Trace
 
 FIELDS = (
@@ -30,17 +30,8 @@ class _Line:
         return self.values[FIELDS.index(name)]
 
     def number_of(self, name: str, kind: type, minimum: float | None = None) -> float:
-        raw = self.text(name)
-        try:
-            value = kind(raw)
-        except ValueError:
-            raise self.error(name, f"expected {'an integer' if kind is int else 'a number'}, "
-                                   f"got {raw!r}") from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.error(name, f"must be finite, got {raw!r}")
-        if minimum is not None and value < minimum:
-            raise self.error(name, f"must be >= {minimum:g}, got {raw!r}")
-        return value
+        return parse_number(self.text(name), kind, path=self.source, line=self.number,
+                            field=name, minimum=minimum)
 
 
 def _parse_line(line: _Line, job_id: int) -> JobSpec:
