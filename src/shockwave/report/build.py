@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib
@@ -65,8 +65,16 @@ def _save_png(fig: Figure, path: Path) -> None:
     image.convert("RGB").save(path, format="png", **PNG_OPTIONS)
 
 
+def _without_schedule(run: Run) -> Run:
+    """The run as the cross-policy figures need it: records and metrics, not the schedule (the
+    bulk of what would be copied to a worker process)."""
+    result = replace(run.result, schedule=(), round_start_s=(), round_end_s=())
+    return replace(run, result=result)
+
+
 def _tasks(runs: Sequence[Run], base: Run, out_dir: Path, page: Page) -> list[FigureTask]:
-    all_runs = tuple(runs)
+    all_runs = tuple(_without_schedule(run) for run in runs)
+    base = all_runs[list(runs).index(base)]
     tasks = [FigureTask("summary", all_runs, base, (out_dir / "summary.png",
                                                     out_dir / "summary.svg"))]
     tasks += [FigureTask(kind, all_runs, None, (out_dir / f"{kind}.png",))
