@@ -85,10 +85,15 @@ def test_every_file_is_written(built: Path) -> None:
 def test_index_links_only_local_files_and_has_no_scripts(built: Path) -> None:
     page = _parse(built)
     assert "script" not in page.tags and "link" not in page.tags
+    text = built.read_text(encoding="utf-8")
     for ref in page.refs:
         assert "://" not in ref and not ref.startswith("//"), ref
-        assert (built.parent / ref).is_file(), ref
-    assert COMMAND in built.read_text(encoding="utf-8")
+        if ref.startswith("#"):
+            assert f'id="{ref[1:]}"' in text, ref
+        else:
+            assert (built.parent / ref).is_file(), ref
+    assert COMMAND in text
+    assert "<th scope=\"row\">all runs</th>" in text  # the runs share their inputs
 
 
 def test_metrics_table_equals_summarize(results, built: Path) -> None:

@@ -25,9 +25,13 @@ figcaption { color: #555; font-size: 0.9rem; }
 table { border-collapse: collapse; font-size: 0.9rem; margin: 0.6rem 0; }
 th, td { border: 1px solid #d0d0d0; padding: 0.3rem 0.55rem; }
 th { background: #f2f2f2; text-align: left; vertical-align: bottom; }
+tbody th { vertical-align: middle; white-space: nowrap; }
+.wide { overflow-x: auto; }
+nav { font-size: 0.95rem; } nav a { margin-right: 0.8rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.baseline td { font-weight: 600; background: #f7f9fc; }
-pre { background: #f4f4f4; padding: 0.8rem; overflow-x: auto; border: 1px solid #ddd; }
+pre { background: #f4f4f4; padding: 0.8rem; border: 1px solid #ddd; white-space: pre-wrap;
+      overflow-wrap: anywhere; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 """
 
@@ -84,21 +88,24 @@ def relative_table(runs: Sequence[Run], baseline: Run) -> str:
 
 
 def inputs_table(runs: Sequence[Run]) -> str:
-    """Each run's inputs (trace, cluster, configuration) as recorded in its result."""
+    """Each run's inputs (trace, cluster, configuration) as recorded in its result; one row
+    for all runs when they share them."""
     keys = sorted({k for run in runs for k in run.result.inputs})
     if not keys:
         return "<p>The results record no inputs.</p>"
+    first = dict(runs[0].result.inputs)
+    shared = all(dict(run.result.inputs) == first for run in runs)
+    rows_of = [("all runs", first)] if shared else [(r.label, r.result.inputs) for r in runs]
     head = "".join(f"<th>{escape(k)}</th>" for k in keys)
     rows = []
-    for run in runs:
-        inputs = run.result.inputs
+    for label, inputs in rows_of:
         cells = "".join(
             f"<td><code>{escape(json.dumps(inputs[k]) if k in inputs else '')}</code></td>"
             for k in keys
         )
-        rows.append(f"<tr><th scope=\"row\">{escape(run.label)}</th>{cells}</tr>")
-    return (f'<table id="inputs"><thead><tr><th>Policy</th>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+        rows.append(f'<tr><th scope="row">{escape(label)}</th>{cells}</tr>')
+    return (f'<div class="wide"><table id="inputs"><thead><tr><th>Runs</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _per_policy(page: Page) -> str:
@@ -131,15 +138,18 @@ def render_index(page: Page) -> str:
 <h1>Scheduling report</h1>
 <p class="sub">{len(runs)} run(s): {escape(names)}. Normalized to <b>{escape(base.label)}</b>.
 A job is unfair when its finish-time fairness ρ exceeds {UNFAIR_RHO}.</p>
-<h2>Headline metrics</h2>
+<nav><a href="#headline">Headline metrics</a><a href="#distributions">Distributions</a>
+{"".join(f'<a href="#run-{escape(run.key)}">{escape(run.label)}</a>' for run in runs)}
+<a href="#inputs-section">Inputs</a><a href="#rerun">Data and re-run</a></nav>
+<h2 id="headline">Headline metrics</h2>
 {_figure("summary.png", "Makespan, average JCT, worst finish-time fairness and unfair-job "
          f"fraction, each divided by {base.label}'s value; lower is better. "
          "Click for the SVG.", link="summary.svg")}
 <h3>Metrics (from shockwave.metrics.summarize)</h3>
-{metrics_table(runs, base)}
+<div class="wide">{metrics_table(runs, base)}</div>
 <h3>Relative to {escape(base.label)}</h3>
 {relative_table(runs, base)}
-<h2>Distributions</h2>
+<h2 id="distributions">Distributions</h2>
 <div class="pair">
 {_figure("jct_cdf.png", "Cumulative share of jobs by job completion time.")}
 {_figure("ftf_cdf.png", f"Cumulative share of jobs by finish-time fairness ρ; ρ = 1 is the "
@@ -147,9 +157,9 @@ A job is unfair when its finish-time fairness ρ exceeds {UNFAIR_RHO}.</p>
 </div>
 <h2>Schedules and batch sizes, per policy</h2>
 {_per_policy(page)}
-<h2>Inputs</h2>
+<h2 id="inputs-section">Inputs</h2>
 {inputs_table(runs)}
-<h2>Data and how to re-run</h2>
+<h2 id="rerun">Data and how to re-run</h2>
 <p>Per-job records: <a href="jobs.csv">jobs.csv</a>. Full results, inputs and the command line:
 <a href="results.json">results.json</a> (readable by <code>shockwave report</code>).</p>
 <p>Re-create this report with:</p>
