@@ -80,6 +80,52 @@ def test_greedy_ranking_puts_heavy_jobs_first_and_fill_is_work_conserving():
     assert rounds == [[8, 9], [8, 9]]  # longest remaining first while the gang fits
 
 
+def test_ranking_keeps_room_for_a_long_wide_job():
+    """A light 4-GPU job that needs 3 of 4 rounds must not be stranded by heavier 1-GPU jobs
+    taking the early rounds (the reference's re-ranking MILP places every count)."""
+    counts = np.array([3, 1, 1, 1, 1])
+    gpus = np.array([4, 1, 1, 1, 1])
+    priorities = np.array([1.0, 100.0, 90.0, 80.0, 70.0])
+    placed, complete = rank_rounds(counts, priorities, gpus, 4, 4)
+    assert complete and (gpus @ placed <= 4).all()
+    assert placed[0].sum() == 3 and placed[1:].sum() == 4
+    assert placed[1:, :2].sum() >= 1  # the heaviest job still runs early
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_ranking_is_close_to_the_reranking_milp(seed):
+    """Single-GPU gangs: every count is placed and the greedy's cost is within 5 % of the MILP
+    optimum of min sum_j pi_j (sum_t t Y[j, t]) / n_j, sum_t Y[j, t] = n_j, capacity G a round."""
+    rng = np.random.default_rng(seed)
+    jobs, rounds, num_gpus = 12, 6, 4
+    counts = rng.integers(0, rounds + 1, size=jobs)
+    while counts.sum() > num_gpus * rounds:
+        counts[rng.integers(jobs)] //= 2
+    priorities = rng.random(jobs) * 10 + 0.1
+    gpus = np.ones(jobs, dtype=np.int64)
+    placed, complete = rank_rounds(counts, priorities, gpus, num_gpus, rounds)
+    assert complete and (placed.sum(axis=1) == counts).all() and (placed.sum(axis=0) <= num_gpus).all()
+    weight = np.where(counts > 0, priorities / np.maximum(counts, 1), 0.0)
+    cost = float(weight @ (placed * np.arange(rounds)).sum(axis=1))
+    optimum = _reranking_optimum(counts, weight, gpus, num_gpus, rounds)
+    assert optimum - 1e-6 <= cost <= 1.05 * optimum + 1e-6
+
+
+def _reranking_optimum(counts, weight, gpus, num_gpus, rounds) -> float:
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    jobs = len(counts)
+    c = (weight[:, None] * np.arange(rounds)[None, :]).ravel()
+    rows = sparse.vstack((sparse.kron(sparse.eye(jobs), np.ones((1, rounds))),
+                          sparse.hstack([sparse.diags(np.full(rounds, float(g))) for g in gpus])))
+    lo = np.concatenate((counts, np.full(rounds, -np.inf)))
+    hi = np.concatenate((counts, np.full(rounds, float(num_gpus))))
+    result = milp(c, integrality=np.ones(jobs * rounds), bounds=Bounds(0, 1),
+                  constraints=LinearConstraint(rows.tocsr(), lo, hi), options={"mip_rel_gap": 0})
+    return float(result.fun)
+
+
 def test_packing_never_exceeds_capacity_with_mixed_gangs():
     rng = np.random.default_rng(0)
     for _ in range(50):
@@ -124,6 +170,16 @@ def test_zero_time_limit_never_crashes():
     shares = policy.allocate(cluster_view(jobs_for_paths(), num_gpus=3))
     assert shares
     assert policy.stats.relaxed + policy.stats.fallback == 1
+
+
+def test_config_can_be_a_json_path(tmp_path):
+    path = tmp_path / "sw.json"
+    path.write_text('{"future_rounds": 10, "k": 0.5, "lambda": 3.0}')
+    for config in (str(path), path):
+        policy = ShockwavePolicy(config=config, solver="highs")
+        assert policy.config.future_rounds == 10 and policy.config.k == 0.5 and policy.config.lam == 3.0
+    with pytest.raises(InputError):
+        ShockwavePolicy(config=str(tmp_path / "missing.json"))
 
 
 def test_replans_on_arrival_and_periodically_only():

@@ -45,26 +45,86 @@ def order_rounds(plan: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return plan[:, np.argsort(-column_weight, kind="stable")]
 
 
+def _lower_bound_profile(count: int, gpus: int, rounds: int) -> np.ndarray:
+    """``w max(0, n - (T - k))`` for k = 1..T: the GPU-rounds a job with ``n`` rounds must
+    place in *any* k rounds of the window."""
+    k = np.arange(1, rounds + 1)
+    return gpus * np.maximum(0, count - (rounds - k))
+
+
+def _rest_may_fit(free: np.ndarray, demand: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Necessary condition for the jobs not yet placed to fit, for each row of ``free`` (one
+    candidate state of the window's free GPUs per row): for every gang-size class W and every k,
+    the rest's GPU-rounds that must fall into any k rounds (gangs of >= W GPUs only) fit the k
+    tightest rounds' room usable by such gangs. Exact for single-GPU gangs (Gale-Ryser)."""
+    usable = (free[:, None, :] // classes[None, :, None]) * classes[None, :, None]
+    room = np.cumsum(np.sort(usable, axis=2), axis=2)
+    return np.all(demand[None] <= room, axis=(1, 2))
+
+
+def _take_rounds(
+    count: int, gpus: int, free: np.ndarray, demand: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """The earliest rounds with room for the gang whose use keeps the jobs still to be placed
+    placeable (``_rest_may_fit``: checked for the earliest ``count`` rounds at once, round by
+    round when that fails); earliest rounds with room when nothing keeps them placeable.
+    Updates ``free``; returns the rounds and whether there were ``count`` of them."""
+    room = np.flatnonzero(free >= gpus)
+    first = room[:count]
+    trial = free.copy()
+    trial[first] -= gpus
+    taken = np.zeros(len(free), dtype=bool)
+    if len(first) == count and _rest_may_fit(trial[None], demand, classes)[0]:
+        taken[first] = True
+    elif _rest_may_fit(free[None], demand, classes)[0]:  # else no choice keeps the rest placeable
+        while taken.sum() < count:
+            candidates = np.flatnonzero((free - gpus * taken >= gpus) & ~taken)
+            trials = np.repeat((free - gpus * taken)[None], len(candidates), axis=0)
+            trials[np.arange(len(candidates)), candidates] -= gpus
+            fits = np.flatnonzero(_rest_may_fit(trials, demand, classes))
+            if len(fits) == 0:
+                break
+            taken[candidates[fits[0]]] = True
+    for t in room:  # fill up with the earliest rounds that still have room
+        if taken.sum() >= count:
+            break
+        taken[t] = True
+    free[taken] -= gpus
+    chosen = np.flatnonzero(taken)
+    return chosen, len(chosen) == count
+
+
 def rank_rounds(
     counts: np.ndarray, priorities: np.ndarray, gpus: np.ndarray, num_gpus: int, rounds: int
 ) -> tuple[np.ndarray, bool]:
     """The re-ranking step: place ``counts[j]`` rounds per job, high ``pi_j / n_j`` jobs early.
 
-    First the greedy in decreasing ``pi_j / n_j``, each job in its earliest rounds with room: for
-    single-GPU gangs it is optimal for the reference's re-ranking objective (an exchange argument:
-    swapping a later round of a heavier job with an earlier round of a lighter one never increases
-    the cost). It can strand a job that needs many rounds once early rounds are full; then the
-    feasibility-first packing is used and its rounds are reordered by weight.
+    Jobs that need every round go first, then jobs in decreasing ``pi_j / n_j``; each takes its
+    earliest rounds with room, except rounds whose use would leave the jobs still to be placed
+    without enough room (``_rest_may_fit``). For single-GPU gangs this is the optimum of the
+    reference's re-ranking MILP ``min sum_j pi_j (sum_t t Y[j, t]) / n_j`` (exchange argument,
+    and the check is exact); with mixed gangs it is close to it (docs/policies.md). Returns the
+    plan and whether every count was placed (rounds that could not be placed are dropped).
     """
-    weights = np.where(counts > 0, priorities / np.maximum(counts, 1), 0.0)
+    counts = np.clip(np.asarray(counts, dtype=np.int64), 0, rounds)
     order = rank_order(counts, priorities)
-    plan, complete = greedy_pack(counts, gpus, order, num_gpus, rounds)
-    if complete:
-        return plan, True
-    balanced, complete = greedy_pack(counts, gpus, order, num_gpus, rounds, balanced=True)
-    if complete or (gpus @ balanced).sum() > (gpus @ plan).sum():
-        return order_rounds(balanced, weights), complete
-    return plan, False
+    order = np.concatenate((order[counts[order] >= rounds],
+                            order[(counts[order] > 0) & (counts[order] < rounds)]))
+    classes = np.array(sorted({int(g) for g in gpus[order]}, reverse=True), dtype=np.int64)
+    profiles = {int(j): _lower_bound_profile(int(counts[j]), int(gpus[j]), rounds) for j in order}
+    member = {int(j): np.array([gpus[j] >= size for size in classes]) for j in order}
+    demand = np.zeros((len(classes), rounds))
+    for j in order:
+        demand[member[int(j)]] += profiles[int(j)]
+    free = np.full(rounds, num_gpus, dtype=np.int64)
+    plan = np.zeros((len(counts), rounds), dtype=bool)
+    complete = True
+    for j in order:
+        demand[member[int(j)]] -= profiles[int(j)]
+        chosen, placed = _take_rounds(int(counts[j]), int(gpus[j]), free, demand, classes)
+        plan[j, chosen] = True
+        complete &= placed
+    return plan, complete
 
 
 def fallback_counts(remaining_s: np.ndarray, round_s: float, rounds: int) -> np.ndarray:

@@ -5,6 +5,7 @@ out (SPEC 3.7-3.8). Its state is explicit and per run: build a fresh policy for 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -81,8 +82,14 @@ class ShockwavePolicy:
     name: ClassVar[str] = "shockwave"
     plans_rounds: ClassVar[bool] = True
 
-    def __init__(self, config: ShockwaveConfig | None = None, solver: str = "highs") -> None:
-        self.config = (config or load_shockwave_config()).validate()
+    def __init__(
+        self, config: ShockwaveConfig | str | Path | None = None, solver: str = "highs"
+    ) -> None:
+        """``config``: the knobs, or the path of a JSON config in the reference's format (the
+        CLI's ``--policy-config``); ``None`` for the bundled canonical one."""
+        if config is None or isinstance(config, str | Path):
+            config = load_shockwave_config(config)
+        self.config = config.validate()
         self.solver = check_solver(solver)
         self._options = SolverOptions(
             self.solver, self.config.time_limit_s, self.config.mip_rel_gap, self.config.threads
