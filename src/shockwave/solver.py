@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from shockwave.errors import SolverError
 
-Matrix = np.ndarray | sparse.spmatrix | sparse.sparray
+if TYPE_CHECKING:
+    from scipy import sparse
+
+    Matrix = np.ndarray | sparse.spmatrix | sparse.sparray
+else:
+    Matrix = Any  # SciPy is imported on first solve: closed-form policies never need it
 
 BoundsSpec = tuple[float | np.ndarray, float | np.ndarray | None]
 DEFAULT_TIME_LIMIT_S = 30.0
@@ -67,6 +71,9 @@ def solve_lp(
         SolverError: unbounded, time limit without an optimum, or a numerical failure.
     """
     c = np.asarray(c, dtype=float)
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     res = linprog(
         c,
         A_ub=None if a_ub is None else sparse.csr_array(a_ub),
@@ -125,6 +132,9 @@ def solve_milp(
         InfeasibleError: the problem is proven infeasible.
         SolverError: unbounded, or no incumbent before the time limit, or a numerical failure.
     """
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     c = np.asarray(c, dtype=float)
     bnd = _as_bounds(c.size, *bounds)
     constraints = []

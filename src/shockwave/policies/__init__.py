@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from importlib import import_module
 from typing import Any
 
 from shockwave.errors import UnknownPolicyError
 from shockwave.names import ALIASES, DISPLAY_NAMES, PAPER_POLICIES
-from shockwave.policies.allox import Allox
 from shockwave.policies.base import ClusterView, JobView, Policy, Shares
-from shockwave.policies.fifo import Fifo
-from shockwave.policies.finish_time_fairness import FinishTimeFairness
-from shockwave.policies.gandiva_fair import GandivaFair
-from shockwave.policies.isolated import Isolated
-from shockwave.policies.max_min_fairness import MaxMinFairness
-from shockwave.policies.max_sum_throughput import MaxSumThroughput
-from shockwave.policies.min_total_duration import MinTotalDuration
-from shockwave.policies.shockwave import ShockwavePolicy
 
-POLICIES: dict[str, type] = {
-    "shockwave": ShockwavePolicy,
-    "gandiva_fair": GandivaFair,
-    "isolated": Isolated,
-    "max_min_fairness": MaxMinFairness,
-    "finish_time_fairness": FinishTimeFairness,
-    "allox": Allox,
-    "min_total_duration": MinTotalDuration,
-    "max_sum_throughput": MaxSumThroughput,
-    "fifo": Fifo,
+_WHERE: dict[str, str] = {
+    "shockwave": "shockwave.policies.shockwave:ShockwavePolicy",
+    "gandiva_fair": "shockwave.policies.gandiva_fair:GandivaFair",
+    "isolated": "shockwave.policies.isolated:Isolated",
+    "max_min_fairness": "shockwave.policies.max_min_fairness:MaxMinFairness",
+    "finish_time_fairness": "shockwave.policies.finish_time_fairness:FinishTimeFairness",
+    "allox": "shockwave.policies.allox:Allox",
+    "min_total_duration": "shockwave.policies.min_total_duration:MinTotalDuration",
+    "max_sum_throughput": "shockwave.policies.max_sum_throughput:MaxSumThroughput",
+    "fifo": "shockwave.policies.fifo:Fifo",
 }
+
+
+class _Registry(Mapping[str, type]):
+    """Name -> policy class, importing a policy's module only when it is first used (a run of
+    one policy does not pay for the others' solvers)."""
+
+    def __getitem__(self, name: str) -> type:
+        module, _, attr = _WHERE[name].partition(":")
+        return getattr(import_module(module), attr)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_WHERE)
+
+    def __len__(self) -> int:
+        return len(_WHERE)
+
+
+POLICIES: Mapping[str, type] = _Registry()
+
 
 def canonical_name(name: str) -> str:
     """The registry name for ``name`` or one of its aliases; raises ``UnknownPolicyError``."""
