@@ -22,6 +22,7 @@ from shockwave.policies.shockwave.program import (
     log_segments,
     per_round_program,
     planned_rounds,
+    solve_round_counts,
 )
 
 
@@ -61,6 +62,47 @@ def test_aggregated_program_is_an_exact_relaxation(gpus):
     if complete:
         assert agg.c @ x == pytest.approx(full.c @ y, abs=1e-6)
     assert complete or gpus != [1, 1, 1]
+
+
+def _program_value(plan: PlanInput, priorities: np.ndarray, segs, counts: np.ndarray) -> float:
+    """The aggregated program's objective at round counts ``counts`` (best ``p_j`` for them)."""
+    epochs = np.minimum(plan.epochs - plan.progress, plan.round_s * counts / plan.mean_epoch_s)
+    share = (plan.progress + epochs) / plan.epochs
+    utility = np.min(segs[0][None, :] * share[:, None] + segs[1][None, :], axis=1)
+    left = np.maximum(0.0, plan.remaining_s - plan.mean_epoch_s * epochs)
+    return float(priorities @ utility / (plan.num_jobs * plan.rounds) - plan.k * left.max())
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_level_search_reaches_the_milp_optimum(seed):
+    """``solve_round_counts`` (no MILP solver) against HiGHS with a 1e-9 gap on random programs
+    with single and mixed gangs, unit and huge priorities."""
+    rng = np.random.default_rng(seed)
+    jobs = int(rng.integers(4, 40))
+    epochs = rng.integers(3, 300, size=jobs).astype(float)
+    done = np.floor(rng.random(jobs) * epochs)
+    dbar = rng.uniform(10, 500, size=jobs)
+    gpus = (rng.choice([1, 2, 4], p=[0.6, 0.3, 0.1], size=jobs) if seed % 2
+            else np.ones(jobs, dtype=np.int64))
+    plan = PlanInput(gpus=gpus, epochs=epochs, progress=done,
+                     remaining_s=dbar * (epochs - done) * rng.uniform(0.7, 1.3, size=jobs),
+                     mean_epoch_s=dbar, num_gpus=int(rng.choice([8, 16, 32])), rounds=20,
+                     round_s=120.0, k=1e-3)
+    priorities = np.where(rng.random(jobs) < 0.5, 1.0, rng.uniform(1, 1e4, size=jobs))
+    segs = log_segments((0.0, 0.2, 0.4, 0.6, 0.8, 1.0), 1e-6)
+    counts = solve_round_counts(plan, priorities, segs)
+    assert counts is not None and plan.gpus @ counts <= plan.num_gpus * plan.rounds
+    program = build_program(plan, priorities, segs)
+    optimum = -float(program.c @ solve(program, SolverOptions(time_limit_s=20, mip_rel_gap=1e-9)).x)
+    assert _program_value(plan, priorities, segs, counts) >= optimum - 1e-5 * abs(optimum)
+
+
+def test_level_search_honours_finish_time_lower_bounds():
+    plan = plan_input()
+    segs = log_segments((0.0, 0.2, 0.4, 0.6, 0.8, 1.0), 1e-6)
+    counts = solve_round_counts(plan, np.ones(3), segs, np.array([0.0, 0.0, 6.0]))
+    assert counts is not None and counts[2] >= 3  # 6 epochs of 60 s need 3 rounds of 120 s
+    assert solve_round_counts(plan, np.ones(3), segs, np.array([0.0, 0.0, 9.0])) is None  # 5 > T
 
 
 def test_precheck_rejects_a_fair_finish_inside_the_window():
@@ -157,7 +199,7 @@ def test_feasible_path_with_a_loose_fairness_bound():
 
 def test_fallback_when_the_solver_has_no_incumbent(monkeypatch):
     monkeypatch.setattr(policy_module, "solve", lambda problem, options: MilpSolution("no_solution", None))
-    policy = ShockwavePolicy()
+    policy = ShockwavePolicy(dataclasses.replace(load_shockwave_config(), milp_program=True))
     jobs = jobs_for_paths()
     shares = policy.allocate(cluster_view(jobs, num_gpus=3))
     assert policy.stats.fallback == 1
@@ -165,7 +207,7 @@ def test_fallback_when_the_solver_has_no_incumbent(monkeypatch):
 
 
 def test_zero_time_limit_never_crashes():
-    config = dataclasses.replace(load_shockwave_config(), time_limit_s=0.0)
+    config = dataclasses.replace(load_shockwave_config(), time_limit_s=0.0, milp_program=True)
     policy = ShockwavePolicy(config)
     shares = policy.allocate(cluster_view(jobs_for_paths(), num_gpus=3))
     assert shares

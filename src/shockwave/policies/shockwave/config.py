@@ -36,6 +36,7 @@ _KEYS: dict[str, str] = {
     "calibration_tolerance": "calibration_tolerance",
     "priority_cap": "priority_cap",
     "exact_rounds": "exact_rounds",
+    "milp_program": "milp_program",
 }
 
 
@@ -67,6 +68,11 @@ class ShockwaveConfig:
     exact_rounds: bool = field(
         default=False,
         metadata={"help": "re-solve with per-round binaries when the rounds cannot all be placed"},
+    )
+    milp_program: bool = field(
+        default=False,
+        metadata={"help": "solve the aggregated program with the MILP solver instead of the "
+                          "level search (also used when the solver is gurobi or exact_rounds)"},
     )
     priority_cap: float = field(
         default=1e12, metadata={"help": "upper bound on a priority (keeps solver costs finite)"}

@@ -38,6 +38,7 @@ from shockwave.policies.shockwave.program import (
     per_round_program,
     planned_rounds,
     round_plan,
+    solve_round_counts,
 )
 
 
@@ -95,6 +96,8 @@ class ShockwavePolicy:
             self.solver, self.config.time_limit_s, self.config.mip_rel_gap, self.config.threads
         )
         self._segments = log_segments(self.config.log_bases, self.config.log_origin)
+        self._use_milp = (self.config.milp_program or self.config.exact_rounds
+                          or self.solver == "gurobi")
         self._jobs: dict[JobId, _JobState] = {}
         self._plan: dict[int, list[JobId]] = {}
         self._resolve = True
@@ -231,8 +234,16 @@ class ShockwavePolicy:
     def _plan_with(
         self, plan: PlanInput, priorities: np.ndarray, min_progress: np.ndarray | None
     ) -> np.ndarray | None:
-        """Solve the aggregated program and place its rounds; if they cannot all be placed, solve
-        the per-round program (exact capacity in every round). ``None``: no incumbent."""
+        """Solve the aggregated program (level search, or the MILP solver) and place its rounds;
+        with ``exact_rounds``, when they cannot all be placed, solve the per-round program (exact
+        capacity in every round). ``None``: infeasible or no incumbent."""
+        if not self._use_milp:
+            counts = solve_round_counts(plan, priorities, self._segments, min_progress)
+            if counts is None:
+                return None
+            placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds)
+            self.stats.packing_incomplete += not complete
+            return placed
         aggregated = build_program(plan, priorities, self._segments, min_progress)
         x = self._run(aggregated)
         if x is None:

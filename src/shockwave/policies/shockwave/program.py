@@ -185,3 +185,123 @@ def per_round_program(aggregated: Milp, plan: PlanInput) -> Milp:
 def round_plan(x: np.ndarray, num_jobs: int, rounds: int) -> np.ndarray:
     """``X[j, t]`` of a per-round program's solution."""
     return np.rint(x[: num_jobs * rounds]).reshape(num_jobs, rounds) > 0.5
+
+
+# -- the aggregated program without a MILP solver ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _RoundTables:
+    """Per job j and round count n = 0..T: ``value[j, n] = pi_j U_j / (J T)`` and the remaining
+    time after the window ``left[j, n] = max(0, R_j - dbar_j p_j)``, with the best ``p_j`` for n
+    rounds, ``min(E_j - e_j, Delta n / dbar_j)``; and the greedy's order of single rounds."""
+
+    value: np.ndarray
+    left: np.ndarray
+    rows: np.ndarray  # job of each round offer, best value per GPU first
+    cols: np.ndarray  # the offer is the job's (cols + 1)-th round
+    useful: np.ndarray  # the offer adds value
+
+
+def _round_tables(
+    plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray]
+) -> _RoundTables:
+    slopes, intercepts = segments
+    jobs, rounds = plan.num_jobs, plan.rounds
+    count = np.arange(rounds + 1)
+    todo = np.maximum(plan.epochs - plan.progress, 0.0)
+    epochs = np.minimum(todo[:, None], plan.round_s * count[None, :] / plan.mean_epoch_s[:, None])
+    share = (plan.progress[:, None] + epochs) / plan.epochs[:, None]
+    utility = np.min(slopes[None, None, :] * share[:, :, None] + intercepts[None, None, :], axis=2)
+    value = (priorities / (jobs * rounds))[:, None] * utility
+    left = np.maximum(0.0, plan.remaining_s[:, None] - plan.mean_epoch_s[:, None] * epochs)
+    per_gpu = (np.diff(value, axis=1) / plan.gpus[:, None]).ravel()
+    rows, cols = np.divmod(np.arange(jobs * rounds), rounds)
+    order = np.lexsort((cols, -per_gpu))
+    return _RoundTables(value, left, rows[order], cols[order], per_gpu[order] > 1e-15)
+
+
+def _counts_at_level(
+    tables: _RoundTables, gpus: np.ndarray, capacity: int, lower: np.ndarray, level: float
+) -> np.ndarray | None:
+    """Round counts when every job's remaining time after the window must be <= ``level``: the
+    minimum counts for that, then single rounds by decreasing value per GPU while they fit
+    (``None`` if the minimum counts exceed the capacity)."""
+    base = np.maximum(lower, (tables.left > level + 1e-9).sum(axis=1))
+    spare = capacity - int(gpus @ base)
+    if spare < 0:
+        return None
+    offer = tables.useful & (tables.cols >= base[tables.rows])
+    rows = tables.rows[offer]
+    sizes = gpus[rows]
+    taken = int(np.searchsorted(np.cumsum(sizes), spare, side="right"))
+    counts = base + np.bincount(rows[:taken], minlength=len(base))
+    spare -= int(sizes[:taken].sum())
+    blocked = np.zeros(len(base), dtype=bool)
+    for job, size in zip(rows[taken:], sizes[taken:], strict=True):
+        if spare <= 0:
+            break
+        if not blocked[job] and size <= spare:
+            counts[job] += 1
+            spare -= int(size)
+        else:
+            blocked[job] = True  # a job's later rounds never jump its skipped earlier one
+    return counts
+
+
+def solve_round_counts(
+    plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray],
+    min_progress: np.ndarray | None = None, grid: int = 16,
+) -> np.ndarray | None:
+    """The aggregated program's round counts without a MILP solver (``None``: infeasible).
+
+    With ``p_j`` at its best for ``n_j`` rounds, the program is ``max sum_j v_j(n_j) - k max_j
+    l_j(n_j)`` over integers with ``sum_j w_j n_j <= G T``: each ``v_j`` is concave and each
+    ``l_j`` convex and nonincreasing. For a level L of the max term, ``l_j(n_j) <= L`` is a lower
+    bound on ``n_j`` and the rest is a separable concave knapsack, solved by taking single rounds
+    in decreasing value per GPU (exact for equal gang sizes, a knapsack greedy otherwise). L is
+    searched over the values the ``l_j`` take: the smallest feasible one by bisection, then a grid
+    over the feasible ones refined once around the best. ``min_progress`` (the finish-time
+    constraints) adds lower bounds ``n_j >= dbar_j p_min_j / Delta``.
+    """
+    capacity = plan.num_gpus * plan.rounds
+    gpus = plan.gpus.astype(np.int64)
+    lower = np.zeros(plan.num_jobs, dtype=np.int64)
+    if min_progress is not None:
+        lower = np.ceil(plan.mean_epoch_s * min_progress / plan.round_s - 1e-9).astype(np.int64)
+        if np.any(lower > plan.rounds) or int(gpus @ lower) > capacity:
+            return None
+    tables = _round_tables(plan, priorities, segments)
+    levels = np.unique(tables.left)
+    levels = levels[levels >= tables.left[:, -1].max() - 1e-9]
+    low, high = 0, len(levels) - 1
+    while low < high:  # the smallest level whose minimum counts fit
+        mid = (low + high) // 2
+        if _counts_at_level(tables, gpus, capacity, lower, levels[mid]) is None:
+            low = mid + 1
+        else:
+            high = mid
+    return _best_level(tables, gpus, capacity, lower, levels[low:], plan.k, grid)
+
+
+def _best_level(
+    tables: _RoundTables, gpus: np.ndarray, capacity: int, lower: np.ndarray,
+    levels: np.ndarray, k: float, grid: int,
+) -> np.ndarray | None:
+    """A grid over ``levels``, refined around the best point until neighbours are evaluated."""
+    jobs = np.arange(len(gpus))
+    best, best_value, best_at = None, -np.inf, 0
+    step = max(1, -(-(len(levels) - 1) // max(1, grid - 1)))
+    picks = np.arange(0, len(levels), step)
+    while True:
+        for at in picks:
+            counts = _counts_at_level(tables, gpus, capacity, lower, levels[at])
+            if counts is None:
+                continue
+            value = float(tables.value[jobs, counts].sum() - k * tables.left[jobs, counts].max())
+            if value > best_value:
+                best, best_value, best_at = counts, value, int(at)
+        if step == 1:
+            return best
+        span, step = step, max(1, step // grid)
+        picks = np.arange(max(0, best_at - span), min(len(levels), best_at + span + 1), step)
