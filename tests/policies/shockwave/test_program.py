@@ -105,6 +105,22 @@ def test_level_search_honours_finish_time_lower_bounds():
     assert solve_round_counts(plan, np.ones(3), segs, np.array([0.0, 0.0, 9.0])) is None  # 5 > T
 
 
+def test_repacking_replans_counts_that_cannot_be_packed():
+    """Three 1-GPU jobs wanting both rounds and a 2-GPU job wanting one fill 8 of 8 GPU-rounds of a
+    4-GPU, 2-round window, but no round holds 3 + 2 GPUs: the counts are re-solved with less
+    capacity until they pack."""
+    plan = PlanInput(gpus=np.array([1, 1, 1, 2]), epochs=np.full(4, 10.0), progress=np.zeros(4),
+                     remaining_s=np.full(4, 1200.0), mean_epoch_s=np.full(4, 120.0), num_gpus=4,
+                     rounds=2, round_s=120.0, k=1e-3)
+    segs = log_segments((0.0, 0.2, 0.4, 0.6, 0.8, 1.0), 1e-6)
+    counts = solve_round_counts(plan, np.ones(4), segs)
+    assert counts is not None and plan.gpus @ counts == 8
+    policy = ShockwavePolicy()
+    placed = policy._plan_by_level_search(plan, np.ones(4), None)
+    assert placed is not None and (plan.gpus @ placed <= 4).all()
+    assert policy.stats.packing_incomplete == 0 and plan.gpus @ placed.sum(axis=1) == 6
+
+
 def test_precheck_rejects_a_fair_finish_inside_the_window():
     """window_end > rho_max * FTbar for one job: infeasible without solving."""
     plan = plan_input()

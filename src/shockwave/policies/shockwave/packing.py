@@ -70,6 +70,10 @@ def _take_rounds(
     round when that fails); earliest rounds with room when nothing keeps them placeable.
     Updates ``free``; returns the rounds and whether there were ``count`` of them."""
     room = np.flatnonzero(free >= gpus)
+    if len(room) <= count or not demand.any():  # no choice to make, or nobody left to protect
+        chosen = room[:count]
+        free[chosen] -= gpus
+        return chosen, len(chosen) == count
     first = room[:count]
     trial = free.copy()
     trial[first] -= gpus

@@ -41,6 +41,8 @@ from shockwave.policies.shockwave.program import (
     solve_round_counts,
 )
 
+REPACK_ATTEMPTS = 3  # level searches per plan when the counts cannot all be packed
+
 
 @dataclass
 class SolveStats:
@@ -238,12 +240,7 @@ class ShockwavePolicy:
         with ``exact_rounds``, when they cannot all be placed, solve the per-round program (exact
         capacity in every round). ``None``: infeasible or no incumbent."""
         if not self._use_milp:
-            counts = solve_round_counts(plan, priorities, self._segments, min_progress)
-            if counts is None:
-                return None
-            placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds)
-            self.stats.packing_incomplete += not complete
-            return placed
+            return self._plan_by_level_search(plan, priorities, min_progress)
         aggregated = build_program(plan, priorities, self._segments, min_progress)
         x = self._run(aggregated)
         if x is None:
@@ -264,6 +261,28 @@ class ShockwavePolicy:
         if complete:
             return placed
         return order_rounds(exact, np.where(counts > 0, priorities / np.maximum(counts, 1), 0.0))
+
+    def _plan_by_level_search(
+        self, plan: PlanInput, priorities: np.ndarray, min_progress: np.ndarray | None
+    ) -> np.ndarray | None:
+        """Round counts by the level search, placed by the re-ranking. When some rounds cannot be
+        packed (mixed gangs), the counts are re-solved with the window's capacity ``G T`` lowered by
+        the GPU-rounds that did not fit in the last attempt, up to ``REPACK_ATTEMPTS`` times (the reference's per-round
+        program never plans unpackable rounds). ``None``: infeasible."""
+        capacity = plan.num_gpus * plan.rounds
+        placed = None
+        for _ in range(REPACK_ATTEMPTS):
+            counts = solve_round_counts(plan, priorities, self._segments, min_progress,
+                                        capacity=capacity)
+            if counts is None:
+                break
+            placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds)
+            if complete:
+                return placed
+            capacity = plan.num_gpus * plan.rounds - int(plan.gpus @ (counts - placed.sum(axis=1)))
+        if placed is not None:
+            self.stats.packing_incomplete += 1
+        return placed
 
     def _run(self, problem: object) -> np.ndarray | None:
         solution = solve(problem, self._options)  # type: ignore[arg-type]

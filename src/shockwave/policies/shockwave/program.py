@@ -255,7 +255,7 @@ def _counts_at_level(
 
 def solve_round_counts(
     plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray],
-    min_progress: np.ndarray | None = None, grid: int = 16,
+    min_progress: np.ndarray | None = None, grid: int = 16, capacity: int | None = None,
 ) -> np.ndarray | None:
     """The aggregated program's round counts without a MILP solver (``None``: infeasible).
 
@@ -266,9 +266,10 @@ def solve_round_counts(
     in decreasing value per GPU (exact for equal gang sizes, a knapsack greedy otherwise). L is
     searched over the values the ``l_j`` take: the smallest feasible one by bisection, then a grid
     over the feasible ones refined once around the best. ``min_progress`` (the finish-time
-    constraints) adds lower bounds ``n_j >= dbar_j p_min_j / Delta``.
+    constraints) adds lower bounds ``n_j >= dbar_j p_min_j / Delta``. ``capacity`` replaces the
+    window's ``G T`` GPU-rounds (the policy lowers it when the counts could not all be packed).
     """
-    capacity = plan.num_gpus * plan.rounds
+    capacity = plan.num_gpus * plan.rounds if capacity is None else capacity
     gpus = plan.gpus.astype(np.int64)
     lower = np.zeros(plan.num_jobs, dtype=np.int64)
     if min_progress is not None:
