@@ -46,7 +46,7 @@ RoundOpt = Annotated[float, typer.Option("--round-seconds", help="round length, 
 CompatOpt = Annotated[str, typer.Option("--compat", help="'fixed' (default) or 'reference' (the published code's rules, quirks included)")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="seed of every random choice")]
 PolicyConfigOpt = Annotated[Path | None, typer.Option("--policy-config", help="policy knobs as JSON (e.g. Shockwave's T, k, lambda)")]
-SolverOpt = Annotated[str | None, typer.Option("--solver", help="MILP solver for Shockwave: highs (default) or gurobi")]
+SolverOpt = Annotated[str | None, typer.Option("--solver", help="Shockwave: highs (default; used by the MILP path, see docs/policies.md) or gurobi (if installed; switches to the MILP path)")]
 ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="policy parameter key=value (repeatable), e.g. alpha=0.3")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")]
 
