@@ -3,7 +3,7 @@
 Usage: ``.venv/bin/python benchmarks/bench_report.py [RESULT.json ...] [--repeat R] [--write]``.
 Without files it first runs ``shockwave compare --compat reference --json-dir`` on the bundled
 canonical trace (120 jobs, 32 GPUs; about a minute) and times the report of those results.
-With ``--write`` the ``## Report`` section of ``benchmarks/RESULTS-report.md`` is rewritten.
+With ``--write`` the ``## Report`` section of ``BENCHMARKS.md`` is rewritten.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import replace_section
+
 from shockwave.report import build_report
 from shockwave.sim.result import SimResult, result_from_json
 
-RESULTS = Path(__file__).with_name("RESULTS-report.md")
 POLICIES = ("shockwave", "max_min_fairness", "finish_time_fairness", "allox",
             "min_total_duration", "max_sum_throughput", "gandiva_fair")
 TARGET_S = 3.0
@@ -115,7 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="*", type=Path, help="saved results (simulate --json)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--write", action="store_true", help=f"rewrite {RESULTS.name}")
+    parser.add_argument("--write", action="store_true", help="rewrite its section of BENCHMARKS.md")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
@@ -132,7 +133,7 @@ def main() -> None:
     text = _markdown(rows, _import_s(args.repeat), len(results[0].records), args.repeat, load)
     print(text)
     if args.write:
-        RESULTS.write_text("# Benchmark results: reports\n\n" + text, encoding="utf-8")
+        replace_section("Reports", text.split("\n", 2)[2])
 
 
 if __name__ == "__main__":
