@@ -6,7 +6,6 @@ or a report's own ``results.json``, and builds the same report as ``compare --re
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from shockwave.errors import InputError, ShockwaveError
+from shockwave.jsonfile import read_json
 from shockwave.sim.result import SimResult, result_from_json
 
 app = typer.Typer(add_completion=False, help="Build an HTML report from saved simulation results.")
@@ -31,14 +31,7 @@ def _documents(data: Any) -> list[Any]:
 
 def load_results(path: Path) -> list[SimResult]:
     """The results in one saved JSON file; ``InputError`` naming the file if it is not one."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from exc
+    data, _ = read_json(path)
     documents = _documents(data)
     if not documents:
         raise InputError("holds no simulation results", path=path)

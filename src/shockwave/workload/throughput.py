@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from shockwave.errors import InputError
+from shockwave.jsonfile import read_json
 from shockwave.model import job_type_name
 
 _KEY = re.compile(r"^\('(.*)', (\d+)\)$")
@@ -46,18 +45,7 @@ class ThroughputTable:
 
 def load_throughputs(path: str | Path | None = None) -> ThroughputTable:
     """Read a throughputs JSON (SPEC 2); ``None`` loads the bundled ``tacc_throughputs.json``."""
-    if path is None:
-        ref = resources.files("shockwave") / "data" / "tacc_throughputs.json"
-        text, source = ref.read_text(), "tacc_throughputs.json"
-    else:
-        try:
-            text, source = Path(path).read_text(), str(path)
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", path=path) from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", path=source, line=exc.lineno) from None
+    raw, source = read_json(path, bundled="tacc_throughputs.json")
     if not isinstance(raw, dict):
         raise InputError("top level must be an object keyed by GPU type", path=source)
     table: dict[str, dict[tuple[str, int], float]] = {}

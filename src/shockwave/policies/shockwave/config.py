@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from shockwave.errors import InputError
+from shockwave.jsonfile import read_json
 
 # JSON key (the reference's spelling first, ours accepted too) -> dataclass field.
 _KEYS: dict[str, str] = {
@@ -148,17 +147,5 @@ def config_from_mapping(raw: Any, path: str = "<config>") -> ShockwaveConfig:
 
 def load_shockwave_config(path: str | Path | None = None) -> ShockwaveConfig:
     """The config in ``path`` (reference JSON format), or the bundled canonical one if ``None``."""
-    if path is None:
-        text = (resources.files("shockwave") / "data" / "shockwave-config.json").read_text()
-        where = "shockwave/data/shockwave-config.json"
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text()
-        except OSError as err:
-            raise InputError(f"cannot read: {err.strerror}", path=where) from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"invalid JSON: {err.msg}", path=where, line=err.lineno) from None
+    raw, where = read_json(path, bundled="shockwave-config.json")
     return config_from_mapping(raw, where)
