@@ -99,3 +99,11 @@ def test_a_gang_wider_than_the_cluster_is_refused():
     jobs = [JobSpec(0, "ResNet-18", 32, 8, "static", total_steps=100, arrival_s=0, duration_s=0)]
     with pytest.raises(InputError, match="needs 8 GPUs but the cluster has 4"):
         simulate(jobs, Cluster(4), "fifo")
+
+
+def test_a_run_that_cannot_finish_within_its_round_cap_says_so():
+    from shockwave.errors import ShockwaveError
+
+    jobs = [JobSpec(0, "LM", 20, 1, "static", total_steps=10**7, arrival_s=0, duration_s=0)]
+    with pytest.raises(ShockwaveError, match="did not finish within 3 rounds"):
+        simulate(jobs, Cluster(1), "fifo", make_sim_config("fixed", max_rounds=3))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shockwave.config import SimConfig
+from shockwave.errors import ShockwaveError
 from shockwave.model import Cluster, JobSpec, RoundPlan
 from shockwave.planner import RoundPlanner
 from shockwave.policies import make_policy
@@ -106,6 +107,11 @@ class _Simulation:
             if self.runner.active_count() == 0:
                 continue
             running = self._start_round()
+        else:
+            raise ShockwaveError(
+                f"the simulation did not finish within {self.config.max_rounds:,} rounds "
+                f"({self.runner.active_count()} jobs active, {len(self.queue)} not yet arrived)"
+            )
         return self.runner.result(self.policy.name, self.plans, self.round_start_s,
                                   self.round_end_s, len(self.trace), self.inputs, len(self.queue))
 
