@@ -18,10 +18,17 @@ from typing import ClassVar
 
 import numpy as np
 
+from shockwave.errors import InputError
 from shockwave.model import JobId
 from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.params import ParamError, ParamInfo
 
 ZERO_THROUGHPUT = 1e-10
+ALPHA = ParamInfo(
+    "alpha", "number", 0.2, "fraction of the unallocated jobs (oldest first) in each matching; "
+    "at least as many as there are free GPUs", low=0.0, high=1.0, low_open=True,
+    aliases=("allox_alpha",),
+)
 
 
 def _augmenting_path(
@@ -99,9 +106,16 @@ class Allox:
 
     name: ClassVar[str] = "allox"
     plans_rounds: ClassVar[bool] = False
+    PARAMS: ClassVar[tuple[ParamInfo, ...]] = (ALPHA,)
 
-    alpha: float = 0.2
+    alpha: float = ALPHA.default
     previous: dict[JobId, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            self.alpha = ALPHA.coerce(self.alpha)
+        except ParamError as exc:
+            raise InputError(str(exc), field="alpha") from None
 
     def _candidates(self, view: ClusterView) -> tuple[list[JobId], int]:
         """Jobs to match (oldest first, truncated) and the number of GPUs left to match on."""

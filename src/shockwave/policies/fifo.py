@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from shockwave.model import JobId
 from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.params import ParamInfo
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Fifo:
 
     name: ClassVar[str] = "fifo"
     plans_rounds: ClassVar[bool] = False
+    PARAMS: ClassVar[tuple[ParamInfo, ...]] = ()
+    """No parameters."""
     work_conserving: ClassVar[bool] = False
     """Jobs without a share never fill idle GPUs: the queue order is the policy."""
 

@@ -22,6 +22,7 @@ import numpy as np
 from shockwave.model import JobId
 from shockwave.policies.base import ClusterView, Shares
 from shockwave.policies.isolated import Isolated
+from shockwave.policies.params import ParamInfo
 from shockwave.solver import box_knapsack_center
 
 _BISECTION_STEPS = 200
@@ -80,6 +81,8 @@ class FinishTimeFairness:
 
     name: ClassVar[str] = "finish_time_fairness"
     plans_rounds: ClassVar[bool] = False
+    PARAMS: ClassVar[tuple[ParamInfo, ...]] = ()
+    """No parameters."""
 
     isolated_time_s: dict[JobId, float] = field(default_factory=dict)
     _prev_steps: dict[JobId, float] = field(default_factory=dict, repr=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.params import ParamInfo
 
 
 class GandivaFair:
@@ -13,6 +14,8 @@ class GandivaFair:
 
     name: ClassVar[str] = "gandiva_fair"
     plans_rounds: ClassVar[bool] = False
+    PARAMS: ClassVar[tuple[ParamInfo, ...]] = ()
+    """No parameters."""
 
     def allocate(self, view: ClusterView) -> Shares:
         if not view.jobs:

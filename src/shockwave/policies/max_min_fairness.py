@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.params import ParamInfo
 from shockwave.solver import box_knapsack_center
 
 
@@ -41,6 +42,8 @@ class MaxMinFairness:
 
     name: ClassVar[str] = "max_min_fairness"
     plans_rounds: ClassVar[bool] = False
+    PARAMS: ClassVar[tuple[ParamInfo, ...]] = ()
+    """No parameters."""
 
     def allocate(self, view: ClusterView) -> Shares:
         if not view.jobs:

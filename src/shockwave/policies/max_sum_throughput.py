@@ -17,6 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.params import ParamInfo
 from shockwave.solver import central_point
 
 CENTRAL_PATH_MU_REL = 1e-11
@@ -110,6 +111,8 @@ class MaxSumThroughput:
 
     name: ClassVar[str] = "max_sum_throughput"
     plans_rounds: ClassVar[bool] = False
+    PARAMS: ClassVar[tuple[ParamInfo, ...]] = ()
+    """No parameters."""
 
     def allocate(self, view: ClusterView) -> Shares:
         if not view.jobs:

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.params import ParamInfo
 from shockwave.solver import box_knapsack_center
 
 MIN_HORIZON_S = 100.0
@@ -73,6 +74,8 @@ class MinTotalDuration:
 
     name: ClassVar[str] = "min_total_duration"
     plans_rounds: ClassVar[bool] = False
+    PARAMS: ClassVar[tuple[ParamInfo, ...]] = ()
+    """No parameters."""
 
     def allocate(self, view: ClusterView) -> Shares:
         ids = [j for j, job in view.jobs.items() if job.throughput > 0]

@@ -1,147 +1,181 @@
-"""The Shockwave policy's knobs: a frozen dataclass and its JSON loader (SPEC 4.1.3)."""
+"""The Shockwave policy's knobs: a frozen dataclass, the schema every knob is checked against, and
+the JSON loader (SPEC 4.1.3).
+
+Each knob declares its type, range and unit once (``_knob``); the same schema checks the JSON
+config file (errors name the file and the key) and ``--param key=value`` (errors name the key).
+The ranges refuse every value that would break the program: non-finite numbers, breakpoints that
+are not a concave interpolation of ``ln``, and sizes that would not solve in reasonable time.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from shockwave.errors import InputError
 from shockwave.jsonfile import read_json
+from shockwave.policies.params import ParamError, ParamInfo
 
-# JSON key (the reference's spelling first, ours accepted too) -> dataclass field.
-_KEYS: dict[str, str] = {
-    "future_rounds": "future_rounds",
-    "k": "k",
-    "lambda": "lam",
-    "lam": "lam",
-    "rhomax": "rho_max",
-    "rho_max": "rho_max",
-    "log_approximation_bases": "log_bases",
-    "log_bases": "log_bases",
-    "log_origin": "log_origin",
-    "gpu_ram": "gpu_ram_gb",
-    "gpu_ram_gb": "gpu_ram_gb",
-    "solver_rel_gap": "mip_rel_gap",
-    "mip_rel_gap": "mip_rel_gap",
-    "solver_num_threads": "threads",
-    "threads": "threads",
-    "solver_timeout": "time_limit_s",
-    "time_limit_s": "time_limit_s",
-    "resolve_every_rounds": "resolve_every_rounds",
-    "momentum": "momentum",
-    "finishing_priority_power": "finishing_priority_power",
-    "calibration_tolerance": "calibration_tolerance",
-    "priority_cap": "priority_cap",
-    "exact_rounds": "exact_rounds",
-    "milp_program": "milp_program",
-}
+MAX_FUTURE_ROUNDS = 100
+"""Planning window T, rounds (the paper uses 20). A re-plan's packing grows about as T^3: on 120
+jobs at once it takes ~0.03 s at T = 20, ~0.4 s at 60, ~1.3 s at 100 and ~5 s at 200."""
+
+MIN_LOG_BASE_SPACING = 1e-3
+"""Smallest gap between two breakpoints of the log interpolation (slopes stay below ~1e4)."""
+
+MAX_LOG_BASES = 101
+"""Most breakpoints of the log interpolation (each is one hypograph row per job)."""
+
+MIN_LOG_ORIGIN = 1e-12
+"""``ln 0`` is taken as ``ln(log_origin)``, at least ln(1e-12) = -27.6."""
+
+MAX_PRIORITY_CAP = 1e15
+"""Priorities stay well below what solvers treat as infinite (HiGHS: 1e20)."""
+
+
+def _knob(default: Any, kind: str, help: str, *, key: str | None = None,
+          aliases: tuple[str, ...] = (), **bounds: Any) -> Any:
+    """A config field with its schema: ``key`` is the reference's JSON key (default: the name),
+    ``bounds`` the ``ParamInfo`` range and unit."""
+    spec = dict(kind=kind, help=help, **bounds)
+    return field(default=default, metadata={"schema": spec, "key": key, "aliases": aliases})
 
 
 @dataclass(frozen=True)
 class ShockwaveConfig:
     """Every number that changes Shockwave's decisions, with the canonical experiment's values."""
 
-    future_rounds: int = field(default=20, metadata={"help": "planning window T, rounds"})
-    k: float = field(default=1e-3, metadata={"help": "weight of the max-remaining-time term"})
-    lam: float = field(default=12.0, metadata={"help": "priority power lambda when relaxed"})
-    rho_max: float = field(default=1.0, metadata={"help": "finish-time fairness bound rho_max"})
-    log_bases: tuple[float, ...] = field(
-        default=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-        metadata={"help": "breakpoints of the piecewise-linear log of normalized progress"},
-    )
-    log_origin: float = field(default=1e-6, metadata={"help": "ln(0) is taken as ln(this)"})
-    gpu_ram_gb: int = field(default=16, metadata={"help": "GPU memory, GB (unused, as in the reference)"})
-    mip_rel_gap: float = field(default=1e-3, metadata={"help": "relative MIP gap"})
-    time_limit_s: float = field(default=15.0, metadata={"help": "time limit of each solve, s"})
-    threads: int = field(default=24, metadata={"help": "solver threads (Gurobi only)"})
-    resolve_every_rounds: int = field(default=8, metadata={"help": "periodic re-plan, rounds"})
-    momentum: float = field(default=0.9, metadata={"help": "momentum of the finish-time average"})
-    finishing_priority_power: float = field(
-        default=100.0, metadata={"help": "priority power for late jobs within one round of the end"}
-    )
-    calibration_tolerance: float = field(
-        default=0.4, metadata={"help": "relative sample mismatch that triggers recalibration"}
-    )
-    exact_rounds: bool = field(
-        default=False,
-        metadata={"help": "re-solve with per-round binaries when the rounds cannot all be placed"},
-    )
-    milp_program: bool = field(
-        default=False,
-        metadata={"help": "solve the aggregated program with the MILP solver instead of the "
-                          "level search (also used when the solver is gurobi or exact_rounds)"},
-    )
-    priority_cap: float = field(
-        default=1e12, metadata={"help": "upper bound on a priority (keeps solver costs finite)"}
-    )
+    future_rounds: int = _knob(20, "integer", "planning window T", low=1, high=MAX_FUTURE_ROUNDS,
+                               unit="rounds")
+    k: float = _knob(1e-3, "number", "weight of the max-remaining-time term", low=0.0, high=1e6)
+    lam: float = _knob(12.0, "number", "priority power lambda when relaxed", key="lambda",
+                       low=0.0, high=1000.0, aliases=("lam",))
+    rho_max: float = _knob(1.0, "number", "finish-time fairness bound rho_max", key="rhomax",
+                           low=0.0, high=1e6, low_open=True, aliases=("rho_max",))
+    log_bases: tuple[float, ...] = _knob(
+        (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), "numbers",
+        "breakpoints of the piecewise-linear log of normalized progress: strictly increasing from "
+        f"0 to 1, at least {MIN_LOG_BASE_SPACING:g} apart, at most {MAX_LOG_BASES}",
+        key="log_approximation_bases", low=0.0, high=1.0, aliases=("log_bases",))
+    log_origin: float = _knob(1e-6, "number", "ln(0) is taken as ln(this); below the first "
+                              "positive breakpoint", low=MIN_LOG_ORIGIN, high=0.1)
+    gpu_ram_gb: int = _knob(16, "integer", "GPU memory (unused, as in the reference)",
+                            key="gpu_ram", low=1, high=1_000_000, unit="GB", aliases=("gpu_ram_gb",))
+    mip_rel_gap: float = _knob(1e-3, "number", "relative MIP gap (MILP paths)",
+                               key="solver_rel_gap", low=0.0, high=0.5,
+                               aliases=("mip_rel_gap",))
+    time_limit_s: float = _knob(15.0, "number", "time limit of each MILP solve",
+                                key="solver_timeout", low=0.0, high=3600.0, low_open=True,
+                                unit="s", aliases=("time_limit_s",))
+    threads: int = _knob(24, "integer", "solver threads (Gurobi only)", key="solver_num_threads",
+                         low=1, high=1024, aliases=("threads",))
+    resolve_every_rounds: int = _knob(8, "integer", "periodic re-plan", low=1, high=1_000_000,
+                                      unit="rounds")
+    momentum: float = _knob(0.9, "number", "momentum of the finish-time average", low=0.0, high=1.0)
+    finishing_priority_power: float = _knob(
+        100.0, "number", "priority power for late jobs within one round of the end",
+        low=0.0, high=1000.0)
+    calibration_tolerance: float = _knob(
+        0.4, "number", "relative sample mismatch that triggers recalibration", low=0.0, high=100.0)
+    exact_rounds: bool = _knob(
+        False, "boolean", "re-solve with per-round binaries when the rounds cannot all be placed")
+    milp_program: bool = _knob(
+        False, "boolean", "solve the aggregated program with the MILP solver instead of the "
+                          "level search (also used when the solver is gurobi or exact_rounds)")
+    priority_cap: float = _knob(1e12, "number", "upper bound on a priority (keeps solver costs "
+                                "finite)", low=1.0, high=MAX_PRIORITY_CAP)
 
-    def validate(self, path: str | Path | None = None) -> ShockwaveConfig:
-        """Raise ``InputError(path, field)`` for the first value out of its range."""
-        checks: list[tuple[str, bool, str]] = [
-            ("future_rounds", self.future_rounds >= 1, "must be an integer >= 1"),
-            ("k", self.k >= 0, "must be >= 0"),
-            ("lambda", self.lam >= 0, "must be >= 0"),
-            ("rhomax", self.rho_max > 0, "must be > 0"),
-            ("log_approximation_bases", _valid_bases(self.log_bases),
-             "must be increasing values in [0, 1] starting at 0 and ending at 1"),
-            ("log_origin", 0 < self.log_origin < 1, "must be in (0, 1)"),
-            ("solver_rel_gap", 0 <= self.mip_rel_gap < 1, "must be in [0, 1)"),
-            ("solver_timeout", self.time_limit_s >= 0, "must be >= 0 seconds"),
-            ("solver_num_threads", self.threads >= 1, "must be >= 1"),
-            ("resolve_every_rounds", self.resolve_every_rounds >= 1, "must be >= 1"),
-            ("momentum", 0 <= self.momentum <= 1, "must be in [0, 1]"),
-            ("calibration_tolerance", self.calibration_tolerance >= 0, "must be >= 0"),
-            ("priority_cap", self.priority_cap >= 1, "must be >= 1"),
-        ]
-        for name, ok, why in checks:
-            if not ok:
-                raise InputError(why, path=path, field=name)
+    def validate(
+        self, path: str | Path | None = None, labels: Mapping[str, str] | None = None
+    ) -> ShockwaveConfig:
+        """Raise ``InputError`` for the first value out of its range, or breakpoints that do not
+        make a concave interpolation of ``ln``. Errors name ``path`` and the JSON key, or
+        ``labels[field]`` (e.g. ``--param k``) for the fields given another way."""
+        labels = labels or {}
+
+        def fail(name: str, why: str) -> InputError:
+            if name in labels:
+                return InputError(why, field=labels[name])
+            return InputError(why, path=path, field=json_key(name))
+
+        for info in CONFIG_PARAMS:
+            try:
+                info.coerce(getattr(self, info.name))
+            except ParamError as exc:
+                raise fail(info.name, str(exc)) from None
+        why = _bases_problem(self.log_bases)
+        if why is not None:
+            raise fail("log_bases", why)
+        if not _concave(self.log_bases, self.log_origin):
+            raise fail("log_origin", f"must be small enough for a concave interpolation of ln "
+                                     f"through the breakpoints, got {self.log_origin:g}")
         return self
 
 
-def _valid_bases(bases: tuple[float, ...]) -> bool:
-    if len(bases) < 2 or bases[0] != 0.0 or bases[-1] != 1.0:
-        return False
-    return all(a < b for a, b in zip(bases, bases[1:], strict=False))
+def _concave(bases: tuple[float, ...], origin: float) -> bool:
+    """Whether the piecewise-linear ``ln`` through ``bases`` (``ln 0 := ln origin``) is concave,
+    as the program's hypograph form needs (only the first segment can break it)."""
+    ys = [math.log(b) if b > 0 else math.log(origin) for b in bases]
+    slopes = [(y1 - y0) / (b1 - b0) for b0, b1, y0, y1 in zip(bases, bases[1:], ys, ys[1:], strict=False)]
+    return all(a >= b - 1e-12 for a, b in zip(slopes, slopes[1:], strict=False))
 
 
-def _coerce(name: str, value: Any, kind: type, path: str) -> Any:
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise InputError(f"must be true or false, got {value!r}", path=path, field=name)
-        return value
-    if kind is tuple:
-        if not isinstance(value, list) or not all(_is_number(v) for v in value):
-            raise InputError("must be a list of numbers", path=path, field=name)
-        return tuple(float(v) for v in value)
-    if kind is int:
-        if isinstance(value, bool) or not (isinstance(value, int) or
-                                           (isinstance(value, float) and value.is_integer())):
-            raise InputError(f"must be an integer, got {value!r}", path=path, field=name)
-        return int(value)
-    if not _is_number(value) or not math.isfinite(float(value)):
-        raise InputError(f"must be a finite number, got {value!r}", path=path, field=name)
-    return float(value)
+def _bases_problem(bases: tuple[float, ...]) -> str | None:
+    """Why ``bases`` cannot be the log interpolation's breakpoints, or ``None``."""
+    if not 2 <= len(bases) <= MAX_LOG_BASES:
+        return f"must have 2 to {MAX_LOG_BASES} breakpoints, got {len(bases)}"
+    if bases[0] != 0.0 or bases[-1] != 1.0:
+        return "must start at 0 and end at 1"
+    gaps = [b - a for a, b in zip(bases, bases[1:], strict=False)]
+    if min(gaps) < MIN_LOG_BASE_SPACING:
+        return (f"must be strictly increasing, at least {MIN_LOG_BASE_SPACING:g} apart "
+                f"(smallest gap: {min(gaps):g})")
+    return None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _schema(f: Any) -> ParamInfo:
+    spec = dict(f.metadata["schema"])
+    key = f.metadata["key"]
+    aliases = tuple(a for a in (key, *f.metadata["aliases"]) if a and a != f.name)
+    return ParamInfo(name=f.name, default=f.default, aliases=aliases, **spec)
+
+
+CONFIG_PARAMS: tuple[ParamInfo, ...] = tuple(_schema(f) for f in fields(ShockwaveConfig))
+"""One schema per knob: the field name is the ``--param`` key, the reference's JSON key an alias."""
+
+_BY_KEY: dict[str, ParamInfo] = {
+    key: info for info in CONFIG_PARAMS for key in (info.name, *info.aliases)
+}
+
+
+def json_key(name: str) -> str:
+    """The reference's JSON key of field ``name`` (the field name where it has none)."""
+    key = next(f.metadata["key"] for f in fields(ShockwaveConfig) if f.name == name)
+    return key or name
 
 
 def config_from_mapping(raw: Any, path: str = "<config>") -> ShockwaveConfig:
-    """Build and validate a config from the reference's JSON keys (or the field names)."""
+    """Build and validate a config from the reference's JSON keys (or the field names). JSON
+    values must have their JSON type: a number written as a string is refused."""
     if not isinstance(raw, dict):
         raise InputError("must be a JSON object", path=path)
-    kinds = {f.name: (tuple if f.name == "log_bases" else type(f.default)) for f in fields(ShockwaveConfig)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        name = _KEYS.get(key)
-        if name is None:
-            known = ", ".join(sorted(_KEYS))
+        info = _BY_KEY.get(key)
+        if info is None:
+            known = ", ".join(sorted(_BY_KEY))
             raise InputError(f"unknown setting; known: {known}", path=path, field=key)
-        values[name] = _coerce(key, value, kinds[name], path)
+        if info.name in values:
+            raise InputError(f"set twice (also as '{info.name}' or an alias)", path=path, field=key)
+        if isinstance(value, str):
+            raise InputError(f"must be {info.accepted}, got {value!r}", path=path, field=key)
+        try:
+            values[info.name] = info.coerce(value)
+        except ParamError as exc:
+            raise InputError(str(exc), path=path, field=key) from None
     return ShockwaveConfig(**values).validate(path)
 
 

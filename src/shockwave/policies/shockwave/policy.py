@@ -4,16 +4,23 @@ out (SPEC 3.7-3.8). Its state is explicit and per run: build a fresh policy for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
+from shockwave.errors import InputError
 from shockwave.model import JobId
 from shockwave.policies.base import ClusterView, JobView, Shares
-from shockwave.policies.shockwave.backend import SolverOptions, check_solver, solve
-from shockwave.policies.shockwave.config import ShockwaveConfig, load_shockwave_config
+from shockwave.policies.params import ParamInfo
+from shockwave.policies.shockwave.backend import SOLVERS, SolverOptions, check_solver, solve
+from shockwave.policies.shockwave.config import (
+    CONFIG_PARAMS,
+    ShockwaveConfig,
+    load_shockwave_config,
+)
 from shockwave.policies.shockwave.estimator import (
     EpochModel,
     fair_share,
@@ -84,6 +91,25 @@ class ShockwavePolicy:
 
     name: ClassVar[str] = "shockwave"
     plans_rounds: ClassVar[bool] = True
+    PARAMS: ClassVar[tuple[ParamInfo, ...]] = (
+        ParamInfo("config", "path", None, "knobs in the reference's JSON format (--policy-config); "
+                  "default: the bundled canonical config"),
+        ParamInfo("solver", "name", "highs", "MILP solver of the MILP paths (--solver); gurobi "
+                  "switches to the MILP path", choices=SOLVERS),
+        *CONFIG_PARAMS,
+    )
+    """``config``, ``solver``, and every ``ShockwaveConfig`` knob (overriding the config file)."""
+
+    @classmethod
+    def from_params(cls, values: Mapping[str, Any]) -> ShockwavePolicy:
+        """The policy for checked parameter values (``params.build_policy``): the config file (or
+        the bundled one) with the knobs given as parameters replacing its values."""
+        knobs = dict(values)
+        path = knobs.pop("config", None)
+        solver = knobs.pop("solver", "highs")
+        config = replace(load_shockwave_config(path), **knobs)
+        config.validate(path, labels={name: f"--param {name}" for name in knobs})
+        return cls(config, solver)
 
     def __init__(
         self, config: ShockwaveConfig | str | Path | None = None, solver: str = "highs"
@@ -97,7 +123,10 @@ class ShockwavePolicy:
         self._options = SolverOptions(
             self.solver, self.config.time_limit_s, self.config.mip_rel_gap, self.config.threads
         )
-        self._segments = log_segments(self.config.log_bases, self.config.log_origin)
+        try:
+            self._segments = log_segments(self.config.log_bases, self.config.log_origin)
+        except ValueError as exc:
+            raise InputError(str(exc), field="log_approximation_bases") from None
         self._use_milp = (self.config.milp_program or self.config.exact_rounds
                           or self.solver == "gurobi")
         self._jobs: dict[JobId, _JobState] = {}
