@@ -21,35 +21,25 @@ from shockwave.sim.result import SimResult, result_from_json
 app = typer.Typer(add_completion=False, help="Build an HTML report from saved simulation results.")
 
 
-def _documents(data: Any) -> list[Any]:
+def _documents(data: Any) -> list[tuple[str, Any]]:
+    """(JSON path, document) of each result in a saved file: one result, a list of them, or a
+    report's ``results.json`` (its ``results`` list)."""
     if isinstance(data, dict) and isinstance(data.get("results"), list):
-        return data["results"]
+        return [(f"results[{i}]", document) for i, document in enumerate(data["results"])]
     if isinstance(data, list):
-        return data
-    return [data]
+        return [(f"[{i}]", document) for i, document in enumerate(data)]
+    return [("", data)]
 
 
 def load_results(path: Path) -> list[SimResult]:
-    """The results in one saved JSON file; ``InputError`` naming the file if it is not one."""
+    """The results in one saved JSON file, each checked whole before any is used; an
+    ``InputError`` names the file and the JSON path of the first bad field."""
     data, _ = read_json(path)
     documents = _documents(data)
     if not documents:
         raise InputError("holds no simulation results", path=path)
-    results = []
-    for i, document in enumerate(documents):
-        where = f"result {i + 1}: " if len(documents) > 1 else ""
-        if not isinstance(document, dict):
-            raise InputError(f"{where}not a simulation result (expected a JSON object)", path=path)
-        try:
-            results.append(result_from_json(document))
-        except KeyError as exc:
-            raise InputError(
-                f"{where}not a simulation result: missing field {exc.args[0]!r} "
-                "(expected the output of 'shockwave simulate --json')", path=path,
-            ) from exc
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise InputError(f"{where}malformed simulation result: {exc}", path=path) from exc
-    return results
+    return [result_from_json(document, source=str(path), prefix=where)
+            for where, document in documents]
 
 
 def build_from_files(results: Sequence[Path], out: Path, *, command_line: str,

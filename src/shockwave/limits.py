@@ -20,8 +20,29 @@ MAX_SECONDS = 1e12
 MAX_STEPS = 10**12
 """Iterations of one job at its initial batch size."""
 
-MAX_EPOCHS = 100_000
-"""Epochs of one job: the adaptation profile holds one entry per epoch."""
+MAX_EPOCHS = 10_000_000
+"""Epochs of one job: its adaptation profile holds one entry per epoch (about 16 bytes each, so
+160 MB at the bound). Gavel's Philly-derived traces have A3C jobs of about 2 million epochs
+(A3C's "epoch" is 4 samples)."""
+
+MAX_BATCH_SIZE = 2**20
+"""A job's batch size (the largest any bundled model uses is 8192)."""
+
+MAX_SLO = 1e6
+"""A job's SLO multiplier (negative means none)."""
+
+MAX_NAME_CHARS = 64
+"""Characters of a model or policy name (they become file names and figure labels)."""
+
+MAX_THROUGHPUT = 1e9
+"""Iterations per second of one job in a throughput table (the bundled tables stay below 1000)."""
+
+MAX_TRACE_JOBS = 100_000_000
+"""Jobs in one trace or saved result."""
+
+MAX_RESULT_SECONDS = 1e13
+"""Any time in a saved simulation result, s: arrivals reach ``MAX_SECONDS`` and a job may wait
+and run after that (ten times the input bound)."""
 
 MAX_PRIORITY_WEIGHT = 1e6
 """A job's priority weight is positive and at most this."""

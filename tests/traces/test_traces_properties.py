@@ -88,7 +88,7 @@ SPECS = st.builds(
     total_steps=st.integers(1, 10**12),
     arrival_s=st.integers(0, 10**9).map(float),
     duration_s=st.integers(0, 10**9).map(float),
-    priority_weight=st.integers(0, 100).map(float),
+    priority_weight=st.integers(1, 100).map(float),
     slo=st.none() | st.sampled_from([1.2, 2.0, 10.0]),
     command=st.text(st.characters(blacklist_categories=("Cs",),  # not encodable in a UTF-8 file
                                   blacklist_characters="\t\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Annotated, Any, Literal
 
+from shockwave.errors import InputError
+from shockwave.limits import (
+    MAX_BATCH_SIZE,
+    MAX_GPUS,
+    MAX_NAME_CHARS,
+    MAX_RESULT_SECONDS,
+    MAX_TRACE_JOBS,
+)
 from shockwave.model import JobId
 
 
@@ -81,25 +92,158 @@ def result_to_json(result: SimResult) -> dict[str, Any]:
     }
 
 
-def result_from_json(data: Mapping[str, Any]) -> SimResult:
-    """Rebuild a ``SimResult`` from ``result_to_json`` output (for reports of saved runs)."""
+def result_from_json(data: Any, *, source: str | None = None, prefix: str = "") -> SimResult:
+    """Rebuild a ``SimResult`` from ``result_to_json`` output (for reports of saved runs).
+
+    The whole document is checked first (types, finite times within ``MAX_RESULT_SECONDS``,
+    ids, per-round lists of the right lengths, GPU ids inside the cluster), so a bad file fails
+    here, not inside a figure worker: an ``InputError`` names ``source`` and the JSON path of
+    the first bad field, inside ``prefix`` when given (the path of this result in its file,
+    e.g. ``results[1]``): ``results.json: jobs[3].completion_s: must be finite, got nan``. Keys
+    that are not read (the summary metrics, ``jct_s``, ``ftf_rho``) are ignored.
+    """
+    from pydantic import ValidationError
+
+    from shockwave.jsonfile import error_message, json_path
+
+    try:
+        saved = _saved_result_model().model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        message = error_message(first)
+        if first["type"] == "missing":
+            message = "missing field (expected the output of 'shockwave simulate --json')"
+        elif first["type"] in ("model_type", "model_attributes_type") and not first["loc"]:
+            message = "not a simulation result (expected a JSON object)"
+        raise InputError(message, path=source,
+                         field=_joined(prefix, json_path(first["loc"]))) from None
+    problem = _inconsistency(saved)
+    if problem is not None:
+        field, message = problem
+        raise InputError(message, path=source, field=_joined(prefix, field))
+    return _rebuild(saved)
+
+
+def _joined(prefix: str, path: str) -> str | None:
+    """``prefix`` (the path of this result in its file) and ``path`` (inside it) as one path."""
+    if not prefix or not path:
+        return prefix or path or None
+    return prefix + path if path.startswith("[") else f"{prefix}.{path}"
+
+
+def _rebuild(saved: Any) -> SimResult:
     records = tuple(
         JobRecord(
-            job_id=int(j["id"]), model=j["model"], batch_size=int(j["batch_size"]),
-            gpus=int(j["gpus"]), mode=j["mode"], arrival_s=float(j["arrival_s"]),
-            completion_s=float(j["completion_s"]), run_time_s=float(j["run_time_s"]),
-            attained_s=float(j.get("attained_s", 0.0)),
-            batch_size_timeline=tuple((float(t), int(b)) for t, b in j.get("batch_size_timeline", [])),
+            job_id=j.id, model=j.model, batch_size=j.batch_size, gpus=j.gpus, mode=j.mode,
+            arrival_s=j.arrival_s, completion_s=j.completion_s, run_time_s=j.run_time_s,
+            attained_s=j.attained_s, batch_size_timeline=tuple(j.batch_size_timeline),
         )
-        for j in data["jobs"]
+        for j in saved.jobs
     )
-    schedule: Sequence[Mapping[JobId, tuple[int, ...]]] = tuple(
-        {int(k): tuple(v) for k, v in plan.items()} for plan in data["per_round_schedule"]
-    )
+    schedule = tuple({int(k): tuple(v) for k, v in plan.items()}
+                     for plan in saved.per_round_schedule)
     return SimResult(
-        policy=data["policy"], num_gpus=int(data["num_gpus"]), records=records,
-        schedule=tuple(schedule), round_start_s=tuple(data["round_start_s"]),
-        round_end_s=tuple(data["round_end_s"]), gpu_busy_s=tuple(data["gpu_busy_s"]),
-        makespan_s=float(data["makespan_s"]), num_trace_jobs=int(data["num_trace_jobs"]),
-        inputs=dict(data.get("inputs", {})), stats=dict(data.get("stats", {})),
+        policy=saved.policy, num_gpus=saved.num_gpus, records=records, schedule=schedule,
+        round_start_s=tuple(saved.round_start_s), round_end_s=tuple(saved.round_end_s),
+        gpu_busy_s=tuple(saved.gpu_busy_s), makespan_s=saved.makespan_s,
+        num_trace_jobs=saved.num_trace_jobs, inputs=dict(saved.inputs), stats=dict(saved.stats),
     )
+
+
+_JOB_KEY = re.compile(r"0|[1-9][0-9]{0,17}")
+
+
+def _inconsistency(saved: Any) -> tuple[str, str] | None:
+    """(JSON path, why) of the first place where the document contradicts itself, or ``None``."""
+    gpus, rounds, jobs = saved.num_gpus, len(saved.per_round_schedule), saved.num_trace_jobs
+    if len(saved.jobs) > jobs:
+        return "jobs", f"has {len(saved.jobs)} jobs but num_trace_jobs is {jobs}"
+    if len(saved.gpu_busy_s) != gpus:
+        return "gpu_busy_s", f"expected {gpus} values (one per GPU), got {len(saved.gpu_busy_s)}"
+    for name in ("round_start_s", "round_end_s"):
+        if len(getattr(saved, name)) != rounds:
+            return name, (f"expected {rounds} values (one per round of per_round_schedule), "
+                          f"got {len(getattr(saved, name))}")
+    for r, (start, end) in enumerate(zip(saved.round_start_s, saved.round_end_s, strict=True)):
+        if end < start:
+            return f"round_end_s[{r}]", f"must not be before the round's start {start:g} s, got {end:g}"
+    return _job_problem(saved.jobs, jobs, gpus) or _schedule_problem(
+        saved.per_round_schedule, jobs, gpus)
+
+
+def _job_problem(records: Any, num_jobs: int, num_gpus: int) -> tuple[str, str] | None:
+    seen: set[int] = set()
+    for i, job in enumerate(records):
+        if job.id >= num_jobs or job.id in seen:
+            why = "appears twice" if job.id in seen else f"must be less than num_trace_jobs ({num_jobs})"
+            return f"jobs[{i}].id", f"{why}, got {job.id}"
+        seen.add(job.id)
+        if job.gpus > num_gpus:
+            return f"jobs[{i}].gpus", f"must be at most num_gpus ({num_gpus}), got {job.gpus}"
+        if job.completion_s < job.arrival_s:
+            return f"jobs[{i}].completion_s", (f"must not be before the job's arrival "
+                                               f"{job.arrival_s:g} s, got {job.completion_s:g}")
+    return None
+
+
+def _schedule_problem(schedule: Any, num_jobs: int, num_gpus: int) -> tuple[str, str] | None:
+    for r, plan in enumerate(schedule):
+        used: set[int] = set()
+        for key, gang in plan.items():
+            where = f"per_round_schedule[{r}][{json.dumps(key)}]"
+            if not _JOB_KEY.fullmatch(key) or int(key) >= num_jobs:
+                return where, (f"keys must be job ids 0 to {num_jobs - 1} written in decimal, "
+                               f"got {json.dumps(key)[:40]}")
+            if not gang:
+                return where, "a job placed in a round holds at least one GPU"
+            for g, gpu in enumerate(gang):
+                if gpu >= num_gpus or gpu in used:
+                    why = "is used twice in the round" if gpu in used else \
+                        f"must be less than num_gpus ({num_gpus})"
+                    return f"{where}[{g}]", f"GPU id {why}, got {gpu}"
+                used.add(gpu)
+    return None
+
+
+@cache
+def _saved_result_model() -> Any:
+    """The saved-result document as a pydantic model, built on first use (a simulation never
+    imports pydantic)."""
+    from pydantic import BaseModel, ConfigDict, Field, Strict
+
+    from shockwave.traces.jobline import MODEL_PATTERN
+
+    seconds = Annotated[float, Strict(), Field(ge=0, le=MAX_RESULT_SECONDS, allow_inf_nan=False)]
+    count = Annotated[int, Strict(), Field(ge=0)]
+    batch_size = Annotated[int, Strict(), Field(ge=1, le=MAX_BATCH_SIZE)]
+
+    class SavedJob(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        id: count
+        model: Annotated[str, Strict(), Field(pattern=MODEL_PATTERN, max_length=MAX_NAME_CHARS)]
+        batch_size: batch_size
+        gpus: Annotated[int, Strict(), Field(ge=1, le=MAX_GPUS)]
+        mode: Literal["static", "accordion", "gns"]
+        arrival_s: seconds
+        completion_s: seconds
+        run_time_s: Annotated[float, Strict(),
+                              Field(gt=0, le=MAX_RESULT_SECONDS, allow_inf_nan=False)]
+        attained_s: seconds = 0.0
+        batch_size_timeline: list[tuple[seconds, batch_size]] = []
+
+    class SavedResult(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        policy: Annotated[str, Strict(), Field(min_length=1, max_length=MAX_NAME_CHARS,
+                                               pattern=r"^[^\x00-\x1f\x7f]*$")]
+        num_gpus: Annotated[int, Strict(), Field(ge=1, le=MAX_GPUS)]
+        num_trace_jobs: Annotated[int, Strict(), Field(ge=0, le=MAX_TRACE_JOBS)]
+        makespan_s: seconds
+        jobs: list[SavedJob]
+        gpu_busy_s: list[seconds]
+        round_start_s: list[seconds]
+        round_end_s: list[seconds]
+        per_round_schedule: list[dict[Annotated[str, Strict()], list[count]]]
+        inputs: dict[Annotated[str, Strict()], Any] = {}
+        stats: dict[Annotated[str, Strict()], Any] = {}
+
+    return SavedResult

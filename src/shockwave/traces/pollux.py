@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from shockwave.errors import InputError
+from shockwave.limits import MAX_BATCH_SIZE, MAX_GPUS, MAX_SECONDS
 from shockwave.model import ADAPTATION_MODES, AdaptationMode, JobSpec
-from shockwave.traces.fields import parse_number
+from shockwave.traces.fields import parse_number, strip_bom
 from shockwave.traces.importing import (
     ImportResult,
     nearest_batch_size,
@@ -30,10 +32,17 @@ from shockwave.traces.importing import (
     positive_rate,
     supported_shapes,
 )
+from shockwave.traces.jobline import to_spec, validate_job
 from shockwave.traces.trace import Trace
 from shockwave.workload.throughput import ThroughputTable
 
 COLUMNS = ("name", "time", "application", "num_replicas", "batch_size")
+NAMES = {"arrival_s": "time", "gpus": "num_replicas", "total_steps": "application",
+         "duration_s": "application"}
+"""JobLine field -> the column it comes from, for messages."""
+# (column, kind, minimum, maximum, unit); batch_size is the total over all replicas.
+_NUMBERS = {"time": (float, 0, MAX_SECONDS, " s"), "num_replicas": (int, 1, MAX_GPUS, ""),
+            "batch_size": (int, 1, MAX_BATCH_SIZE, "")}
 
 
 @dataclass(frozen=True)
@@ -54,9 +63,10 @@ def load_applications() -> dict[str, Application]:
     return {name: Application(**entry) for name, entry in raw["applications"].items()}
 
 
-def _field(row: dict[str, str | None], name: str, kind: type, source: str, line: int) -> float:
+def _field(row: dict[str, str | None], name: str, source: str, line: int) -> float:
+    kind, minimum, maximum, unit = _NUMBERS[name]
     return parse_number(row.get(name) or "", kind, path=source, line=line, field=name,
-                        minimum=1 if kind is int else 0)
+                        minimum=minimum, maximum=maximum, unit=unit)
 
 
 class _Mapper:
@@ -94,15 +104,30 @@ class _Mapper:
         return max(1, int(app.run_time_s * rate))  # type: ignore[operator]
 
 
-def _rows(text: str, source: str) -> csv.DictReader:
-    reader = csv.DictReader(text.splitlines(), skipinitialspace=True)
-    header = [name.strip() for name in (reader.fieldnames or [])]
+def _csv_error(exc: csv.Error, source: str, line: int) -> InputError:
+    return InputError(f"not a valid CSV row: {exc}", path=source, line=line, field="line")
+
+
+def _rows(text: str, source: str) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """(line number, row) of every data row, after the header is checked."""
+    reader = csv.DictReader(strip_bom(text).splitlines(), skipinitialspace=True)
+    try:
+        header = [name.strip() for name in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise _csv_error(exc, source, 1) from None
     missing = [name for name in COLUMNS if name not in header]
     if missing:
         raise InputError(f"the header lacks {', '.join(missing)}; expected {','.join(COLUMNS)}",
                          path=source, line=1, field="header")
     reader.fieldnames = header
-    return reader
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_error(exc, source, reader.line_num) from None
+        yield reader.line_num, row
 
 
 def import_pollux(
@@ -116,26 +141,25 @@ def import_pollux(
     mapper = _Mapper(throughputs, gpu_type)
     jobs: list[JobSpec] = []
     lines: list[int] = []
-    reader = _rows(text, source)
-    for row in reader:
-        number = reader.line_num
+    for number, row in _rows(text, source):
         if None in row:
             raise InputError("more values than header columns", path=source, line=number,
                              field="line")
         app = mapper.application((row.get("application") or "").strip(), source, number)
-        arrival = float(_field(row, "time", float, source, number))
-        replicas = int(_field(row, "num_replicas", int, source, number))
-        total_batch = int(_field(row, "batch_size", int, source, number))
+        arrival = float(_field(row, "time", source, number))
+        replicas = int(_field(row, "num_replicas", source, number))
+        total_batch = int(_field(row, "batch_size", source, number))
         if jobs and arrival < jobs[-1].arrival_s:
             raise InputError(f"arrival {arrival:g} s is before the previous job's "
                              f"{jobs[-1].arrival_s:g} s; traces must be sorted by arrival",
                              path=source, line=number, field="time")
         gpus, batch_size = mapper.shape(app, replicas, total_batch, source, number)
-        steps = mapper.total_steps(app, batch_size, gpus)
+        job = validate_job({"model": app.model, "batch_size": batch_size, "gpus": gpus,
+                            "mode": mode, "arrival_s": arrival,
+                            "total_steps": mapper.total_steps(app, batch_size, gpus)},
+                           source=source, line=number, names=NAMES)
         rate = throughputs.lookup(app.model, batch_size, gpus, gpu_type)
-        jobs.append(JobSpec(job_id=len(jobs), model=app.model, batch_size=batch_size, gpus=gpus,
-                            mode=mode, total_steps=steps, arrival_s=arrival,
-                            duration_s=steps / rate))
+        jobs.append(to_spec(job, len(jobs), rate, source=source, line=number, names=NAMES))
         lines.append(number)
     if not jobs:
         raise no_jobs_error(source, [])

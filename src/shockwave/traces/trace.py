@@ -8,8 +8,10 @@ from importlib import resources
 from pathlib import Path
 
 from shockwave.errors import InputError
+from shockwave.limits import MAX_SECONDS
 from shockwave.model import JobSpec
-from shockwave.workload.adaptation import load_workload_facts
+from shockwave.traces.fields import strip_bom
+from shockwave.workload.adaptation import WorkloadFacts, load_workload_facts
 from shockwave.workload.throughput import ThroughputTable
 
 DEFAULT_TRACE_NAME = "canonical-120jobs.trace"
@@ -33,27 +35,16 @@ class Trace:
         return self.lines[index] if index < len(self.lines) else None
 
     def check_runnable(self, throughputs: ThroughputTable, gpu_type: str = "v100") -> None:
-        """Raise an ``InputError`` naming the line of the first job the model cannot run."""
+        """Raise an ``InputError`` naming the line of the first job the model cannot run: an
+        unknown model, no positive throughput, more than ``MAX_EPOCHS`` epochs (its profile
+        holds one entry per epoch) or a run alone longer than ``MAX_SECONDS``."""
         facts = load_workload_facts()
         for index, job in enumerate(self.jobs):
-            line = self.line_of(index)
-            if job.model not in facts.dataset_samples:
-                raise InputError(
-                    f"unknown model '{job.model}'; known: {', '.join(sorted(facts.dataset_samples))}",
-                    path=self.source, line=line, field="job_type",
-                )
-            if not throughputs.has(job.model, job.batch_size, job.gpus, gpu_type):
-                raise InputError(
-                    f"no throughput for '{job.job_type}' on {job.gpus} x {gpu_type} in "
-                    f"{throughputs.source}",
-                    path=self.source, line=line, field="job_type",
-                )
-            if throughputs.lookup(job.model, job.batch_size, job.gpus, gpu_type) <= 0:
-                raise InputError(
-                    f"'{job.job_type}' on {job.gpus} x {gpu_type} has zero throughput in "
-                    f"{throughputs.source}",
-                    path=self.source, line=line, field="job_type",
-                )
+            problem = _unrunnable(job, facts, throughputs, gpu_type)
+            if problem is not None:
+                field, message = problem
+                raise InputError(message, path=self.source, line=self.line_of(index),
+                                 field=field)
 
     def check_fits(self, num_gpus: int) -> None:
         """Raise an ``InputError`` naming the first job wider than a cluster of ``num_gpus`` GPUs.
@@ -69,20 +60,44 @@ class Trace:
                 )
 
 
+def _unrunnable(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable,
+                gpu_type: str) -> tuple[str, str] | None:
+    """(field, why) when the simulator cannot run ``job``, else ``None``."""
+    if job.model not in facts.dataset_samples:
+        return "job_type", (f"unknown model '{job.model}'; "
+                            f"known: {', '.join(sorted(facts.dataset_samples))}")
+    if not throughputs.has(job.model, job.batch_size, job.gpus, gpu_type):
+        return "job_type", (f"no throughput for '{job.job_type}' on {job.gpus} x {gpu_type} in "
+                            f"{throughputs.source}")
+    rate = throughputs.lookup(job.model, job.batch_size, job.gpus, gpu_type)
+    if rate <= 0:
+        return "job_type", (f"'{job.job_type}' on {job.gpus} x {gpu_type} has zero throughput "
+                            f"in {throughputs.source}")
+    epochs_problem = facts.epochs_problem(job.model, job.batch_size, job.total_steps)
+    if epochs_problem is not None:
+        return "total_steps", epochs_problem
+    if job.total_steps / rate > MAX_SECONDS:
+        return "total_steps", (f"{job.total_steps} steps at {rate:g} iterations/s take "
+                               f"{job.total_steps / rate:g} s alone; must be at most "
+                               f"{MAX_SECONDS:g} s")
+    return None
+
+
 def from_jobs(jobs: Sequence[JobSpec], source: str = "<memory>") -> Trace:
     return Trace(jobs=tuple(jobs), source=source, lines=tuple(range(1, len(jobs) + 1)))
 
 
 def is_jsonl(text: str) -> bool:
     """Whether trace text is JSON Lines: its first non-blank character is ``{``."""
-    stripped = text.lstrip()
-    return stripped.startswith("{")
+    return strip_bom(text).lstrip().startswith("{")
 
 
 def parse_trace_text(
     text: str, source: str = "<memory>", throughputs: ThroughputTable | None = None
 ) -> Trace:
-    """Parse trace text in either format, told apart by content, not by file name."""
+    """Parse trace text in either format, told apart by content, not by file name; a leading
+    byte-order mark is ignored."""
+    text = strip_bom(text)
     if is_jsonl(text):
         from shockwave.traces.jsonl import parse_jsonl
 

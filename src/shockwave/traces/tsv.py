@@ -6,15 +6,23 @@ import re
 from collections.abc import Iterable
 
 from shockwave.errors import InputError
-from shockwave.model import ADAPTATION_MODES, JobSpec
-from shockwave.traces.fields import parse_number
+from shockwave.model import JobSpec
+from shockwave.traces.fields import ascii_int, parse_number, shown, strip_bom
+from shockwave.traces.jobline import to_spec, validate_job
 from shockwave.traces.trace import Trace
 
 FIELDS = (
     "job_type", "command", "working_directory", "num_steps_arg", "needs_data_dir",
     "total_steps", "scale_factor", "mode", "priority_weight", "SLO", "duration", "arrival_time",
 )
-_JOB_TYPE = re.compile(r"^(\S+) .*\(batch size (\d+)\)$")
+NAMES = {"model": "job_type", "batch_size": "job_type", "gpus": "scale_factor",
+         "duration_s": "duration", "arrival_s": "arrival_time", "slo": "SLO"}
+"""JobLine field -> the column it comes from, for messages."""
+_NUMBERS = (("total_steps", "total_steps", int), ("scale_factor", "gpus", int),
+            ("priority_weight", "priority_weight", float), ("SLO", "slo", float),
+            ("duration", "duration_s", float), ("arrival_time", "arrival_s", float))
+_JOB_TYPE = re.compile(r"^(\S+) \(batch size (\S+)\)$")
+_TEXTS = ("command", "working_directory", "num_steps_arg")
 
 
 class _Line:
@@ -29,41 +37,36 @@ class _Line:
     def text(self, name: str) -> str:
         return self.values[FIELDS.index(name)]
 
-    def number_of(self, name: str, kind: type, minimum: float | None = None) -> float:
+    def value(self, name: str, kind: type) -> float:
         return parse_number(self.text(name), kind, path=self.source, line=self.number,
-                            field=name, minimum=minimum)
+                            field=name)
+
+    def model_and_batch_size(self) -> tuple[str, int]:
+        raw = self.text("job_type")
+        match = _JOB_TYPE.match(raw)
+        batch_size = ascii_int(match.group(2)) if match else None
+        if match is None or batch_size is None:
+            raise self.error("job_type", f"expected 'Model (batch size N)', got {shown(raw)}")
+        return match.group(1), batch_size
+
+    def needs_data_dir(self) -> bool:
+        needs = self.text("needs_data_dir")
+        if needs not in ("0", "1"):
+            raise self.error("needs_data_dir", f"expected 0 or 1, got {shown(needs)}")
+        return needs == "1"
 
 
 def _parse_line(line: _Line, job_id: int) -> JobSpec:
-    match = _JOB_TYPE.match(line.text("job_type"))
-    if match is None:
-        raise line.error("job_type", f"expected 'Model (batch size N)', got {line.text('job_type')!r}")
-    mode = line.text("mode")
-    if mode not in ADAPTATION_MODES:
-        raise line.error("mode", f"expected one of {', '.join(ADAPTATION_MODES)}, got {mode!r}")
-    needs = line.text("needs_data_dir")
-    if needs not in ("0", "1"):
-        raise line.error("needs_data_dir", f"expected 0 or 1, got {needs!r}")
-    batch_size = int(match.group(2))
-    if batch_size <= 0:
-        raise line.error("job_type", "batch size must be positive")
-    slo = line.number_of("SLO", float)
-    return JobSpec(
-        job_id=job_id,
-        model=match.group(1),
-        batch_size=batch_size,
-        gpus=int(line.number_of("scale_factor", int, minimum=1)),
-        mode=mode,  # type: ignore[arg-type]
-        total_steps=int(line.number_of("total_steps", int, minimum=1)),
-        arrival_s=float(line.number_of("arrival_time", float, minimum=0)),
-        duration_s=float(line.number_of("duration", float, minimum=0)),
-        priority_weight=float(line.number_of("priority_weight", float, minimum=0)),
-        slo=None if slo < 0 else slo,
-        command=line.text("command"),
-        working_directory=line.text("working_directory"),
-        num_steps_arg=line.text("num_steps_arg"),
-        needs_data_dir=needs == "1",
-    )
+    """The line's fields, typed, validated as the JSON Lines reader validates a job."""
+    model, batch_size = line.model_and_batch_size()
+    data: dict[str, object] = {
+        "model": model, "batch_size": batch_size, "mode": line.text("mode"),
+        "needs_data_dir": line.needs_data_dir(),
+        **{name: line.text(name) for name in _TEXTS},
+        **{key: line.value(column, kind) for column, key, kind in _NUMBERS},
+    }
+    job = validate_job(data, source=line.source, line=line.number, names=NAMES)
+    return to_spec(job, job_id, None, source=line.source, line=line.number, names=NAMES)
 
 
 def _format_hint(raw: str, num_fields: int) -> str:
@@ -79,7 +82,7 @@ def parse_tsv(text: str, source: str = "<memory>") -> Trace:
     """Parse reference-format text. Blank lines are skipped; anything else malformed is an error."""
     jobs: list[JobSpec] = []
     lines: list[int] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(strip_bom(text).splitlines(), start=1):
         if not raw.strip():
             continue
         values = raw.split("\t")
@@ -103,13 +106,28 @@ def parse_tsv(text: str, source: str = "<memory>") -> Trace:
     return Trace(jobs=tuple(jobs), source=source, lines=tuple(lines))
 
 
+def _exact(value: float) -> str:
+    """A number as the reference writes it (``%d``) when it is whole, else exactly (``repr``)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _slo(slo: float | None) -> str:
+    """The SLO as the reference writes it (``%f``, ``-1.000000`` for none) when that is exact."""
+    if slo is None:
+        return "-1.000000"
+    fixed = f"{slo:f}"
+    return fixed if float(fixed) == slo else repr(float(slo))
+
+
 def format_tsv_line(job: JobSpec) -> str:
-    """One reference-format line (times written as integers, as the reference writer does)."""
-    slo = -1.0 if job.slo is None else job.slo
+    """One reference-format line, written as the reference's writer writes it (whole numbers
+    as integers, the SLO with six decimals) except that no value is rounded: a fraction the
+    reference would truncate is written exactly, so reading the line back gives ``job``."""
     return "\t".join([
         job.job_type, job.command, job.working_directory, job.num_steps_arg,
         "1" if job.needs_data_dir else "0", str(int(job.total_steps)), str(job.gpus), job.mode,
-        str(int(job.priority_weight)), f"{slo:f}", str(int(job.duration_s)), str(int(job.arrival_s)),
+        _exact(job.priority_weight), _slo(job.slo), _exact(job.duration_s),
+        _exact(job.arrival_s),
     ])
 
 

@@ -13,6 +13,7 @@ from importlib import resources
 import numpy as np
 
 from shockwave.errors import InputError
+from shockwave.limits import MAX_EPOCHS, MAX_STEPS
 from shockwave.model import JobSpec
 from shockwave.workload.throughput import ThroughputTable
 
@@ -39,6 +40,22 @@ class WorkloadFacts:
 
     def iterations_per_epoch(self, model: str, batch_size: int) -> int:
         return math.ceil(self.samples_per_epoch(model) / batch_size)
+
+    def num_epochs(self, model: str, batch_size: int, total_steps: int) -> int:
+        """Epochs of a job of ``total_steps`` iterations at ``batch_size`` (the reference's
+        rounding: a started epoch counts)."""
+        return math.ceil(total_steps / self.iterations_per_epoch(model, batch_size))
+
+    def epochs_problem(self, model: str, batch_size: int, total_steps: int) -> str | None:
+        """Why a job of ``total_steps`` iterations is too long to profile, or ``None``: its
+        profile holds one entry per epoch, so the epochs are bounded by ``MAX_EPOCHS``."""
+        if not 1 <= total_steps <= MAX_STEPS:
+            return f"must be between 1 and {MAX_STEPS:g}, got {total_steps}"
+        epochs = self.num_epochs(model, batch_size, total_steps)
+        if epochs > MAX_EPOCHS:
+            return (f"{total_steps} steps are {epochs} epochs of {model} at batch size "
+                    f"{batch_size}; a job may have at most {MAX_EPOCHS:g} epochs")
+        return None
 
     def is_max_batch_size(self, model: str, batch_size: int) -> bool:
         return batch_size == self.max_batch_size.get(model)
@@ -198,7 +215,10 @@ def build_profile(
     """Rebuild the reference's per-job dynamic profile (SPEC 1.6) from the trace line."""
     facts = facts or load_workload_facts()
     samples = facts.samples_per_epoch(spec.model)
-    num_epochs = math.ceil(spec.total_steps / facts.iterations_per_epoch(spec.model, spec.batch_size))
+    too_long = facts.epochs_problem(spec.model, spec.batch_size, spec.total_steps)
+    if too_long is not None:
+        raise InputError(too_long, field="total_steps")
+    num_epochs = facts.num_epochs(spec.model, spec.batch_size, spec.total_steps)
     sizes = profile_batch_sizes(facts, spec, num_epochs)
     rates = {b: throughputs.lookup(spec.model, b, spec.gpus, gpu_type) for b in set(sizes)}
     for b, rate in rates.items():

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shockwave.errors import InputError
 from shockwave.jsonfile import read_json
+from shockwave.limits import MAX_GPUS, MAX_THROUGHPUT
 from shockwave.model import job_type_name
 
-_KEY = re.compile(r"^\('(.*)', (\d+)\)$")
+_KEY = re.compile(r"^\('(.*)', ([0-9]{1,9})\)$")
+BARE_JOB_TYPES = {"A3C": 4, "CycleGAN": 1}
+"""Job types Gavel's tables and traces write without a batch size, with the batch size Gavel's
+job table gives them: ``('A3C', 1)`` is read as ``('A3C (batch size 4)', 1)``."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +50,38 @@ class ThroughputTable:
         return list(self.table)
 
 
+def _job_key(key: str, source: str, gpu_type: str) -> tuple[str, int]:
+    """``"('Model (batch size N)', GPUs)"`` as (job type, GPUs); bare names get their batch size."""
+    match = _KEY.match(key)
+    gpus = int(match.group(2)) if match else 0
+    if match is None or not 1 <= gpus <= MAX_GPUS:
+        raise InputError(f"key must look like \"('Model (batch size N)', GPUs)\" with 1 to "
+                         f"{MAX_GPUS} GPUs", path=source, field=f"{gpu_type}/{key}")
+    name = match.group(1)
+    if name in BARE_JOB_TYPES:
+        name = job_type_name(name, BARE_JOB_TYPES[name])
+    return name, gpus
+
+
+def _isolated(value: Any, source: str, field: str) -> float:
+    """The entry's ``null`` (job alone) throughput: a finite number in [0, MAX_THROUGHPUT]."""
+    thr = value.get("null") if isinstance(value, dict) else None
+    if (isinstance(thr, bool) or not isinstance(thr, int | float)
+            or not (0 <= thr <= MAX_THROUGHPUT and math.isfinite(thr))):
+        got = (json.dumps(thr)[:40] if isinstance(value, dict) and "null" in value
+               else "no 'null' key")
+        raise InputError(f"needs a 'null' (isolated) throughput, a number from 0 to "
+                         f"{MAX_THROUGHPUT:g} iterations/s; got {got}", path=source, field=field)
+    return float(thr)
+
+
 def load_throughputs(path: str | Path | None = None) -> ThroughputTable:
-    """Read a throughputs JSON (SPEC 2); ``None`` loads the bundled ``tacc_throughputs.json``."""
+    """Read a throughputs JSON (SPEC 2); ``None`` loads the bundled ``tacc_throughputs.json``.
+
+    Every entry needs a finite, non-negative isolated throughput (``true``, ``NaN`` and
+    ``Infinity`` are refused, naming the entry); Gavel's bare ``A3C`` and ``CycleGAN`` keys are
+    read with their batch sizes (``BARE_JOB_TYPES``).
+    """
     raw, source = read_json(path, bundled="tacc_throughputs.json")
     if not isinstance(raw, dict):
         raise InputError("top level must be an object keyed by GPU type", path=source)
@@ -52,22 +89,8 @@ def load_throughputs(path: str | Path | None = None) -> ThroughputTable:
     for gpu_type, entries in raw.items():
         if not isinstance(entries, dict):
             raise InputError("must map job keys to throughputs", path=source, field=gpu_type)
-        parsed: dict[tuple[str, int], float] = {}
-        for key, value in entries.items():
-            match = _KEY.match(key)
-            if match is None:
-                raise InputError(
-                    "key must look like \"('Model (batch size N)', GPUs)\"",
-                    path=source,
-                    field=f"{gpu_type}/{key}",
-                )
-            thr = value.get("null") if isinstance(value, dict) else None
-            if not isinstance(thr, int | float) or thr < 0:
-                raise InputError(
-                    "needs a non-negative 'null' (isolated) throughput",
-                    path=source,
-                    field=f"{gpu_type}/{key}",
-                )
-            parsed[(match.group(1), int(match.group(2)))] = float(thr)
-        table[gpu_type] = parsed
+        table[gpu_type] = {
+            _job_key(key, source, gpu_type): _isolated(value, source, f"{gpu_type}/{key}")
+            for key, value in entries.items()
+        }
     return ThroughputTable(table=table, source=source)
