@@ -104,7 +104,7 @@ def result_from_json(data: Any, *, source: str | None = None, prefix: str = "") 
     """
     from pydantic import ValidationError
 
-    from shockwave.jsonfile import error_message, json_path
+    from shockwave.jsonfile import error_message, json_path, shown
 
     try:
         saved = _saved_result_model().model_validate(data)
@@ -115,6 +115,10 @@ def result_from_json(data: Any, *, source: str | None = None, prefix: str = "") 
             message = "missing field (expected the output of 'shockwave simulate --json')"
         elif first["type"] in ("model_type", "model_attributes_type") and not first["loc"]:
             message = "not a simulation result (expected a JSON object)"
+        elif first["type"] == "string_pattern_mismatch":
+            message = (f"must not contain control characters, got {shown(first['input'])}"
+                       if first["loc"] == ("policy",) else "the model name must be one word of "
+                       f"letters, digits and . _ + -, got {shown(first['input'])}")
         raise InputError(message, path=source,
                          field=_joined(prefix, json_path(first["loc"]))) from None
     problem = _inconsistency(saved)

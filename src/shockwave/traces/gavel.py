@@ -78,7 +78,7 @@ def import_gavel(
         previous = parsed.arrival_s
         rate = positive_rate(throughputs, parsed.model, parsed.batch_size, parsed.gpus, gpu_type)
         if rate is None:
-            reason = (f"no positive throughput for '{values[0]}' on {parsed.gpus} x {gpu_type} "
+            reason = (f"no positive throughput for {shown(values[0])} on {parsed.gpus} x {gpu_type} "
                       f"in {throughputs.source}")
             if strict:
                 raise InputError(reason, path=source, line=number, field="job_type")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shockwave.errors import InputError
-from shockwave.jsonfile import error_message, shown
+from shockwave.jsonfile import error_message, json_path, shown
 from shockwave.limits import (
     MAX_BATCH_SIZE,
     MAX_GPUS,
@@ -77,7 +77,7 @@ def located(exc: ValidationError, source: str, line: int,
     """The first error of ``exc`` as an ``InputError`` at ``source:line``; ``names`` renames
     JobLine fields to the reader's own (e.g. ``arrival_s`` -> ``arrival_time``)."""
     first = exc.errors(include_url=False)[0]
-    name = ".".join(str(part) for part in first["loc"]) or "line"
+    name = json_path(first["loc"]) or "line"
     field = (names or {}).get(name, name)
     message = _message(first, name)
     if name == "batch_size" and field != name:  # one part of a column such as job_type

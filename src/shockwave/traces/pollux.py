@@ -120,14 +120,16 @@ def _rows(text: str, source: str) -> Iterator[tuple[int, dict[str, str | None]]]
         raise InputError(f"the header lacks {', '.join(missing)}; expected {','.join(COLUMNS)}",
                          path=source, line=1, field="header")
     reader.fieldnames = header
+    last = reader.line_num
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            raise _csv_error(exc, source, reader.line_num) from None
-        yield reader.line_num, row
+        except csv.Error as exc:  # the reader may not have counted the line it failed on
+            raise _csv_error(exc, source, max(reader.line_num, last + 1)) from None
+        last = reader.line_num
+        yield last, row
 
 
 def import_pollux(

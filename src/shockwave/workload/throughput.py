@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shockwave.errors import InputError
-from shockwave.jsonfile import read_json
+from shockwave.jsonfile import json_path, read_json
 from shockwave.limits import MAX_GPUS, MAX_THROUGHPUT
 from shockwave.model import job_type_name
 
@@ -56,7 +56,7 @@ def _job_key(key: str, source: str, gpu_type: str) -> tuple[str, int]:
     gpus = int(match.group(2)) if match else 0
     if match is None or not 1 <= gpus <= MAX_GPUS:
         raise InputError(f"key must look like \"('Model (batch size N)', GPUs)\" with 1 to "
-                         f"{MAX_GPUS} GPUs", path=source, field=f"{gpu_type}/{key}")
+                         f"{MAX_GPUS} GPUs", path=source, field=json_path([gpu_type, key]))
     name = match.group(1)
     if name in BARE_JOB_TYPES:
         name = job_type_name(name, BARE_JOB_TYPES[name])
@@ -88,9 +88,10 @@ def load_throughputs(path: str | Path | None = None) -> ThroughputTable:
     table: dict[str, dict[tuple[str, int], float]] = {}
     for gpu_type, entries in raw.items():
         if not isinstance(entries, dict):
-            raise InputError("must map job keys to throughputs", path=source, field=gpu_type)
+            raise InputError("must map job keys to throughputs", path=source,
+                             field=json_path([gpu_type]))
         table[gpu_type] = {
-            _job_key(key, source, gpu_type): _isolated(value, source, f"{gpu_type}/{key}")
+            _job_key(key, source, gpu_type): _isolated(value, source, json_path([gpu_type, key]))
             for key, value in entries.items()
         }
     return ThroughputTable(table=table, source=source)
