@@ -9,28 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from samples import small_result
 
 from shockwave.cli_report import load_results
 from shockwave.errors import InputError
-from shockwave.sim.result import JobRecord, SimResult, result_from_json, result_to_json
-
-
-def small_result(policy: str = "fifo") -> SimResult:
-    """Three jobs on four GPUs over three rounds, one of them a 2-GPU gang."""
-    records = (
-        JobRecord(0, "ResNet-18", 32, 1, "static", 0.0, 200.0, 200.0, 200.0),
-        JobRecord(1, "LM", 16, 1, "accordion", 0.0, 300.0, 300.0, 200.0,
-                  ((0.0, 16), (100.0, 64))),
-        JobRecord(2, "ResNet-50", 64, 2, "gns", 0.0, 150.0, 150.0, 150.0, ((0.0, 64),)),
-    )
-    return SimResult(
-        policy=policy, num_gpus=4, records=records,
-        schedule=({0: (0,), 1: (1,), 2: (2, 3)}, {0: (0,), 2: (2, 3)}, {1: (1,)}),
-        round_start_s=(0.0, 100.0, 200.0), round_end_s=(100.0, 200.0, 300.0),
-        gpu_busy_s=(200.0, 200.0, 150.0, 150.0), makespan_s=300.0, num_trace_jobs=3,
-        inputs={"trace": "small"}, stats={"unfinished_jobs": 0},
-    )
-
+from shockwave.sim.result import result_from_json, result_to_json
 
 DOCUMENT = result_to_json(small_result())
 
