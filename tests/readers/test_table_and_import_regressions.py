@@ -14,7 +14,7 @@ from shockwave.traces.gavel import import_gavel
 from shockwave.traces.jsonl import format_jsonl, parse_jsonl
 from shockwave.traces.pollux import import_pollux
 from shockwave.traces.tsv import format_tsv, parse_tsv
-from shockwave.workload.throughput import load_throughputs
+from shockwave.workload.throughput import ThroughputTable, load_throughputs
 
 SHARED_GAVEL_TABLE = Path("/work/shared/data/gavel-simulation-throughputs.json")
 KEY = "('LM (batch size 10)', 1)"
@@ -161,3 +161,12 @@ def test_pollux_csv_errors_are_located() -> None:
     with pytest.raises(InputError) as caught:
         import_pollux(HEADER + 'x,5,ncf,1,"' + "a" * 200_000 + '"\n', load_throughputs(), "w.csv")
     assert str(caught.value).startswith("w.csv:2: line: not a valid CSV row: field larger")
+
+
+def test_a_table_built_in_python_is_checked_too() -> None:
+    """A NaN throughput once kept a simulation going for a million rounds."""
+    with pytest.raises(InputError) as caught:
+        ThroughputTable({"v100": {("LM (batch size 10)", 1): float("nan")}}, "t.json")
+    assert str(caught.value) == (
+        "t.json: v100[\"('LM (batch size 10)', 1)\"]: must be a number from 0 to 1e+09 "
+        "iterations/s, got nan")

@@ -222,7 +222,7 @@ def build_profile(
     sizes = profile_batch_sizes(facts, spec, num_epochs)
     rates = {b: throughputs.lookup(spec.model, b, spec.gpus, gpu_type) for b in set(sizes)}
     for b, rate in rates.items():
-        if rate <= 0:
+        if not rate > 0:  # NaN included
             raise InputError(
                 f"throughput of {spec.model} at batch size {b} on {spec.gpus} GPUs is zero",
                 path=throughputs.source, field="throughput",

@@ -30,6 +30,18 @@ class ThroughputTable:
     table: dict[str, dict[tuple[str, int], float]]
     source: str = "<memory>"
 
+    def __post_init__(self) -> None:
+        """Refuse a throughput that is not a number from 0 to ``MAX_THROUGHPUT`` (a NaN would
+        keep a simulation going for a million rounds)."""
+        for gpu_type, entries in self.table.items():
+            for (job_type, gpus), rate in entries.items():
+                if isinstance(rate, bool) or not isinstance(rate, int | float) or not (
+                        0 <= rate <= MAX_THROUGHPUT):
+                    raise InputError(
+                        f"must be a number from 0 to {MAX_THROUGHPUT:g} iterations/s, got "
+                        f"{rate!r}", path=self.source,
+                        field=json_path([gpu_type, f"('{job_type}', {gpus})"]))
+
     def has(self, model: str, batch_size: int, gpus: int, gpu_type: str = "v100") -> bool:
         return (job_type_name(model, batch_size), gpus) in self.table.get(gpu_type, {})
 
