@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shockwave.errors import InputError
+from shockwave.limits import MAX_NUM_JOBS, MAX_SECONDS, MAX_SEED, MAX_STEPS
 from shockwave.model import ADAPTATION_MODES, AdaptationMode, JobSpec
 from shockwave.traces.templates import JobTemplate, load_templates
 from shockwave.traces.trace import Trace
@@ -29,6 +30,8 @@ LOGSPACE_BASE = 1.5
 # Jobs shorter than this never run in Accordion mode: the reference makes them static.
 MIN_ACCORDION_RUN_TIME_S = 1000
 SCALE_FACTORS = (1, 2, 4, 8)
+# The power-law spacing computes 1.5^n: past this many durations it overflows to infinity.
+MAX_LOGSPACE_DURATIONS = 1700
 
 
 @dataclass(frozen=True)
@@ -51,15 +54,23 @@ class GeneratorParams:
 
     def validate(self) -> None:
         """Raise ``InputError`` naming the first argument the generator cannot work with."""
-        if self.num_jobs < 1:
-            raise InputError(f"must be at least 1, got {self.num_jobs}", field="num-jobs")
-        if not math.isfinite(self.lam_s) or self.lam_s < 0:
-            raise InputError(f"must be a finite number >= 0, got {self.lam_s}", field="lam")
-        if not (0 < self.min_hours <= self.max_hours and math.isfinite(self.max_hours)):
+        if not 1 <= self.num_jobs <= MAX_NUM_JOBS:
+            raise InputError(f"must be from 1 to {MAX_NUM_JOBS:,}, got {self.num_jobs}",
+                             field="num-jobs")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise InputError(f"must be from 0 to {MAX_SEED} (a 32-bit seed), got {self.seed}",
+                             field="seed")
+        if not 0 <= self.lam_s <= MAX_SECONDS:  # NaN fails too
+            raise InputError(f"must be from 0 to {MAX_SECONDS:g} s, got {self.lam_s}", field="lam")
+        if not 0 < self.min_hours <= self.max_hours <= MAX_SECONDS / 3600:
             raise InputError(
-                f"need 0 < min-hours <= max-hours, got {self.min_hours} and {self.max_hours}",
-                field="min-hours",
+                f"need 0 < min-hours <= max-hours <= {MAX_SECONDS / 3600:g}, got "
+                f"{self.min_hours} and {self.max_hours}", field="min-hours",
             )
+        if self.duration_logspace and self.num_durations > MAX_LOGSPACE_DURATIONS:
+            raise InputError(f"must be at most {MAX_LOGSPACE_DURATIONS} with power-law spacing "
+                             f"(1.5^n overflows), got {self.num_durations}",
+                             field="num-durations")
         _check_mix(self.scale_factor_mix, len(SCALE_FACTORS), "scale-factor-mix")
         _check_mix(self.mode_mix, len(ADAPTATION_MODES), "mode-mix")
         if self.single_mode is not None and self.single_mode not in ADAPTATION_MODES:
@@ -190,9 +201,13 @@ class _JobDrawer:
         gpus = self.scale_factor(streams, template)
         run_time = self.run_time_s(streams)
         mode = self.mode(streams, run_time)
+        total_steps = int(run_time * self.rate(template, gpus))
+        if total_steps > MAX_STEPS:
+            raise InputError(f"a {run_time} s '{template.job_type}' job on {gpus} GPUs is "
+                             f"{total_steps} steps; at most {MAX_STEPS:g}", field="max-hours")
         return JobSpec(
             job_id=job_id, model=template.model, batch_size=template.batch_size, gpus=gpus,
-            mode=mode, total_steps=int(run_time * self.rate(template, gpus)),
+            mode=mode, total_steps=total_steps,
             arrival_s=float(int(arrival_s)), duration_s=float(run_time),
             command=template.command, working_directory=template.working_directory,
             num_steps_arg=template.num_steps_arg, needs_data_dir=template.needs_data_dir,
@@ -215,6 +230,9 @@ def generate_trace(params: GeneratorParams, throughputs: ThroughputTable) -> Tra
         # The arrival gap has its own stream, so drawing it before the job changes nothing.
         if job_id > 0 and params.lam_s > 0:
             arrival += -math.log(1.0 - streams.arrival.random()) * params.lam_s
+            if arrival > MAX_SECONDS:
+                raise InputError(f"job {job_id} would arrive at {arrival:g} s, after the bound "
+                                 f"{MAX_SECONDS:g} s; use a smaller lam", field="lam")
         jobs.append(drawer.draw(streams, job_id, arrival))
     source = f"<generated seed={params.seed}>"
     return Trace(jobs=tuple(jobs), source=source, lines=tuple(range(1, len(jobs) + 1)))
