@@ -29,6 +29,8 @@ DEFAULT_TIME_LIMIT_S = 30.0
 _QUADRATIC_REGION = 1e-6
 _POLISH_STEPS = 4
 _ROUNDING = 1e-12
+THIN_BOX = 1e-9
+"""An interval ``[lower, 1]`` thinner than this is a point to the barrier methods."""
 _NEWTON_TOL = 1e-18
 _NEWTON_MAX_ITER = 200
 
@@ -254,6 +256,34 @@ def central_point(
     return _damped_newton(x, value, direction, lambda p: bool(np.all(h - g @ p > 0)))
 
 
+def _box_knapsack_room(lower: np.ndarray, weights: np.ndarray, capacity: float) -> float:
+    """The capacity left at ``lower``; ``SolverError`` if the box-knapsack set is empty."""
+    room = capacity - float(weights @ lower)
+    if np.any(lower >= 1.0) or room < -_ROUNDING * max(1.0, capacity):
+        raise SolverError("box-knapsack set has no interior")
+    return room
+
+
+def box_knapsack_start(lower: np.ndarray, weights: np.ndarray, capacity: float) -> np.ndarray:
+    """A point of ``{x : lower <= x <= 1, weights @ x <= capacity}`` strictly inside where the set
+    has an interior: ``lower`` moved toward 1 by ``min(1/2, room / (2 weights @ (1 - lower)))`` of
+    the way, ``lower`` itself when the capacity leaves no room beyond rounding. Where
+    :func:`box_knapsack_center` starts, and the fallback when it does not converge (same set, so
+    the same LP optimum, only not centred).
+
+    Raises:
+        SolverError: the set is empty (some ``lower >= 1``, or ``weights @ lower > capacity``).
+    """
+    lower = np.asarray(lower, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    room = _box_knapsack_room(lower, weights, capacity)
+    if room <= _ROUNDING * max(1.0, capacity):
+        return lower.copy()
+    span = float(weights @ (1.0 - lower))
+    theta = min(0.5, 0.5 * room / span) if span > 0 else 0.5
+    return lower + theta * (1.0 - lower)
+
+
 def box_knapsack_center(
     lower: np.ndarray,
     weights: np.ndarray,
@@ -266,24 +296,30 @@ def box_knapsack_center(
     barrier term per inequality (so ``x >= lower`` and ``x >= 0`` both count, as they do in the
     reference's LPs; ``lower_weight`` and ``zero_weight`` reweight those two terms for other
     formulations). Requires ``lower < 1`` and ``weights @ lower <= capacity``; when the
-    capacity leaves no room beyond rounding, the set is the point ``lower``.
+    capacity leaves no room beyond rounding, the set is the point ``lower``. A coordinate whose
+    interval ``[lower, 1]`` is thinner than ``THIN_BOX`` (a bound equal to 1 up to rounding) has no
+    room for a barrier: it keeps its start point (:func:`box_knapsack_start`) and the rest is
+    centred in the capacity left.
 
     Raises:
-        SolverError: the set is empty or has no interior for another reason.
+        SolverError: the set is empty, or Newton's method does not converge.
     """
     lower = np.asarray(lower, dtype=float)
     weights = np.asarray(weights, dtype=float)
     n = lower.size
     if n == 0:
         return np.zeros(0)
-    room = capacity - float(weights @ lower)
-    if np.any(lower >= 1.0) or room < -_ROUNDING * max(1.0, capacity):
-        raise SolverError("box-knapsack set has no interior")
-    if room <= _ROUNDING * max(1.0, capacity):
-        return lower.copy()
-    span = float(weights @ (1.0 - lower))
-    theta = min(0.5, 0.5 * room / span) if span > 0 else 0.5
-    x0 = lower + theta * (1.0 - lower)
+    x0 = box_knapsack_start(lower, weights, capacity)
+    if np.array_equal(x0, lower):
+        return x0
+    thin = 1.0 - lower < THIN_BOX
+    if thin.any():
+        rest = ~thin
+        x0[rest] = box_knapsack_center(
+            lower[rest], weights[rest], capacity - float(weights[thin] @ x0[thin]),
+            lower_weight=lower_weight, zero_weight=zero_weight,
+        )
+        return x0
     lw, zw = float(lower_weight), float(zero_weight)
 
     def value(x: np.ndarray) -> float:
@@ -306,3 +342,19 @@ def box_knapsack_center(
         return dx, float(-grad @ dx)
 
     return _damped_newton(x0, value, direction, lambda x: bool(np.isfinite(value(x))))
+
+
+def box_knapsack_interior(
+    lower: np.ndarray, weights: np.ndarray, capacity: float, **barrier_weights: float
+) -> np.ndarray:
+    """:func:`box_knapsack_center`, or :func:`box_knapsack_start` when Newton's method does not
+    converge: a point of the same set, so an LP optimum whichever is returned (the policies use
+    the centre only to break ties among optima).
+
+    Raises:
+        SolverError: the set is empty.
+    """
+    try:
+        return box_knapsack_center(lower, weights, capacity, **barrier_weights)
+    except SolverError:
+        return box_knapsack_start(lower, weights, capacity)

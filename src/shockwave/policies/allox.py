@@ -9,6 +9,8 @@ The matching uses the shortest-augmenting-path algorithm of SciPy 1.5's
 ``linear_sum_assignment`` (Crouse 2016), re-implemented here step for step, because the published
 schedules depend on how that version breaks ties between equal-cost assignments; later SciPy
 versions break them differently (SPEC 7.2).
+
+Fallback: if the matching fails (a non-finite cost), every job keeps its previous share.
 """
 
 from __future__ import annotations
@@ -137,7 +139,10 @@ class Allox:
             q_base = np.repeat((rem / thr)[:, None], n, axis=1)
             q = np.concatenate([k * q_base for k in range(1, m + 1)], axis=1)
             q = q + np.tile(np.repeat(waited[:, None], n, axis=1), (1, m))
-            rows, cols = linear_sum_assignment_v15(q)
+            try:
+                rows, cols = linear_sum_assignment_v15(q)
+            except ValueError:  # non-finite costs: keep the previous allocation
+                rows, cols = np.zeros(0, dtype=int), np.zeros(0, dtype=int)
             first: dict[int, tuple[int, JobId]] = {}
             for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
                 gpu, position = col % n, col // n

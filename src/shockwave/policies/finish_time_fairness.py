@@ -10,20 +10,29 @@ the other jobs have slack and we return the analytic centre of the optimal face 
 tie-break shared with the other Gavel-family LPs, close to what an interior-point solver returns).
 
 ``C_j`` is the job's isolated time consumed so far, accumulated across calls as the reference does.
+
+Numerics and fallback: a job whose lower share at the optimum is within ``THIN_BOX`` of 1 is at
+its bound (ties up to rounding between full-speed ratios are ties). ``C_j`` counts remaining
+iterations at the current batch size, so across a batch-size change it can drop, even below zero
+(a shrinking batch multiplies the iterations left); when some denominator ``C_j + rem_j /
+thr_iso_j`` is not positive the program is not convex (the reference's SOCP raises a DCPError),
+and then, as in the reference, and whenever the solve fails, the shares are Isolated's.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
+from shockwave.errors import SolverError
 from shockwave.model import JobId
 from shockwave.policies.base import ClusterView, Shares
 from shockwave.policies.isolated import Isolated
 from shockwave.policies.params import ParamInfo
-from shockwave.solver import box_knapsack_center
+from shockwave.solver import THIN_BOX, box_knapsack_interior
 
 _BISECTION_STEPS = 200
 LOWER_BARRIER_WEIGHT = 2.0
@@ -51,12 +60,14 @@ def min_max_rho_shares(
     rho_lo = float(full.max())
     lower = _lower(rho_lo, steps, thr, since, den)
     if float(gpus @ np.minimum(lower, 1.0)) < num_gpus:
-        fixed = full == rho_lo
+        # Jobs at their bound: the maximiser, and any job tied with it up to rounding (its
+        # lower share within THIN_BOX of 1 leaves no interval to centre in).
+        fixed = (full == rho_lo) | (lower >= 1.0 - THIN_BOX)
         x = np.ones_like(steps)
         free = ~fixed
         if free.any():
             capacity = num_gpus - float(gpus[fixed].sum())
-            x[free] = box_knapsack_center(
+            x[free] = box_knapsack_interior(
                 np.minimum(lower[free], 1.0), gpus[free], capacity,
                 lower_weight=LOWER_BARRIER_WEIGHT, zero_weight=ZERO_BARRIER_WEIGHT,
             )
@@ -64,6 +75,8 @@ def min_max_rho_shares(
     lo, hi = rho_lo, max(2.0 * rho_lo, 1.0)
     while float(gpus @ _lower(hi, steps, thr, since, den)) > num_gpus:
         lo, hi = hi, 2.0 * hi
+        if not math.isfinite(hi):
+            raise SolverError("finish-time fairness: no finite rho fits the cluster")
     for _ in range(_BISECTION_STEPS):
         mid = (lo + hi) / 2.0
         if mid in (lo, hi):
@@ -98,7 +111,7 @@ class FinishTimeFairness:
     def _accumulate(self, view: ClusterView) -> None:
         for j, job in view.jobs.items():
             total = self.isolated_time_s.setdefault(j, 0.0)
-            if j in self._prev_steps:
+            if j in self._prev_steps and self._prev_isolated_thr[j] > 0:
                 done = self._prev_steps[j] - job.remaining_steps
                 self.isolated_time_s[j] = total + done / self._prev_isolated_thr[j]
 
@@ -119,5 +132,10 @@ class FinishTimeFairness:
         iso_thr = np.array([iso[j] for j in ids], dtype=float)
         den = np.array([self.isolated_time_s[j] for j in ids]) + steps / iso_thr
         gpus = np.array([view.jobs[j].gpus for j in ids], dtype=float)
-        x = min_max_rho_shares(steps, thr, since, den, gpus, view.num_gpus)
+        if not np.all(np.isfinite(den) & (den > 0)):
+            return Isolated().allocate(view)
+        try:
+            x = min_max_rho_shares(steps, thr, since, den, gpus, view.num_gpus)
+        except SolverError:
+            return Isolated().allocate(view)
         return {j: float(v) for j, v in zip(ids, x, strict=True)}

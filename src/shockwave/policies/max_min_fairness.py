@@ -6,6 +6,9 @@ bottleneck and the wider jobs have slack), the reference's interior-point solver
 point near the analytic centre of the optimal face. We return that centre exactly, with one barrier
 term per constraint of the reference's LP (``sf_j x_j >= t``, ``x_j >= 0``, ``x_j <= 1``,
 ``sum sf x <= G``).
+
+Fallback: when the centring does not converge, the point it starts from (also optimal, only not
+centred); should the solve fail otherwise, Isolated's shares.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from shockwave.errors import SolverError
 from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.isolated import Isolated
 from shockwave.policies.params import ParamInfo
-from shockwave.solver import box_knapsack_center
+from shockwave.solver import box_knapsack_interior
 
 
 def max_min_shares(gpus: np.ndarray, weights: np.ndarray, num_gpus: int) -> np.ndarray:
@@ -33,7 +38,7 @@ def max_min_shares(gpus: np.ndarray, weights: np.ndarray, num_gpus: int) -> np.n
     free = ~fixed
     if free.any():
         capacity = num_gpus - float(gpus[fixed].sum())
-        x[free] = box_knapsack_center(lower[free], gpus[free], capacity)
+        x[free] = box_knapsack_interior(lower[free], gpus[free], capacity)
     return np.clip(x, 0.0, 1.0)
 
 
@@ -51,5 +56,8 @@ class MaxMinFairness:
         ids = list(view.jobs)
         gpus = np.array([view.jobs[j].gpus for j in ids], dtype=float)
         weights = np.array([view.jobs[j].spec.priority_weight for j in ids], dtype=float)
-        x = max_min_shares(gpus, weights, view.num_gpus)
+        try:
+            x = max_min_shares(gpus, weights, view.num_gpus)
+        except SolverError:
+            return Isolated().allocate(view)
         return {j: float(v) for j, v in zip(ids, x, strict=True)}

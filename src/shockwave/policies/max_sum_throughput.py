@@ -8,6 +8,9 @@ critical ratio split the remaining GPUs evenly. Gavel's priorities (share / time
 those small shares when idle GPUs are filled, so we return the same kind of point: the LP's
 central-path point at a barrier weight ``mu`` of ``CENTRAL_PATH_MU_REL`` times the optimal
 objective (within ~1e-9 of the exact optimum), computed in closed form.
+
+Fallback: when the centring of jobs tied at the critical ratio does not converge, each of them gets
+the same share, the GPUs left over their total gang size (also optimal).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from shockwave.errors import SolverError
 from shockwave.policies.base import ClusterView, Shares
 from shockwave.policies.params import ParamInfo
 from shockwave.solver import central_point
@@ -54,7 +58,10 @@ def max_sum_throughput_shares(
             if group.sum() == 1:
                 x[group] = left / need
             else:
-                x[group] = _center_on_slice(gpus[group], left)
+                try:
+                    x[group] = _center_on_slice(gpus[group], left)
+                except SolverError:  # the slice's start point: an optimum, not centred
+                    x[group] = left / need
         break
     return np.clip(x, 0.0, 1.0)
 

@@ -9,6 +9,9 @@ Tie-break: the reference's feasibility LP has a constant objective, so its inter
 returns (close to) the analytic centre of the feasible set at the last feasible T. We return that
 centre exactly, with one barrier term per constraint of the reference's LP (``thr_j x_j >= rem_j/T``,
 ``x_j >= 0``, ``x_j <= 1``, ``sum sf x <= G``).
+
+Fallback: when the centring does not converge, the point it starts from (also feasible for the
+horizon, so also optimal); should the solve fail otherwise, Isolated's shares.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from shockwave.errors import SolverError
 from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.isolated import Isolated
 from shockwave.policies.params import ParamInfo
-from shockwave.solver import box_knapsack_center
+from shockwave.solver import box_knapsack_interior
 
 MIN_HORIZON_S = 100.0
 MAX_HORIZON_S = 1e6
@@ -65,7 +70,7 @@ def min_total_duration_shares(
     capacity = num_gpus - float(gpus[~free].sum())
     if float(gpus[free] @ lower[free]) >= capacity:
         return np.clip(np.where(free, lower, 1.0), 0.0, 1.0)
-    x[free] = box_knapsack_center(lower[free], gpus[free], capacity)
+    x[free] = box_knapsack_interior(lower[free], gpus[free], capacity)
     return np.clip(x, 0.0, 1.0)
 
 
@@ -85,6 +90,9 @@ class MinTotalDuration:
         steps = np.array([view.jobs[j].remaining_steps for j in ids], dtype=float)
         thr = np.array([view.jobs[j].throughput for j in ids], dtype=float)
         gpus = np.array([view.jobs[j].gpus for j in ids], dtype=float)
-        x = min_total_duration_shares(steps, thr, gpus, view.num_gpus)
+        try:
+            x = min_total_duration_shares(steps, thr, gpus, view.num_gpus)
+        except SolverError:
+            return Isolated().allocate(view)
         shares.update({j: float(v) for j, v in zip(ids, x, strict=True)})
         return shares

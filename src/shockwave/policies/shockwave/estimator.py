@@ -160,6 +160,17 @@ def momentum_average(
     return momentum * weighted + (1.0 - momentum) * float(values[-1])
 
 
+def projected_rho(now_s: float, remaining_s: float, share: float, fair_finish_s: float) -> float:
+    """``rhohat = (now + R / s) / FTbar``: the finish-time ratio a job is heading for if it gets
+    its fair share ``s`` from now on (SPEC 4.1.2, relaxation; ``now`` is the round's start, not the
+    window's end). A fair finish time of 0 (a job that arrived at 0 and has no estimated work)
+    gives 1 when the job needs no more time either, and infinity otherwise."""
+    ahead = now_s + remaining_s / share
+    if fair_finish_s > 0:
+        return ahead / fair_finish_s
+    return 1.0 if ahead <= 0 else math.inf
+
+
 def relaxed_priority(
     rho_hat: float, remaining_s: float, round_s: float, rho_max: float, lam: float,
     finishing_power: float = 100.0, cap: float = math.inf,

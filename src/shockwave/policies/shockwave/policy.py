@@ -27,6 +27,7 @@ from shockwave.policies.shockwave.estimator import (
     finish_time_estimate_s,
     measured_samples,
     momentum_average,
+    projected_rho,
     relaxed_priority,
     remaining_runtime_s,
     stable_calibration_factor,
@@ -321,7 +322,8 @@ class ShockwavePolicy:
 
     def _priorities(self, est: _Estimates) -> np.ndarray:
         cfg, plan = self.config, est.plan
-        rho_hat = (est.now_s + plan.remaining_s / est.share) / est.fair_finish_s
+        rho_hat = [projected_rho(est.now_s, float(rem), est.share, float(fair))
+                   for rem, fair in zip(plan.remaining_s, est.fair_finish_s, strict=True)]
         return np.array([
             relaxed_priority(rho, rem, plan.round_s, cfg.rho_max, cfg.lam,
                              cfg.finishing_priority_power, cfg.priority_cap)
