@@ -53,7 +53,8 @@ def shown(value: object) -> str:
             return f"an integer of {digits} digits"
         return str(value)
     if isinstance(value, float):
-        return repr(value)
+        short = f"{value:.6g}"  # 1e+13 rather than 10000000000000.0, when that is exact
+        return short if abs(value) >= 1e6 and float(short) == value else repr(value)
     if isinstance(value, str):
         return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
     return {list: "a list", tuple: "a list", dict: "an object"}.get(type(value),

@@ -139,7 +139,7 @@ HEADER = "name,time,application,num_replicas,batch_size\n"
     ("row", "message"),
     [
         ("x,1.8e308,ncf,1,8", "time: must be finite, got inf"),
-        ("x,1e13,ncf,1,8", "time: must be at most 1e+12 s, got 10000000000000.0"),
+        ("x,1e13,ncf,1,8", "time: must be at most 1e+12 s, got 1e+13"),
         ("x,१२,ncf,1,8", "time: expected a number, got '१२'"),
         ("x,1,ncf," + "9" * 400 + ",8", "num_replicas: must be at most 100000, got an integer "
                                         "of 400 digits"),

@@ -59,7 +59,8 @@ def jsonl_error(text: str) -> str:
     ("changes", "message"),
     [
         ({"arrival_time": "1.8e308"}, "arrival_time: must be finite, got inf"),
-        ({"arrival_time": "1e13"}, "arrival_time: must be at most 1e+12 s, got 10000000000000.0"),
+        ({"arrival_time": "1e13"}, "arrival_time: must be at most 1e+12 s, got 1e+13"),
+        ({"arrival_time": "1.7e308"}, "arrival_time: must be at most 1e+12 s, got 1.7e+308"),
         ({"arrival_time": "१२"}, "arrival_time: expected a number, got '१२'"),
         ({"arrival_time": "1_0"}, "arrival_time: expected a number, got '1_0'"),
         ({"total_steps": "१२"}, "total_steps: expected an integer, got '१२'"),
@@ -73,7 +74,7 @@ def jsonl_error(text: str) -> str:
         ({"total_steps": "10000000000000"},
          "total_steps: must be at most 1e+12, got 10000000000000"),
         ({"priority_weight": "0"}, "priority_weight: must be more than 0, got 0.0"),
-        ({"priority_weight": "2e6"}, "priority_weight: must be at most 1e+06, got 2000000.0"),
+        ({"priority_weight": "2e6"}, "priority_weight: must be at most 1e+06, got 2e+06"),
         ({"SLO": "nan"}, "SLO: must be finite, got nan"),
         ({"scale_factor": "100001"}, "scale_factor: must be at most 100000, got 100001"),
         ({"job_type": "LM (batch size 0)"}, "job_type: the batch size must be at least 1, got 0"),
@@ -90,7 +91,7 @@ def test_reference_values_are_refused_with_a_located_message(changes: dict, mess
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"arrival_s": 1e13}, "arrival_s: must be at most 1e+12 s, got 10000000000000.0"),
+        ({"arrival_s": 1e13}, "arrival_s: must be at most 1e+12 s, got 1e+13"),
         ({"arrival_s": float("inf")}, "arrival_s: must be finite, got inf"),
         ({"total_steps": 10**15}, "total_steps: must be at most 1e+12, got 1000000000000000"),
         ({"total_steps": 10**300},
