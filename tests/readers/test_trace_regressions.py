@@ -203,3 +203,21 @@ def test_jobs_built_in_python_are_checked_too() -> None:
         from_jobs([job]).check_runnable(load_throughputs())
     assert str(caught.value) == (
         "<memory>:1: total_steps: must be between 1 and 1e+12, got 1000000000000000")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"priority_weight": 0.0}, "priority_weight: must be more than 0, got 0.0"),
+        ({"arrival_s": 1.7e308}, "arrival_time: must be at most 1e+12 s, got 1.7e+308"),
+        ({"arrival_s": float("nan")}, "arrival_time: must be finite, got nan"),
+        ({"gpus": 0}, "scale_factor: must be at least 1, got 0"),
+    ],
+)
+def test_values_of_jobs_built_in_python_are_checked_before_a_simulation(changes: dict,
+                                                                        message: str) -> None:
+    job = JobSpec(**{**dict(job_id=0, model="LM", batch_size=10, gpus=1, mode="static",
+                            total_steps=1000, arrival_s=0.0, duration_s=1.0), **changes})
+    with pytest.raises(InputError) as caught:
+        from_jobs([job]).check_runnable(load_throughputs())
+    assert str(caught.value) == f"<memory>:1: {message}"

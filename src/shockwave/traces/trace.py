@@ -8,9 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 from shockwave.errors import InputError
-from shockwave.limits import MAX_SECONDS
+from shockwave.limits import MAX_GPUS, MAX_PRIORITY_WEIGHT, MAX_SECONDS
 from shockwave.model import JobSpec
-from shockwave.traces.fields import strip_bom
+from shockwave.traces.fields import range_message, strip_bom
 from shockwave.workload.adaptation import WorkloadFacts, load_workload_facts
 from shockwave.workload.throughput import ThroughputTable
 
@@ -63,6 +63,14 @@ class Trace:
 def _unrunnable(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable,
                 gpu_type: str) -> tuple[str, str] | None:
     """(field, why) when the simulator cannot run ``job``, else ``None``."""
+    for name, value, low, high, unit, above in (
+        ("arrival_time", job.arrival_s, 0, MAX_SECONDS, " s", False),
+        ("priority_weight", job.priority_weight, 0, MAX_PRIORITY_WEIGHT, "", True),
+        ("scale_factor", job.gpus, 1, MAX_GPUS, "", False),
+    ):  # what a trace reader checks, for jobs built in Python
+        problem = range_message(value, low, high, unit, above=above)
+        if problem is not None:
+            return name, problem
     if job.model not in facts.dataset_samples:
         return "job_type", (f"unknown model '{job.model}'; "
                             f"known: {', '.join(sorted(facts.dataset_samples))}")
