@@ -81,7 +81,7 @@ def jsonl_error(text: str) -> str:
         ({"job_type": "L\u00e9M (batch size 10)"},
          "job_type: the model name must be one word of letters, digits and . _ + -, got 'LéM'"),
         ({"duration": "-1"}, "duration: must be at least 0 s, got -1.0"),
-        ({"mode": "elastic"}, "mode: expected 'static', 'accordion' or 'gns', got 'elastic'"),
+        ({"mode": "elastic"}, "mode: expected one of static, accordion, gns, got 'elastic'"),
     ],
 )
 def test_reference_values_are_refused_with_a_located_message(changes: dict, message: str) -> None:

@@ -24,7 +24,7 @@ from shockwave.limits import (
     MAX_SLO,
     MAX_STEPS,
 )
-from shockwave.model import JobSpec
+from shockwave.model import ADAPTATION_MODES, JobSpec
 
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 # Text that must survive the tab-separated reference format: no tab, no line boundary.
@@ -69,6 +69,8 @@ def _message(error: Mapping[str, Any], name: str) -> str:
             return ("the model name must be one word of letters, digits and . _ + -, "
                     f"got {shown(error.get('input'))}")
         return "must not contain tabs or line breaks"
+    if error["type"] == "literal_error" and name == "mode":
+        return f"expected one of {', '.join(ADAPTATION_MODES)}, got {shown(error.get('input'))}"
     return error_message(error, " s" if name in _SECONDS else "")
 
 
