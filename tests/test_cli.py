@@ -65,6 +65,16 @@ def _one_line_error(proc: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def _usage_error(proc: subprocess.CompletedProcess) -> str:
+    """A usage error in the CLI library's style: the usage line first, the problem last."""
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+    assert lines[0].startswith("Usage: shockwave"), proc.stderr
+    assert lines[-1].startswith("Error: "), proc.stderr
+    return lines[-1]
+
+
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
@@ -96,12 +106,12 @@ def test_missing_throughput_entry_names_the_job_line(tmp_path):
 
 @pytest.mark.parametrize("gpus", ["0", "-4"])
 def test_non_positive_gpu_count_is_refused(gpus):
-    message = _one_line_error(run_cli("simulate", "--gpus", gpus, "--policy", "fifo"))
-    assert "gpus: must be a positive number of GPUs" in message
+    message = _usage_error(run_cli("simulate", "--gpus", gpus, "--policy", "fifo"))
+    assert message == f"Error: Invalid value for '--gpus': must be an integer in [1, 100,000], got {gpus}"
 
 
 def test_unknown_policy_lists_the_choices():
-    message = _one_line_error(run_cli("simulate", "--policy", "gavl"))
+    message = _usage_error(run_cli("simulate", "--policy", "gavl"))
     assert "unknown policy 'gavl'" in message and "max_min_fairness" in message
     assert "did you mean 'gavel'?" in message
 

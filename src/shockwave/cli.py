@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import shlex
 import sys
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,10 +16,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shockwave.cli_options import converted, finite_range, int_range
 from shockwave.errors import ShockwaveError
+from shockwave.limits import MAX_GPUS, MAX_ROUND_S, MIN_ROUND_S
 from shockwave.metrics import Summary, summarize
-from shockwave.model import Cluster
 from shockwave.names import DISPLAY_NAMES, PAPER_POLICIES
+from shockwave.outputs import check_output_dir, check_output_file
 from shockwave.sim.result import SimResult
 
 if TYPE_CHECKING:
@@ -34,37 +39,57 @@ def _policies() -> Any:
 app = typer.Typer(
     help="Simulate and compare GPU-cluster scheduling policies for dynamically adapting jobs.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 stdout = Console(width=None if sys.stdout.isatty() else 132)
 stderr = Console(stderr=True)
 
+EXIT_INPUT_ERROR = 2
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class CompatMode(StrEnum):
+    """Simulator rules."""
+
+    fixed = "fixed"
+    reference = "reference"
+
+
+def _policy_name(name: str) -> str:
+    return _policies().canonical_name(name)
+
+
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="trace file (reference TSV or JSONL); default: the bundled canonical trace")]
 ThroughputsOpt = Annotated[Path | None, typer.Option("--throughputs", help="throughputs JSON; default: bundled tacc_throughputs.json")]
-GpusOpt = Annotated[int, typer.Option("--gpus", help="number of GPUs (V100) in the cluster")]
-PerServerOpt = Annotated[int, typer.Option("--gpus-per-server", help="GPUs per server")]
-RoundOpt = Annotated[float, typer.Option("--round-seconds", help="round length, s")]
-CompatOpt = Annotated[str, typer.Option("--compat", help="'fixed' (default) or 'reference' (the published code's rules, quirks included)")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="seed of every random choice")]
+GpusOpt = Annotated[int, typer.Option("--gpus", help=f"number of GPUs (V100) in the cluster, 1..{MAX_GPUS:,}", callback=int_range(1, MAX_GPUS))]
+PerServerOpt = Annotated[int, typer.Option("--gpus-per-server", help="GPUs per server; must divide --gpus", callback=int_range(1, MAX_GPUS))]
+RoundOpt = Annotated[float, typer.Option("--round-seconds", help=f"round length, s ({MIN_ROUND_S:g}..{MAX_ROUND_S:g})", callback=finite_range(MIN_ROUND_S, MAX_ROUND_S, "s"))]
+CompatOpt = Annotated[CompatMode, typer.Option("--compat", help="'fixed' (the published model, bugs fixed) or 'reference' (the published code's rules, quirks included)")]
 PolicyConfigOpt = Annotated[Path | None, typer.Option("--policy-config", help="policy knobs as JSON (e.g. Shockwave's T, k, lambda)")]
 SolverOpt = Annotated[str | None, typer.Option("--solver", help="Shockwave: highs (default; used by the MILP path, see docs/policies.md) or gurobi (if installed; switches to the MILP path)")]
-ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="policy parameter key=value (repeatable), e.g. alpha=0.3")]
+ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="policy parameter key=value (repeatable), e.g. k=0.01; `shockwave policies --params NAME` lists them")]
+AllowPartialOpt = Annotated[bool, typer.Option("--allow-partial", help="exit 0 even when a run leaves jobs unfinished (possible in --compat reference)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")]
 
 
-def _inputs(trace: Path | None, throughputs: Path | None, gpus: int, gpus_per_server: int,
-            round_s: float, compat: str, seed: int, policy_config: Path | None,
-            solver: str | None, params: list[str] | None) -> Inputs:
-    if compat not in ("fixed", "reference"):
-        raise ShockwaveError(f"--compat: expected 'fixed' or 'reference', got '{compat}'")
-    from shockwave.experiment import Inputs, parse_params
+def _inputs(names: Sequence[str], trace: Path | None, throughputs: Path | None, gpus: int,
+            gpus_per_server: int, round_s: float, compat: CompatMode,
+            policy_config: Path | None, solver: str | None, params: list[str] | None) -> Inputs:
+    """The run's inputs, every one of them read and checked before any simulation starts."""
+    from shockwave.experiment import Inputs, check_inputs, parse_params
 
-    Cluster(gpus, gpus_per_server)  # validates the cluster before any work
-    return Inputs(
+    if gpus % gpus_per_server:
+        raise typer.BadParameter(f"{gpus} GPUs do not make whole servers of {gpus_per_server}",
+                                 param_hint="'--gpus-per-server'")
+    inputs = Inputs(
         trace=str(trace) if trace else None, throughputs=str(throughputs) if throughputs else None,
-        gpus=gpus, gpus_per_server=gpus_per_server, round_s=round_s, compat=compat,  # type: ignore[arg-type]
-        seed=seed, policy_config=str(policy_config) if policy_config else None, solver=solver,
+        gpus=gpus, gpus_per_server=gpus_per_server, round_s=round_s, compat=compat.value,
+        policy_config=str(policy_config) if policy_config else None, solver=solver,
         params=parse_params(params or []),
     )
+    check_inputs(names, inputs)
+    return inputs
 
 
 def _progress_display(names: Sequence[str], quiet: bool) -> tuple[Progress | None, Any]:
@@ -124,7 +149,13 @@ def _single_table(result: SimResult, summary: Summary) -> Table:
     table.add_column("value", justify="right")
     for key, label, fmt in METRICS:
         table.add_row(label, fmt.format(getattr(summary, key)))
+    table.add_row("jobs completed", _completed(result))
     return table
+
+
+def _completed(result: SimResult) -> str:
+    done = f"{len(result.records)} of {result.num_trace_jobs}"
+    return done + "  (PARTIAL)" if _unfinished(result) else done
 
 
 def _compare_table(results: Sequence[SimResult], summaries: Sequence[Summary]) -> Table:
@@ -135,6 +166,9 @@ def _compare_table(results: Sequence[SimResult], summaries: Sequence[Summary]) -
         if key in ("p50_jct_s", "p99_jct_s", "lease_extension_pct"):
             continue
         table.add_column(label, justify="right")
+    partial = any(_unfinished(r) for r in results)
+    if partial:
+        table.add_column("jobs completed", justify="right")
     for result, summary in zip(results, summaries, strict=True):
         cells = []
         for key, _, fmt in METRICS:
@@ -143,60 +177,99 @@ def _compare_table(results: Sequence[SimResult], summaries: Sequence[Summary]) -
             value, ref = getattr(summary, key), getattr(base, key)
             ratio = f" ({value / ref:.2f}x)" if ref else ""
             cells.append(fmt.format(value) + ratio)
+        if partial:
+            cells.append(_completed(result))
         table.add_row(_display(result.policy), *cells)
     return table
 
 
+def _unfinished(result: SimResult) -> int:
+    return result.num_trace_jobs - len(result.records)
+
+
+def _check_complete(results: Sequence[SimResult], allow_partial: bool) -> int:
+    """Say which runs left jobs unfinished; the exit status (``EXIT_PARTIAL`` unless allowed)."""
+    partial = [r for r in results if _unfinished(r)]
+    for result in partial:
+        level = "warning" if allow_partial else "error"
+        stderr.print(
+            f"{level}: {result.policy}: {_unfinished(result)} of {result.num_trace_jobs} jobs did "
+            "not finish: in --compat reference a run ends when the cluster empties before the "
+            "next arrival (the published simulator's rule, docs/simulator.md); use the default "
+            "mode" + ("" if allow_partial else ", or --allow-partial to accept partial results"),
+            markup=False, highlight=False, soft_wrap=True,
+        )
+    return EXIT_PARTIAL if partial and not allow_partial else 0
+
+
 @app.command()
 def simulate(
-    policy: Annotated[str, typer.Option("--policy", "-p", help="policy name or alias (see `shockwave policies`)")] = "shockwave",
+    policy: Annotated[str, typer.Option("--policy", "-p", help="policy name or alias (see `shockwave policies`)", callback=converted(_policy_name))] = "shockwave",
     trace: TraceOpt = None, throughputs: ThroughputsOpt = None, gpus: GpusOpt = 32,
-    gpus_per_server: PerServerOpt = 1, round_seconds: RoundOpt = 120.0, compat: CompatOpt = "fixed",
-    seed: SeedOpt = 0, policy_config: PolicyConfigOpt = None, solver: SolverOpt = None,
-    param: ParamOpt = None,
+    gpus_per_server: PerServerOpt = 1, round_seconds: RoundOpt = 120.0,
+    compat: CompatOpt = CompatMode.fixed, policy_config: PolicyConfigOpt = None,
+    solver: SolverOpt = None, param: ParamOpt = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
-    quiet: QuietOpt = False,
+    allow_partial: AllowPartialOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Replay a trace under one policy and print its metrics."""
-    inputs = _inputs(trace, throughputs, gpus, gpus_per_server, round_seconds, compat, seed,
+    if json_out is not None:
+        check_output_file(json_out, "--json")
+    inputs = _inputs([policy], trace, throughputs, gpus, gpus_per_server, round_seconds, compat,
                      policy_config, solver, param)
     from shockwave.experiment import save_result_json
 
-    name = _policies().canonical_name(policy)
-    (result,) = _run([name], inputs, 1, quiet)
+    (result,) = _run([policy], inputs, 1, quiet)
     stdout.print(_single_table(result, summarize(result)))
     if json_out is not None:
         save_result_json(result, json_out)
         stdout.print(f"wrote {json_out}")
+    raise typer.Exit(_check_complete([result], allow_partial))
+
+
+def _policy_list(text: str) -> list[str]:
+    """``--policies``: registry names, each once, in the order given."""
+    from shockwave.experiment import unique_policies
+
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if not names:
+        raise typer.BadParameter("give at least one policy", param_hint="'--policies'")
+    try:
+        unique = unique_policies(names)
+    except ShockwaveError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--policies'") from None
+    if len(unique) < len(names):
+        stderr.print(f"note: running each policy once: {', '.join(unique)}", markup=False,
+                     highlight=False)
+    return unique
 
 
 @app.command()
 def compare(
     policies: Annotated[str, typer.Option("--policies", help="comma-separated policies; the first is the baseline")] = ",".join(PAPER_POLICIES),
     trace: TraceOpt = None, throughputs: ThroughputsOpt = None, gpus: GpusOpt = 32,
-    gpus_per_server: PerServerOpt = 1, round_seconds: RoundOpt = 120.0, compat: CompatOpt = "fixed",
-    seed: SeedOpt = 0, policy_config: PolicyConfigOpt = None, solver: SolverOpt = None,
-    param: ParamOpt = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="parallel processes (default: all cores)")] = None,
+    gpus_per_server: PerServerOpt = 1, round_seconds: RoundOpt = 120.0,
+    compat: CompatOpt = CompatMode.fixed, policy_config: PolicyConfigOpt = None,
+    solver: SolverOpt = None, param: ParamOpt = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="parallel processes, 1..256 (default: all cores)", callback=int_range(1, 256, optional=True))] = None,
     json_dir: Annotated[Path | None, typer.Option("--json-dir", help="write one <policy>.json per policy here")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="write an HTML report with charts into this folder")] = None,
-    quiet: QuietOpt = False,
+    allow_partial: AllowPartialOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Run several policies on the same input and print the paper-style comparison table."""
-    inputs = _inputs(trace, throughputs, gpus, gpus_per_server, round_seconds, compat, seed,
+    names = _policy_list(policies)
+    if json_dir is not None:
+        check_output_dir(json_dir, "--json-dir")
+    if report is not None:
+        check_output_dir(report, "--report")
+    inputs = _inputs(names, trace, throughputs, gpus, gpus_per_server, round_seconds, compat,
                      policy_config, solver, param)
     from shockwave.experiment import save_result_json
 
-    names = [_policies().canonical_name(p) for p in policies.split(",") if p.strip()]
-    if not names:
-        raise ShockwaveError("--policies: give at least one policy")
-    if jobs is not None and jobs < 1:
-        raise ShockwaveError(f"--jobs: must be >= 1, got {jobs}")
     results = _run(names, inputs, jobs, quiet)
     summaries = [summarize(r) for r in results]
     stdout.print(_compare_table(results, summaries))
     if json_dir is not None:
-        json_dir.mkdir(parents=True, exist_ok=True)
         for result in results:
             save_result_json(result, json_dir / f"{result.policy}.json")
         stdout.print(f"wrote {len(results)} results to {json_dir}")
@@ -205,11 +278,17 @@ def compare(
 
         index = build_report(results, report, command_line=_command_line())
         stdout.print(f"wrote report {index}")
+    raise typer.Exit(_check_complete(results, allow_partial))
 
 
 @app.command("policies")
-def list_policies() -> None:
-    """List the policies and their aliases."""
+def list_policies(
+    params: Annotated[str | None, typer.Option("--params", help="list the parameters (--param key=value) this policy accepts", callback=converted(lambda n: n if n is None else _policy_name(n)))] = None,
+) -> None:
+    """List the policies and their aliases, or one policy's parameters."""
+    if params is not None:
+        stdout.print(_params_table(params))
+        return
     registry = _policies()
     table = Table(title="policies")
     table.add_column("name")
@@ -221,8 +300,35 @@ def list_policies() -> None:
     stdout.print(table)
 
 
+def _params_table(name: str) -> Table:
+    from shockwave.policies.params import describe_params
+
+    table = Table(title=f"parameters of {_policy_label(name)}")
+    for column in ("key", "type", "default", "accepted", "meaning"):
+        table.add_column(column)
+    for info in describe_params(name):
+        table.add_row(info.name, info.kind, str(info.default), info.accepted, info.help)
+    return table
+
+
 def _command_line() -> str:
     return "shockwave " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        stdout.print(f"shockwave {version('shockwave')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit",
+                                          is_eager=True, callback=_version)] = False,
+) -> None:
+    """Simulate and compare GPU-cluster scheduling policies for dynamically adapting jobs."""
 
 
 def _mount_subcommands() -> None:
@@ -236,32 +342,49 @@ def _mount_subcommands() -> None:
 _mount_subcommands()
 
 
+@functools.cache
+def _command() -> Any:
+    """The command tree typer builds from ``app`` (built once per process)."""
+    return typer.main.get_command(app)
+
+
+def _print_error(message: str) -> None:
+    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run the command; a ``ShockwaveError`` becomes one line on stderr, exit 2."""
+    """Run the command and return its exit status: 0 done, 2 bad input or usage (one line, or the
+    usage and the problem), 3 partial results refused, 130 interrupted, 1 a bug in shockwave."""
+    from shockwave.experiment import Interrupted
+
     try:
-        status = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        _command().main(args=list(argv) if argv is not None else None, prog_name="shockwave",
+                        standalone_mode=True)
+    except SystemExit as exc:  # how the CLI library ends every command, usage errors included
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Interrupted as exc:
+        _print_error(f"{exc}")
+        return EXIT_INTERRUPTED
     except ShockwaveError as exc:
-        stderr.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        return 2
-    except typer.Abort:
-        stderr.print("aborted")
-        return 130
-    except (typer.BadParameter, typer.Exit) as exc:  # pragma: no cover - typer handles most
-        return getattr(exc, "exit_code", 2)
-    except Exception as exc:  # noqa: BLE001 - click usage errors arrive as ClickException
-        from click import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return status if isinstance(status, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        _print_error(f"error: {exc}")
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("SHOCKWAVE_DEBUG"):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        _print_error(f"internal error: {type(exc).__name__}: {detail} (a bug in shockwave: please "
+                     "report it with the command line; SHOCKWAVE_DEBUG=1 shows the traceback)")
+        return 1
+    return 0
 
 
 def run() -> None:
     """Console-script entry: exit with ``main``'s status."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -14,11 +14,13 @@ from typing import Annotated, Any
 
 import typer
 
-from shockwave.errors import InputError, ShockwaveError
+from shockwave.errors import InputError
 from shockwave.jsonfile import read_json
+from shockwave.outputs import check_output_dir
 from shockwave.sim.result import SimResult, result_from_json
 
-app = typer.Typer(add_completion=False, help="Build an HTML report from saved simulation results.")
+app = typer.Typer(add_completion=False, rich_markup_mode=None,
+                  help="Build an HTML report from saved simulation results.")
 
 
 def _documents(data: Any) -> list[tuple[str, Any]]:
@@ -62,20 +64,19 @@ def report_command(
              "first result).")] = None,
 ) -> None:
     """Build an HTML report (figures, metrics table, jobs.csv, results.json) from saved results."""
+    check_output_dir(out, "--out")
     argv = ["shockwave", "report", *map(str, results), "--out", str(out)]
     if baseline:
         argv += ["--baseline", baseline]
-    try:
-        index = build_from_files(results, out, command_line=shlex.join(argv), baseline=baseline)
-    except ShockwaveError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from exc
+    index = build_from_files(results, out, command_line=shlex.join(argv), baseline=baseline)
     print(f"report: {index}")
 
 
 def main() -> None:
     """Run the report command on its own (``python -m shockwave.cli_report``)."""
-    app()
+    from shockwave.cli import main as shockwave_main
+
+    sys.exit(shockwave_main(["report", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":

@@ -7,28 +7,32 @@ A typer app the main CLI mounts. Every ``ShockwaveError`` becomes one line
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
 
-from shockwave.errors import InputError, ShockwaveError
+from shockwave.cli_options import finite_range, int_range
+from shockwave.errors import InputError
+from shockwave.limits import MAX_GPUS, MAX_NUM_JOBS, MAX_SEED
 from shockwave.model import JobSpec
+from shockwave.outputs import check_output_file, write_text
 from shockwave.traces.generate import GeneratorParams, generate_trace
 from shockwave.traces.info import DEFAULT_NUM_GPUS, TraceInfo, describe_trace, run_times_s
 from shockwave.traces.trace import is_jsonl, load_trace, parse_trace_text, read_text
 from shockwave.workload.throughput import ThroughputTable, load_throughputs
 
 app = typer.Typer(help="Generate, convert, import and describe job traces.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
-P = ParamSpec("P")
-R = TypeVar("R")
+MAX_LAM_S = 1e6
+"""Mean inter-arrival gap, s: a million jobs still arrive within the bound on times."""
+MAX_HOURS = 1e5
+"""Longest candidate duration, h (about 11 years)."""
+MAX_NUM_DURATIONS = 1_000_000
 
 
 class Format(StrEnum):
@@ -51,18 +55,6 @@ class Mode(StrEnum):
     static = "static"
     accordion = "accordion"
     gns = "gns"
-
-
-def _exits_2_on_errors(command: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except ShockwaveError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 ThroughputsOption = Annotated[
@@ -95,21 +87,17 @@ def _emit(text: str, out: Path | None) -> None:
     if out is None or str(out) == "-":
         sys.stdout.write(text)
         return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror or exc}", path=out) from None
+    write_text(out, text, option="--out")
 
 
 @app.command()
-@_exits_2_on_errors
 def generate(
-    num_jobs: Annotated[int, typer.Option(help="Number of jobs.")] = 120,
-    lam: Annotated[float, typer.Option(help="Mean inter-arrival time, s (0: all at 0).")] = 40.0,
-    seed: Annotated[int, typer.Option(help="Seed of all six random streams.")] = 25,
-    min_hours: Annotated[float, typer.Option(help="Shortest candidate duration, h.")] = 0.2,
-    max_hours: Annotated[float, typer.Option(help="Longest candidate duration, h.")] = 5.0,
-    num_durations: Annotated[int, typer.Option(help="Number of candidate durations.")] = 100,
+    num_jobs: Annotated[int, typer.Option(help="Number of jobs.", callback=int_range(1, MAX_NUM_JOBS))] = 120,
+    lam: Annotated[float, typer.Option(help="Mean inter-arrival time, s (0: all at 0).", callback=finite_range(0, MAX_LAM_S, "s"))] = 40.0,
+    seed: Annotated[int, typer.Option(help="Seed of all six random streams.", callback=int_range(0, MAX_SEED))] = 25,
+    min_hours: Annotated[float, typer.Option(help="Shortest candidate duration, h.", callback=finite_range(0, MAX_HOURS, "h", low_open=True))] = 0.2,
+    max_hours: Annotated[float, typer.Option(help="Longest candidate duration, h.", callback=finite_range(0, MAX_HOURS, "h", low_open=True))] = 5.0,
+    num_durations: Annotated[int, typer.Option(help="Number of candidate durations.", callback=int_range(1, MAX_NUM_DURATIONS))] = 100,
     duration_logspace: Annotated[bool, typer.Option(
         help="Power-law (base 1.5) spacing of the candidate durations.")] = False,
     multi_gpu: Annotated[bool, typer.Option(
@@ -130,6 +118,8 @@ def generate(
 
     The defaults are the paper's canonical 120-job trace (seed 25, lam 40).
     """
+    if out is not None:
+        check_output_file(out, "--out")
     params = GeneratorParams(
         num_jobs=num_jobs, lam_s=lam, seed=seed, min_hours=min_hours, max_hours=max_hours,
         num_durations=num_durations, duration_logspace=duration_logspace, multi_gpu=multi_gpu,
@@ -142,7 +132,6 @@ def generate(
 
 
 @app.command()
-@_exits_2_on_errors
 def convert(
     source: Annotated[Path, typer.Argument(help="Trace to read (reference TSV or JSON Lines).")],
     out: Annotated[Path, typer.Argument(help="File to write ('-' for stdout).")],
@@ -151,6 +140,7 @@ def convert(
     throughputs: ThroughputsOption = None,
 ) -> None:
     """Convert a trace between the reference format and JSON Lines."""
+    check_output_file(out, "OUT")
     text = read_text(source)
     table = _table(throughputs) if throughputs else None
     trace = parse_trace_text(text, source=str(source), throughputs=table)
@@ -159,7 +149,6 @@ def convert(
 
 
 @app.command("import")
-@_exits_2_on_errors
 def import_(
     kind: Annotated[Source, typer.Argument(metavar="FORMAT", help="gavel or pollux.")],
     source: Annotated[Path, typer.Argument(help="The public trace file.")],
@@ -171,6 +160,8 @@ def import_(
     mode: Annotated[Mode, typer.Option(help="pollux: adaptation mode of every job.")] = Mode.static,
 ) -> None:
     """Import a public trace: Gavel's Philly-derived TSV or a Pollux/Sia workload CSV."""
+    if out is not None:
+        check_output_file(out, "--out")
     from shockwave.traces.gavel import import_gavel
     from shockwave.traces.pollux import import_pollux
 
@@ -218,13 +209,12 @@ def format_info(info: TraceInfo) -> str:
 
 
 @app.command()
-@_exits_2_on_errors
 def info(
     source: Annotated[Path | None, typer.Argument(
         help="Trace to describe (default: the bundled canonical trace).", show_default=False)
     ] = None,
-    gpus: Annotated[int, typer.Option(help="Cluster size for the lower bound.")] = (
-        DEFAULT_NUM_GPUS),
+    gpus: Annotated[int, typer.Option(help="Cluster size for the lower bound.",
+                                      callback=int_range(1, MAX_GPUS))] = DEFAULT_NUM_GPUS,
     plot: Annotated[Path | None, typer.Option(
         help="Also draw histograms into this picture (e.g. out.png).", show_default=False)
     ] = None,
@@ -232,6 +222,8 @@ def info(
     throughputs: ThroughputsOption = None,
 ) -> None:
     """Describe a trace: mixes, durations, GPU-seconds and a makespan lower bound."""
+    if plot is not None:
+        check_output_file(plot, "--plot")
     table = _table(throughputs)
     trace = load_trace(source, throughputs=table)
     described = describe_trace(trace, table, gpus)

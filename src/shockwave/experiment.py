@@ -1,24 +1,27 @@
 """Running policies on one input: what the CLI and notebooks call to simulate and compare.
 
 Inputs are plain, picklable values so that ``run_many`` can spread policies over processes;
-results do not depend on how many processes run them.
+results do not depend on how many processes run them. ``check_inputs`` reads and validates
+everything a run needs before any simulation starts, so that a mistake is reported at once.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import queue as queue_module
+import signal
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from multiprocessing import Manager
 from pathlib import Path
 from typing import Any
 
 from shockwave.config import Compat, make_sim_config
-from shockwave.errors import InputError
+from shockwave.errors import InputError, ShockwaveError
 from shockwave.model import Cluster
-from shockwave.policies import POLICIES, Policy, canonical_name
+from shockwave.policies import Policy, canonical_name
 from shockwave.sim.loop import RoundProgress, simulate
 from shockwave.sim.result import SimResult
 from shockwave.traces import load_trace
@@ -35,7 +38,6 @@ class Inputs:
     gpus_per_server: int = 1
     round_s: float = 120.0
     compat: Compat = "fixed"
-    seed: int = 0
     policy_config: str | None = None
     solver: str | None = None
     params: tuple[tuple[str, Any], ...] = field(default=())
@@ -48,48 +50,118 @@ class Inputs:
         return data
 
 
+class Interrupted(ShockwaveError):
+    """Ctrl-C during ``run_many``: the workers were stopped; says which runs were lost."""
+
+    def __init__(self, finished: Sequence[str], lost: Sequence[str]) -> None:
+        self.finished, self.lost = tuple(finished), tuple(lost)
+        done = f"; finished: {', '.join(finished)}" if finished else ""
+        super().__init__(f"interrupted: stopped {len(lost)} run(s) before they finished: "
+                         f"{', '.join(lost)}{done} (nothing was written)")
+
+
+class RunFailed(ShockwaveError):
+    """One policy's run failed; the message names the policy."""
+
+
 def parse_params(items: Sequence[str]) -> tuple[tuple[str, Any], ...]:
-    """``["alpha=0.3", "name=x"]`` -> ``(("alpha", 0.3), ("name", "x"))`` (JSON values where valid)."""
-    parsed = []
+    """``["alpha=0.3", "name=x"]`` -> ``(("alpha", 0.3), ("name", "x"))`` (JSON values where valid).
+
+    A key given twice is an error (which one was meant is not knowable)."""
+    parsed: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
+        key = key.strip()
         if not sep or not key:
-            raise InputError(f"expected key=value, got {item!r}", field="param")
+            raise InputError(f"expected key=value, got {item!r}", field="--param")
+        if key in parsed:
+            raise InputError(f"'{key}' given twice", field="--param")
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError, or an int past the digit limit
             value = raw
-        parsed.append((key.strip(), value))
-    return tuple(parsed)
+        parsed[key] = value
+    return tuple(parsed.items())
 
 
 def build_policy(name: str, inputs: Inputs) -> Policy:
-    """A fresh policy with the options of ``inputs`` (config file, solver, extra parameters)."""
-    cls = POLICIES[canonical_name(name)]
-    params: dict[str, Any] = dict(inputs.params)
-    if inputs.policy_config is not None:
-        params["config"] = inputs.policy_config
-    if inputs.solver is not None:
-        params["solver"] = inputs.solver
-    try:
-        return cls(**params)
-    except TypeError:
-        raise InputError(
-            f"policy '{cls.name}' does not take the option(s) {', '.join(sorted(params))}",
-            field="policy",
-        ) from None
+    """A fresh policy with the options of ``inputs`` that it takes (config file, solver, extra
+    parameters), each validated by the policy's own schema (``policies/params.py``).
+
+    In a run of several policies each option goes to the policies that declare it (Shockwave's
+    ``--policy-config`` is not given to Gavel); ``check_inputs`` makes sure every option is
+    taken by at least one of them."""
+    from shockwave.policies.params import build_policy as build
+    from shockwave.policies.params import lookup, policy_params
+
+    schema = policy_params(name)
+    params = {key: value for key, value in inputs.params if lookup(schema, key) is not None}
+    config = inputs.policy_config if lookup(schema, "config") is not None else None
+    solver = inputs.solver if lookup(schema, "solver") is not None else None
+    return build(name, params, config_path=config, solver=solver)
+
+
+def _check_options_taken(names: Sequence[str], inputs: Inputs) -> None:
+    """Every ``--param``, ``--policy-config`` and ``--solver`` is taken by some policy of the run."""
+    from shockwave.policies.params import build_policy as build
+    from shockwave.policies.params import lookup, policy_params
+
+    schemas = {name: policy_params(name) for name in names}
+    given = [(f"--param {key}", key) for key, _ in inputs.params]
+    given += [("--policy-config", "config")] if inputs.policy_config is not None else []
+    given += [("--solver", "solver")] if inputs.solver is not None else []
+    for option, key in given:
+        if any(lookup(schema, key) is not None for schema in schemas.values()):
+            continue
+        if len(names) == 1:  # the policy's own message lists what it accepts
+            build(names[0], dict(inputs.params), config_path=inputs.policy_config,
+                  solver=inputs.solver)
+        takers = ", ".join(sorted(n for n, schema in _all_schemas() if lookup(schema, key)))
+        hint = f"; taken by {takers}" if takers else ""
+        raise InputError(f"none of the policies run ({', '.join(names)}) takes it{hint}",
+                         field=option)
+
+
+def _all_schemas() -> list[tuple[str, tuple[Any, ...]]]:
+    from shockwave.policies import POLICIES
+    from shockwave.policies.params import policy_params
+
+    return [(name, policy_params(name)) for name in POLICIES]
+
+
+def unique_policies(names: Sequence[str]) -> list[str]:
+    """Registry names of ``names`` in order, each once (``gavel`` and ``max_min_fairness`` are one
+    policy)."""
+    seen: list[str] = []
+    for name in names:
+        canonical = canonical_name(name)
+        if canonical not in seen:
+            seen.append(canonical)
+    return seen
+
+
+def check_inputs(names: Sequence[str], inputs: Inputs) -> None:
+    """Read and validate every input of a run of ``names`` (trace, throughputs, cluster, policy
+    options) before any simulation starts; raises the first ``InputError``."""
+    cluster = Cluster(inputs.gpus, inputs.gpus_per_server)
+    make_sim_config(inputs.compat, round_s=inputs.round_s)
+    throughputs = load_throughputs(inputs.throughputs)
+    trace = load_trace(inputs.trace, throughputs=throughputs)
+    trace.check_runnable(throughputs, cluster.gpu_type)
+    trace.check_fits(cluster.num_gpus)
+    _check_options_taken(names, inputs)
+    for name in names:
+        build_policy(name, inputs)
 
 
 def run_policy(
     name: str, inputs: Inputs, on_round: Callable[[RoundProgress], None] | None = None
 ) -> SimResult:
     """Simulate one policy on ``inputs``."""
-    trace = load_trace(inputs.trace)
     throughputs = load_throughputs(inputs.throughputs)
+    trace = load_trace(inputs.trace, throughputs=throughputs)
     cluster = Cluster(inputs.gpus, inputs.gpus_per_server)
-    config = make_sim_config(inputs.compat, round_s=inputs.round_s, seed=inputs.seed)
-    if config.round_s <= 0:
-        raise InputError(f"must be positive, got {inputs.round_s:g}", field="round-seconds")
+    config = make_sim_config(inputs.compat, round_s=inputs.round_s)
     policy = build_policy(name, inputs)
     return simulate(trace, cluster, policy, config, throughputs=throughputs, on_round=on_round,
                     inputs=inputs.describe())
@@ -97,17 +169,27 @@ def run_policy(
 
 ProgressCallback = Callable[[str, RoundProgress], None]
 
+_progress_queue: Any = None
+"""Set in each worker process by ``_init_worker``: where it sends progress (or ``None``)."""
 
-def _run_in_child(name: str, inputs: Inputs, queue: Any) -> SimResult:
+
+def _init_worker(progress_queue: Any) -> None:
+    # Ctrl-C is the parent's to handle: it stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _progress_queue
+    _progress_queue = progress_queue
+
+
+def _run_in_worker(name: str, inputs: Inputs) -> SimResult:
     def report(progress: RoundProgress) -> None:
-        if queue is not None:
-            queue.put((name, progress))
+        if _progress_queue is not None:
+            _progress_queue.put((name, progress))
 
     try:
         return run_policy(name, inputs, report)
-    finally:
-        if queue is not None:
-            queue.put((name, None))
+    except ShockwaveError as exc:
+        # Re-raised as a plain message: subclasses with their own constructors do not unpickle.
+        raise RunFailed(f"{name}: {exc}") from None
 
 
 def run_many(
@@ -116,31 +198,77 @@ def run_many(
     workers: int | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> list[SimResult]:
-    """Simulate each policy in ``names`` (in parallel processes when ``workers > 1``), in order."""
+    """Simulate each policy in ``names`` (in parallel processes when ``workers > 1``), in order.
+
+    The first failing run stops the others and its error is raised, naming the policy. Ctrl-C
+    stops every worker at once and raises ``Interrupted`` naming the runs that were lost.
+    """
     for name in names:
         canonical_name(name)
     workers = max(1, min(workers or os.cpu_count() or 1, len(names)))
     if workers == 1:
-        results = []
-        for name in names:
-            callback = (lambda p, n=name: on_progress(n, p)) if on_progress else None
+        return _run_sequentially(names, inputs, on_progress)
+    return _run_in_pool(names, inputs, workers, on_progress)
+
+
+def _run_sequentially(names: Sequence[str], inputs: Inputs,
+                      on_progress: ProgressCallback | None) -> list[SimResult]:
+    results: list[SimResult] = []
+    for name in names:
+        callback = (lambda p, n=name: on_progress(n, p)) if on_progress else None
+        try:
             results.append(run_policy(name, inputs, callback))
-        return results
-    with Manager() as manager, ProcessPoolExecutor(max_workers=workers) as pool:
-        queue = manager.Queue() if on_progress else None
-        futures = [pool.submit(_run_in_child, name, inputs, queue) for name in names]
-        if queue is not None and on_progress is not None:
-            finished = 0
-            while finished < len(names):
-                name, progress = queue.get()
-                if progress is None:
-                    finished += 1
-                else:
-                    on_progress(name, progress)
-        return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            raise Interrupted([r.policy for r in results], names[len(results):]) from None
+    return results
+
+
+def _run_in_pool(names: Sequence[str], inputs: Inputs, workers: int,
+                 on_progress: ProgressCallback | None) -> list[SimResult]:
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    progress_queue = context.Queue() if on_progress else None
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(progress_queue,))
+    pending = [pool.apply_async(_run_in_worker, (name, inputs)) for name in names]
+    try:
+        while not all(p.ready() for p in pending):
+            _drain(progress_queue, on_progress, timeout_s=0.1)
+            for p in pending:
+                if p.ready() and not p.successful():
+                    p.get()  # raises the run's error
+        _drain(progress_queue, on_progress, timeout_s=0.0)
+        results = [p.get() for p in pending]
+    except KeyboardInterrupt:
+        pool.terminate()
+        finished = [n for n, p in zip(names, pending, strict=True) if p.ready() and p.successful()]
+        raise Interrupted(finished, [n for n in names if n not in finished]) from None
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
+    return results
+
+
+def _drain(progress_queue: Any, on_progress: ProgressCallback | None, timeout_s: float) -> None:
+    """Pass queued progress messages to ``on_progress``; wait up to ``timeout_s`` for the first."""
+    if progress_queue is None or on_progress is None:
+        time.sleep(timeout_s)
+        return
+    block = timeout_s > 0
+    while True:
+        try:
+            name, progress = progress_queue.get(block, timeout_s if block else None)
+        except queue_module.Empty:
+            return
+        on_progress(name, progress)
+        block = False
 
 
 def save_result_json(result: SimResult, path: str | Path) -> None:
+    """Write ``result`` as the documented JSON (docs/results.md)."""
+    from shockwave.outputs import write_text
     from shockwave.sim.result import result_to_json
 
-    Path(path).write_text(json.dumps(result_to_json(result), indent=1))
+    write_text(path, json.dumps(result_to_json(result), indent=1))

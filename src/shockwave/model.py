@@ -55,12 +55,16 @@ class Cluster:
 
     def __post_init__(self) -> None:
         from shockwave.errors import InputError
+        from shockwave.limits import MAX_GPUS
 
-        if self.num_gpus <= 0:
-            raise InputError(f"must be a positive number of GPUs, got {self.num_gpus}", field="gpus")
-        if self.gpus_per_server <= 0:
+        for name, value in (("gpus", self.num_gpus), ("gpus-per-server", self.gpus_per_server)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_GPUS:
+                raise InputError(f"must be an integer in [1, {MAX_GPUS:,}], got {value!r}",
+                                 field=name)
+        if self.num_gpus % self.gpus_per_server:
             raise InputError(
-                f"must be positive, got {self.gpus_per_server}", field="gpus-per-server"
+                f"{self.num_gpus} GPUs do not make whole servers of {self.gpus_per_server}",
+                field="gpus-per-server",
             )
 
     @property

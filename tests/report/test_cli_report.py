@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from report_synthetic import synthetic_result, tiny_result
-from typer.testing import CliRunner
 
-from shockwave.cli_report import app, build_from_files, load_results
+from cli_run import shockwave
+from shockwave.cli_report import build_from_files, load_results
 from shockwave.errors import InputError
 from shockwave.report import build_report
 from shockwave.sim.result import result_to_json
@@ -48,7 +48,7 @@ def test_report_results_json_can_be_read_back(tmp_path: Path) -> None:
 def test_command_builds_the_report(tmp_path: Path) -> None:
     files = _save([tiny_result("shockwave"), tiny_result("fifo")], tmp_path)
     out = tmp_path / "report"
-    run = CliRunner().invoke(app, [*map(str, files), "--out", str(out), "--baseline", "fifo"])
+    run = shockwave("report", *[*map(str, files), "--out", str(out), "--baseline", "fifo"])
     assert run.exit_code == 0, run.output
     assert (out / "index.html").is_file()
     document = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -72,7 +72,7 @@ def test_bad_files_exit_2_naming_the_file(tmp_path: Path, content: str, message:
     with pytest.raises(InputError, match=message) as caught:
         load_results(bad)
     assert caught.value.path == str(bad)
-    run = CliRunner().invoke(app, [str(bad), "--out", str(tmp_path / "out")])
+    run = shockwave("report", *[str(bad), "--out", str(tmp_path / "out")])
     assert run.exit_code == 2
     assert run.stderr.startswith(f"error: {bad}")
     assert len(run.stderr.strip().splitlines()) == 1
@@ -81,9 +81,9 @@ def test_bad_files_exit_2_naming_the_file(tmp_path: Path, content: str, message:
 
 def test_missing_file_and_unknown_baseline_exit_2(tmp_path: Path) -> None:
     missing = tmp_path / "nope.json"
-    run = CliRunner().invoke(app, [str(missing), "--out", str(tmp_path / "o")])
+    run = shockwave("report", *[str(missing), "--out", str(tmp_path / "o")])
     assert run.exit_code == 2 and str(missing) in run.stderr
     good = _save([tiny_result("fifo")], tmp_path)
-    run = CliRunner().invoke(app, [str(good[0]), "--out", str(tmp_path / "o"),
+    run = shockwave("report", *[str(good[0]), "--out", str(tmp_path / "o"),
                                    "--baseline", "allox"])
     assert run.exit_code == 2 and "baseline" in run.stderr

@@ -51,7 +51,7 @@ def _exclusive_s(spec: JobSpec) -> float:
 @given(jobs=traces(), num_gpus=st.integers(min_value=4, max_value=12),
        per_server=st.sampled_from([1, 2, 4]), policy=st.sampled_from(POLICIES))
 def test_random_runs_respect_capacity_gangs_and_finish_every_job(compat, jobs, num_gpus, per_server, policy):
-    cluster = Cluster(num_gpus, per_server)
+    cluster = Cluster(num_gpus - num_gpus % per_server, per_server)  # whole servers
     result = simulate(jobs, cluster, policy, make_sim_config(compat))
     specs = {job.job_id: job for job in jobs}
     for placements in result.schedule:
@@ -105,5 +105,6 @@ def test_a_run_that_cannot_finish_within_its_round_cap_says_so():
     from shockwave.errors import ShockwaveError
 
     jobs = [JobSpec(0, "LM", 20, 1, "static", total_steps=10**7, arrival_s=0, duration_s=0)]
-    with pytest.raises(ShockwaveError, match="did not finish within 3 rounds"):
+    with pytest.raises(ShockwaveError, match=r"did not finish within 3 rounds; 1 job\(s\) could "
+                       r"not complete: job 0 \(line 1, 3 rounds received\)"):
         simulate(jobs, Cluster(1), "fifo", make_sim_config("fixed", max_rounds=3))

@@ -52,7 +52,7 @@ def simulate(
         on_round: called after every round (progress displays).
         inputs: free-form description of the inputs, stored in the result.
     """
-    config = config or SimConfig(compat="fixed", min_reallocation_interval_s=0.0)
+    config = config or SimConfig()
     throughputs = throughputs or load_throughputs()
     if not isinstance(trace, Trace):
         trace = from_jobs(list(trace))
@@ -108,10 +108,8 @@ class _Simulation:
                 continue
             running = self._start_round()
         else:
-            raise ShockwaveError(
-                f"the simulation did not finish within {self.config.max_rounds:,} rounds "
-                f"({self.runner.active_count()} jobs active, {len(self.queue)} not yet arrived)"
-            )
+            raise ShockwaveError(self._round_cap_message())
+        self._report_progress()
         return self.runner.result(self.policy.name, self.plans, self.round_start_s,
                                   self.round_end_s, len(self.trace), self.inputs, len(self.queue))
 
@@ -146,7 +144,25 @@ class _Simulation:
         if not tasks:
             self.round_end_s.append(self.now_s)
         self.round_index += 1
+        self._report_progress()
+        return tasks
+
+    def _report_progress(self) -> None:
         if self.on_round is not None:
             self.on_round(RoundProgress(self.round_index, self.now_s, self.runner.completed_count(),
                                         len(self.trace)))
-        return tasks
+
+    def _round_cap_message(self) -> str:
+        """Which jobs were still active at the round cap, by id and trace line."""
+        stuck = self.runner.stalled_jobs()
+        index = {job.job_id: i for i, job in enumerate(self.trace.jobs)}
+        names = ", ".join(
+            f"job {job_id} (line {self.trace.line_of(index[job_id])}, {rounds} rounds received)"
+            for job_id, rounds in stuck[:10]
+        )
+        more = f" and {len(stuck) - 10} more" if len(stuck) > 10 else ""
+        return (
+            f"{self.trace.source}: the simulation did not finish within "
+            f"{self.config.max_rounds:,} rounds; {len(stuck)} job(s) could not complete: "
+            f"{names}{more}; {len(self.queue)} job(s) had not arrived"
+        )

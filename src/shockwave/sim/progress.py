@@ -42,6 +42,12 @@ class RoundRunner:
     def completed_count(self) -> int:
         return len(self.records)
 
+    def stalled_jobs(self) -> list[tuple[JobId, int]]:
+        """The active jobs, least progressed first, with the rounds each received."""
+        by_progress = sorted(self.active.values(),
+                             key=lambda j: (j.steps_done / max(j.total_steps, 1.0), j.job_id))
+        return [(job.job_id, job.rounds_received) for job in by_progress]
+
     def admit(self, job: JobState) -> None:
         self.active[job.job_id] = job
         self.planner.job_added(job.job_id)
