@@ -106,5 +106,5 @@ def test_a_run_that_cannot_finish_within_its_round_cap_says_so():
 
     jobs = [JobSpec(0, "LM", 20, 1, "static", total_steps=10**7, arrival_s=0, duration_s=0)]
     with pytest.raises(ShockwaveError, match=r"did not finish within 3 rounds; 1 job\(s\) could "
-                       r"not complete: job 0 \(line 1, 3 rounds received\)"):
+                       r"not complete: job 0 \(line 1, 2 rounds received\)"):
         simulate(jobs, Cluster(1), "fifo", make_sim_config("fixed", max_rounds=3))
