@@ -69,7 +69,25 @@ def test_themis_falls_back_to_isolated_when_a_denominator_is_not_positive():
     policy = FinishTimeFairness(isolated_time_s={0: -1e6, 1: 0.0, 2: 0.0})
     policy._prev_steps = {j: job.remaining_steps for j, job in view.jobs.items()}
     policy._prev_isolated_thr = {0: 1.0, 1: 1.0, 2: 1.0}
+    policy._prev_batch = {0: 32, 1: 32, 2: 32}
     assert policy.allocate(view) == Isolated().allocate(view)
+
+
+@pytest.mark.parametrize(("compat", "expected_s"), [("fixed", 10.0), ("reference", -80.0)])
+def test_themis_counts_progress_across_a_batch_size_change(compat, expected_s):
+    """100 iterations left at batch size 32, then 180 left at batch size 16 (= 90 at 32): the job
+    did 10 iterations' worth of samples. The default mode credits 10 s of isolated time (one job
+    alone, 1 it/s); the reference's iteration count credits 100 - 180 = -80 s (issue 8, case b)."""
+    from dataclasses import replace
+
+    first = make_view([J(thr=1.0, rem=100.0)], num_gpus=1)
+    first = replace(first, compat=compat)
+    policy = FinishTimeFairness()
+    policy.allocate(first)
+    job = first.jobs[0]
+    shrunk = replace(job, batch_size=16, total_steps=180.0, steps_done=0.0)
+    policy.allocate(replace(first, now_s=10.0, jobs={0: shrunk}))
+    assert policy.isolated_time_s[0] == pytest.approx(expected_s)
 
 
 @pytest.mark.parametrize(("module", "cls", "attribute"), [

@@ -120,13 +120,9 @@ def test_default_mode_a_job_that_keeps_its_gpus_pays_the_restart_cost_once():
     assert result.round_start_s[1:] == pytest.approx([t0, t0 + 120, t0 + 240])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the default mode skips the restart cost of a job's first task when it runs in round 0 "
-    "(JobState.last_round starts at -1, which equals round_index - 1 in round 0), although "
-    "docs/simulator.md row 8 says every task of a job that did not run the round before pays "
-    "it, its first included; jobs first run in any later round do pay it"))
 def test_default_mode_charges_the_restart_cost_to_a_first_task_in_round_0():
-    """3,000 steps alone on one GPU from t = 0: 20 s restart + 300 s of work, done at 320 s."""
+    """3,000 steps alone on one GPU from t = 0: 20 s restart + 300 s of work, done at 320 s.
+    (docs/simulator.md row 8: every first task pays the restart cost, in round 0 too.)"""
     result = run([lm(0, 3000)], Scripted())
     assert result.record(0).completion_s == pytest.approx(320.0)
 

@@ -9,12 +9,13 @@ found by bisection to machine precision. In the second case the optimum is uniqu
 the other jobs have slack and we return the analytic centre of the optimal face (the documented
 tie-break shared with the other Gavel-family LPs, close to what an interior-point solver returns).
 
-``C_j`` is the job's isolated time consumed so far, accumulated across calls as the reference does.
+``C_j`` is the job's isolated time consumed so far, accumulated across calls. The reference counts
+progress in iterations at the current batch size; the default mode counts samples, so that a
+batch-size change between two calls neither inflates nor (when the batch shrinks) reverses it.
 
 Numerics and fallback: a job whose lower share at the optimum is within ``THIN_BOX`` of 1 is at
-its bound (ties up to rounding between full-speed ratios are ties). ``C_j`` counts remaining
-iterations at the current batch size, so across a batch-size change it can drop, even below zero
-(a shrinking batch multiplies the iterations left); when some denominator ``C_j + rem_j /
+its bound (ties up to rounding between full-speed ratios are ties). In the reference mode ``C_j``
+can drop across a batch-size change, even below zero; when some denominator ``C_j + rem_j /
 thr_iso_j`` is not positive the program is not convex (the reference's SOCP raises a DCPError),
 and then, as in the reference, and whenever the solve fails, the shares are Isolated's.
 """
@@ -100,6 +101,7 @@ class FinishTimeFairness:
     isolated_time_s: dict[JobId, float] = field(default_factory=dict)
     _prev_steps: dict[JobId, float] = field(default_factory=dict, repr=False)
     _prev_isolated_thr: dict[JobId, float] = field(default_factory=dict, repr=False)
+    _prev_batch: dict[JobId, int] = field(default_factory=dict, repr=False)
 
     def _isolated_throughputs(self, view: ClusterView) -> dict[JobId, float]:
         m = len(view.jobs)
@@ -109,19 +111,28 @@ class FinishTimeFairness:
         }
 
     def _accumulate(self, view: ClusterView) -> None:
+        """Add each job's progress since the last call, in isolated seconds. The reference counts
+        progress in iterations at the current batch size, so a batch-size change between calls
+        distorts it (negative when the batch shrinks); the default mode counts samples."""
         for j, job in view.jobs.items():
             total = self.isolated_time_s.setdefault(j, 0.0)
             if j in self._prev_steps and self._prev_isolated_thr[j] > 0:
-                done = self._prev_steps[j] - job.remaining_steps
+                if view.compat == "reference":
+                    done = self._prev_steps[j] - job.remaining_steps
+                else:  # iterations at the previous batch size, from samples
+                    samples = self._prev_steps[j] * self._prev_batch[j] \
+                        - job.remaining_steps * job.batch_size
+                    done = samples / self._prev_batch[j]
                 self.isolated_time_s[j] = total + done / self._prev_isolated_thr[j]
 
     def allocate(self, view: ClusterView) -> Shares:
         if not view.jobs:
-            self._prev_steps, self._prev_isolated_thr = {}, {}
+            self._prev_steps, self._prev_isolated_thr, self._prev_batch = {}, {}, {}
             return {}
         iso = self._isolated_throughputs(view)
         self._accumulate(view)
         self._prev_steps = {j: job.remaining_steps for j, job in view.jobs.items()}
+        self._prev_batch = {j: job.batch_size for j, job in view.jobs.items()}
         self._prev_isolated_thr = iso
         ids = list(view.jobs)
         thr = np.array([view.jobs[j].throughput for j in ids], dtype=float)

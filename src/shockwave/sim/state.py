@@ -24,7 +24,8 @@ class JobState:
     steps_done: float = 0.0
     rounds_received: int = 0
     attained_s: float = 0.0
-    last_round: int = -1
+    last_round: int | None = None
+    """The last round the job ran in; ``None`` before its first."""
     pending_batch_size: int | None = None
     failed_tasks: int = 0
     epochs_done: float = 0.0
