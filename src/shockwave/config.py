@@ -13,13 +13,15 @@ Compat = Literal["fixed", "reference"]
 COMPAT_MODES: tuple[Compat, ...] = ("fixed", "reference")
 
 REFERENCE_REALLOCATION_INTERVAL_S = 1000.0
-"""The reference re-solves a time-share policy at most once per 1,000 s (SPEC 3.6)."""
+"""The reference re-solves a time-share policy at most once per 1,000 s
+(``minimum_time_between_allocation_resets`` in the published ``scheduler/scheduler.py``)."""
 
 
 @dataclass(frozen=True)
 class SimConfig:
     """How the simulator advances time. ``compat="reference"`` reproduces the published code's
-    rules and quirks (SPEC 3); ``"fixed"`` (the default) is the same model with its bugs fixed
+    rules and quirks (``Scheduler.simulate`` in ``scheduler/scheduler.py``); ``"fixed"`` (the
+    default) is the same model with its bugs fixed
     (see docs/simulator.md for every difference).
 
     Fields left at ``None`` take the value of the chosen mode: ``SimConfig()`` and

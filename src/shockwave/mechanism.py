@@ -1,5 +1,7 @@
-"""Shares -> this round's placement (SPEC 3.6): Gavel's priority bookkeeping, greedy gang
-selection and placement on GPUs. It never over-commits a GPU and never splits a gang."""
+"""Shares -> this round's placement (Narayanan et al., OSDI '20, section 5; the published
+``Scheduler._update_priorities`` and ``_schedule_jobs_on_workers``): Gavel's priority
+bookkeeping, greedy gang selection and placement on GPUs. It never over-commits a GPU and never
+splits a gang."""
 
 from __future__ import annotations
 

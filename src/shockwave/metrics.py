@@ -1,4 +1,4 @@
-"""Metrics of a simulation (SPEC 5), as pure functions of job records and the round schedule.
+"""Metrics of a simulation (docs/results.md), as pure functions of job records and the round schedule.
 
 Every number a table, plot or report shows is computed here, the same way for every policy.
 """
@@ -32,7 +32,8 @@ def fair_share_factor(num_jobs: int, num_gpus: int) -> float:
 
 
 def ftf_rho(record: JobRecord, num_jobs: int, num_gpus: int) -> float:
-    """Finish-time fairness ``rho = JCT / (T_j * max(1, N/G))`` (SPEC 5, static definition)."""
+    """Finish-time fairness ``rho = JCT / (T_j * max(1, N/G))`` (static contention factor, as
+    the published ``Scheduler.get_finish_time_fairness``; docs/results.md)."""
     return record.jct_s / (record.run_time_s * fair_share_factor(num_jobs, num_gpus))
 
 

@@ -81,6 +81,7 @@ class RoundPlanner:
         gpus = {j: view.jobs[j].gpus for j in order}
         selected = select_gangs(order, gpus, view.num_gpus, eligible=eligible)
         # The reference selects jobs that arrived after the last allocation but cannot place
-        # them, so their GPUs idle for the round (SPEC 3.6); the default mode never selects them.
+        # them, so their GPUs idle for the round (docs/simulator.md, row 4); the default mode
+        # never selects them.
         placeable = [j for j in selected if j in accounting.allocation]
         return selected, placeable

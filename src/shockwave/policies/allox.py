@@ -1,4 +1,5 @@
-"""AlloX (SPEC 4.4): jobs are assigned to GPUs by a min-cost bipartite matching whose cost is each
+"""AlloX (Le et al., EuroSys '20; the published ``scheduler/policies/allox.py``): jobs
+are assigned to GPUs by a min-cost bipartite matching whose cost is each
 job's completion time if it ran k-th on that GPU (plus the time it has already waited); the job
 each GPU runs first gets the whole GPU (``x = 1/sf`` for a gang of sf GPUs).
 
@@ -8,7 +9,7 @@ GPU, and every job the matching does not place keeps its previous share.
 The matching uses the shortest-augmenting-path algorithm of SciPy 1.5's
 ``linear_sum_assignment`` (Crouse 2016), re-implemented here step for step, because the published
 schedules depend on how that version breaks ties between equal-cost assignments; later SciPy
-versions break them differently (SPEC 7.2).
+versions break them differently (docs/baseline-policies.md).
 
 Fallback: if the matching fails (a non-finite cost), every job keeps its previous share.
 """

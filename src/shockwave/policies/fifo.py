@@ -1,4 +1,5 @@
-"""First-in, first-out (SPEC 4.8): jobs get their whole gang (``x = 1``) in arrival order, keep it
+"""First-in, first-out (the published ``scheduler/policies/fifo.py``): jobs
+get their whole gang (``x = 1``) in arrival order, keep it
 until they complete, and the head of the queue blocks every later job.
 
 When a running job completes, its slot goes to the queue head at once if the head fits. In

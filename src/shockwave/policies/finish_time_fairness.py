@@ -1,4 +1,5 @@
-"""Themis's finish-time fairness (SPEC 4.2): minimise the largest predicted finish-time ratio
+"""Themis's finish-time fairness (Mahajan et al., NSDI '20; the published
+``scheduler/policies/finish_time_fairness.py``): minimise the largest predicted finish-time ratio
 ``rho_j(x) = (t_j + rem_j / (thr_j x_j)) / (C_j + rem_j / thr_iso_j)``.
 
 Solved exactly, without an SOCP: ``rho_j`` falls as ``x_j`` grows, so ``rho`` is attainable iff

@@ -1,4 +1,5 @@
-"""Gandiva-Fair as the Shockwave reference runs it: an equal time share for every job (SPEC 4.7)."""
+"""Gandiva-Fair as the Shockwave reference runs it: an equal time share for every job (the published
+``scheduler/policies/gandiva_fair_proportional.py``)."""
 
 from __future__ import annotations
 

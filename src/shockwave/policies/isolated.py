@@ -1,4 +1,5 @@
-"""Isolated: an equal 1/m split of the cluster in GPU terms (SPEC 4.9); also Themis's reference point."""
+"""Isolated: an equal 1/m split of the cluster in GPU terms (the published
+``scheduler/policies/isolated.py``); also Themis's reference point."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Gavel's max-min fairness on a homogeneous cluster (SPEC 4.3): maximise the least weighted GPU
-share ``min_j sf_j x_j / w_j``.
+"""Gavel's max-min fairness on a homogeneous cluster (Narayanan et al., OSDI '20,
+section 4.1; the published ``scheduler/policies/max_min_fairness.py``): maximise the least
+weighted GPU share ``min_j sf_j x_j / w_j``.
 
 Tie-break: when the optimum is not unique (fewer jobs than GPUs, so the 1-GPU jobs are the
 bottleneck and the wider jobs have slack), the reference's interior-point solver (ECOS) returns a

@@ -1,4 +1,5 @@
-"""Max-sum-throughput ("MST", SPEC 4.6): maximise the cluster's total iterations/s
+"""Max-sum-throughput ("MST"; the published
+``scheduler/policies/max_sum_throughput.py``): maximise the cluster's total iterations/s
 ``sum_j thr_j x_j`` subject to ``0 <= x <= 1`` and ``sum_j sf_j x_j <= G``.
 
 This LP is a fractional knapsack: jobs are filled in decreasing ``thr_j / sf_j``. The reference

@@ -1,5 +1,6 @@
-"""Min-total-duration ("OSSP", SPEC 4.5): the smallest horizon T (within 5 %, by the reference's
-bisection) by which every job can finish, and time shares that achieve it.
+"""Min-total-duration ("OSSP"; the published
+``scheduler/policies/min_total_duration.py``): the smallest horizon T (within 5 %, by the
+reference's bisection) by which every job can finish, and time shares that achieve it.
 
 For a fixed T the feasibility LP is ``lower_j = rem_j / (thr_j T) <= x_j <= 1``,
 ``sum_j sf_j x_j <= G``; it is feasible exactly when every ``lower_j <= 1`` and

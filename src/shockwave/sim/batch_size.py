@@ -1,4 +1,5 @@
-"""Batch-size changes of running jobs inside the simulator (SPEC 3.5 and its fixed variant)."""
+"""Batch-size changes of running jobs inside the simulator (the published
+``Scheduler._scale_bs_and_iters`` and the default mode's rule; docs/simulator.md, rows 5-7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``simulate()``: the round loop (SPEC 3.2) driving the scheduling core with a virtual clock."""
+"""``simulate()``: the round loop (docs/simulator.md, "The round"; the published
+``Scheduler.simulate``) driving the scheduling core with a virtual clock."""
 
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ class _Simulation:
                                   self.round_end_s, len(self.trace), self.inputs, len(self.queue))
 
     def _next_idle_time(self) -> float:
-        # The reference jumps to the next arrival when nothing ran (SPEC 3.2, step 1).
+        # The reference jumps to the next arrival when nothing ran (``Scheduler.simulate``).
         if self.config.reference:
             return max(self.now_s, self.queue[0].arrival_s)
         return min(max(self.now_s, self.queue[0].arrival_s), self.now_s + self.config.round_s)

@@ -1,5 +1,6 @@
 """Advancing jobs through one round: launching tasks, progress from the throughput model,
-restart penalties, batch-size changes and completions (SPEC 3.3-3.5)."""
+restart penalties, batch-size changes and completions (docs/simulator.md; the
+published ``Scheduler.simulate`` and ``Scheduler._done_callback``)."""
 
 from __future__ import annotations
 
@@ -158,7 +159,8 @@ class RoundRunner:
 
     # Batch sizes -------------------------------------------------------------------------
     def check_batch_sizes(self, now_s: float) -> None:
-        """At a round boundary: the reference decides each job's next batch size (SPEC 3.5);
+        """At a round boundary: the reference decides each job's next batch size (the published
+        ``Scheduler._simulate_accordion`` / ``_simulate_gns``);
         the default mode switches inside tasks (``batch_size.plan_segments``) instead."""
         if not self.config.reference:
             return

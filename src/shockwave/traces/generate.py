@@ -1,4 +1,5 @@
-"""Synthetic traces the way the paper made them (SPEC 1.4), random stream for random stream.
+"""Synthetic traces the way the paper made them (the published
+``scheduler/scripts/utils/generate_trace.py``; docs/traces.md), random stream for random stream.
 
 Six independent streams, each seeded from ``seed``: the template choice, the inter-arrival
 gap, the duration class, the scale factor, the adaptation mode (five ``random.Random``), and
@@ -140,7 +141,8 @@ class _Streams:
 
 
 class _JobDrawer:
-    """Draws one job at a time from the streams (SPEC 1.4, steps 1-5)."""
+    """Draws one job at a time from the streams (in the order of the
+    published ``utils.generate_job``)."""
 
     def __init__(self, params: GeneratorParams, throughputs: ThroughputTable) -> None:
         self.params = params

@@ -62,7 +62,8 @@ class TraceInfo:
 
 
 def run_times_s(trace: Trace, throughputs: ThroughputTable, gpu_type: str = "v100") -> np.ndarray:
-    """Each job's exclusive, adaptation-aware run time T_j (SPEC 1.6), in trace order."""
+    """Each job's exclusive, adaptation-aware run time T_j (the sum of its profile's epoch
+    durations, as the published ``utils.generate_pickle_file`` builds it), in trace order."""
     trace.check_runnable(throughputs, gpu_type)
     facts = load_workload_facts()
     out = np.empty(len(trace))

@@ -1,4 +1,5 @@
-"""The reference trace format: 12 tab-separated fields per job, one job per line (SPEC 1.2)."""
+"""The reference trace format: 12 tab-separated fields per job, one job per line
+(docs/traces.md; the published ``scheduler/utils.py``, ``parse_trace``)."""
 
 from __future__ import annotations
 

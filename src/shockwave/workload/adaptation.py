@@ -1,5 +1,7 @@
-"""Batch-size adaptation: the per-epoch profiles of static, Accordion and GNS jobs (SPEC 1.6-1.8)
-and the rules the simulator uses to change a running job's batch size (SPEC 3.5)."""
+"""Batch-size adaptation: the per-epoch profiles of static, Accordion and GNS jobs (the
+published ``utils.generate_pickle_file``, ``get_accordion_bs_pattern``, ``get_gns_bs_pattern``)
+and the rules the simulator uses to change a running job's batch size (the published
+``Scheduler._simulate_accordion`` / ``_simulate_gns``)."""
 
 from __future__ import annotations
 
@@ -145,7 +147,8 @@ def accordion_profile_batch_sizes(
 def gns_batch_size(
     facts: WorkloadFacts, model: str, bs0: int, gpus: int, epoch: int, num_epochs: int
 ) -> int:
-    """The GNS batch size of one epoch of a job with ``num_epochs`` epochs (SPEC 1.8).
+    """The GNS batch size of one epoch of a job with ``num_epochs`` epochs (the
+    published ``utils.get_gns_bs_pattern``).
 
     The reference fills the first two ranges of a table row up to the job's last epoch, but from
     the third range on it stops *before* the last epoch, which then keeps ``bs0`` (checked
@@ -212,7 +215,8 @@ def build_profile(
     spec: JobSpec, throughputs: ThroughputTable, facts: WorkloadFacts | None = None,
     gpu_type: str = "v100",
 ) -> JobProfile:
-    """Rebuild the reference's per-job dynamic profile (SPEC 1.6) from the trace line."""
+    """Rebuild the reference's per-job dynamic profile (the published
+    ``utils.generate_pickle_file``) from the trace line."""
     facts = facts or load_workload_facts()
     samples = facts.samples_per_epoch(spec.model)
     too_long = facts.epochs_problem(spec.model, spec.batch_size, spec.total_steps)

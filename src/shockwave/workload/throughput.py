@@ -88,7 +88,9 @@ def _isolated(value: Any, source: str, field: str) -> float:
 
 
 def load_throughputs(path: str | Path | None = None) -> ThroughputTable:
-    """Read a throughputs JSON (SPEC 2); ``None`` loads the bundled ``tacc_throughputs.json``.
+    """Read a throughputs JSON (Gavel's format, read as the published
+    ``utils.read_all_throughputs_json_v2`` reads it);
+    ``None`` loads the bundled ``tacc_throughputs.json``.
 
     Every entry needs a finite, non-negative isolated throughput (``true``, ``NaN`` and
     ``Infinity`` are refused, naming the entry); Gavel's bare ``A3C`` and ``CycleGAN`` keys are

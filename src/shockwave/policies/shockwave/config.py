@@ -1,5 +1,6 @@
 """The Shockwave policy's knobs: a frozen dataclass, the schema every knob is checked against, and
-the JSON loader (SPEC 4.1.3).
+the JSON loader (the format of the published
+``scheduler/configurations/*.json``; docs/policies.md, "Configuration").
 
 Each knob declares its type, range and unit once (``_knob``); the same schema checks the JSON
 config file (errors name the file and the key) and ``--param key=value`` (errors name the key).

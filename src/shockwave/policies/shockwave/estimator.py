@@ -1,4 +1,5 @@
-"""Per-job prediction for Shockwave (SPEC 4.1.1): calibrated epoch durations, the Dirichlet-posterior
+"""Per-job prediction for Shockwave (docs/policies.md, "Prediction"; the
+published ``scheduler/JobMetaData.py``): calibrated epoch durations, the Dirichlet-posterior
 remaining run time, the fair-share finish-time estimate, its momentum average and the priorities of
 the relaxed program. Pure functions of plain values, so each can be checked by hand."""
 
@@ -114,7 +115,8 @@ def stable_calibration_factor(
 
 
 def remaining_runtime_s(model: EpochModel, progress: int, factor: float = 1.0) -> float:
-    """Dirichlet-posterior expected remaining run time after ``progress`` epochs (SPEC 4.1.1)."""
+    """Dirichlet-posterior expected remaining run time after ``progress`` epochs (the
+    published ``JobMetaData.dirichlet_posterior_remaining_runtime``)."""
     epochs = model.num_epochs
     left = epochs - progress
     if left <= 0:
@@ -162,7 +164,8 @@ def momentum_average(
 
 def projected_rho(now_s: float, remaining_s: float, share: float, fair_finish_s: float) -> float:
     """``rhohat = (now + R / s) / FTbar``: the finish-time ratio a job is heading for if it gets
-    its fair share ``s`` from now on (SPEC 4.1.2, relaxation; ``now`` is the round's start, not the
+    its fair share ``s`` from now on (the relaxed program's priorities,
+    docs/policies.md; ``now`` is the round's start, not the
     window's end). A fair finish time of 0 (a job that arrived at 0 and has no estimated work)
     gives 1 when the job needs no more time either, and infinity otherwise."""
     ahead = now_s + remaining_s / share

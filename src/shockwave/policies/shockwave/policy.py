@@ -1,6 +1,8 @@
 """``ShockwavePolicy``: the planner asks it every round which jobs run; it keeps a T-round plan and
 re-plans on an arrival or completion, every ``resolve_every_rounds`` rounds, and when the plan runs
-out (SPEC 3.7-3.8). Its state is explicit and per run: build a fresh policy for each simulation."""
+out (docs/policies.md, "When it plans"; the published
+``Scheduler._update_shockwave_scheduler``). Its state is explicit and per run: build a fresh
+policy for each simulation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Shockwave's planning program (SPEC 4.1.2) in an exact, smaller form.
+"""Shockwave's planning program (the published ``scheduler/shockwave.py``,
+``dynamic_eisenberg_gale_scheduling``; docs/policies.md) in an exact, smaller form.
 
 The reference maximises, over binary ``X[j, t]`` (job j runs in round r + t of a T-round window),
 ``sum_j pi_j U_j / (n T) - k max_j max(0, R_j - dbar_j p_j)`` where ``U_j`` is the piecewise-linear
