@@ -22,8 +22,8 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def _check_creatable(path: Path, option: str) -> None:
-    """Every missing folder on the way to ``path`` can be created."""
-    anchor = _nearest_existing(path.parent if not path.exists() else path)
+    """``path`` does not exist; it and every missing folder on the way to it can be created."""
+    anchor = _nearest_existing(path.parent)
     if not anchor.is_dir():
         raise InputError(f"cannot write '{path}': '{anchor}' is a file, not a folder", field=option)
     if not os.access(anchor, os.W_OK | os.X_OK):
@@ -38,8 +38,10 @@ def check_output_file(path: str | Path, option: str) -> None:
         return
     if path.is_dir():
         raise InputError(f"'{path}' is a folder; give a file name", field=option)
-    if path.exists() and not os.access(path, os.W_OK):
-        raise InputError(f"cannot write '{path}': no permission", field=option)
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise InputError(f"cannot write '{path}': no permission", field=option)
+        return
     _check_creatable(path, option)
 
 

@@ -179,11 +179,14 @@ def test_trace_generate_out_checked_first(tmp_path: Path) -> None:
     assert message == f"error: --out: '{tmp_path}' is a folder; give a file name"
 
 
-def test_missing_output_folders_are_created(tmp_path: Path, tiny_trace: Path) -> None:
-    out = tmp_path / "a" / "b" / "fifo.json"
-    run = shockwave("simulate", "--trace", str(tiny_trace), "--policy", "fifo", "--json", str(out))
-    assert run.exit_code == 0, run.output
-    assert json.loads(out.read_text())["policy"] == "fifo"
+def test_missing_output_folders_are_created_and_files_overwritten(tmp_path: Path,
+                                                                  tiny_trace: Path) -> None:
+    out = tmp_path / "a" / "b" / "r.json"
+    for policy in ("fifo", "gavel"):
+        run = shockwave("simulate", "--trace", str(tiny_trace), "--policy", policy, "--json",
+                        str(out))
+        assert run.exit_code == 0, run.output
+    assert json.loads(out.read_text())["policy"] == "max_min_fairness"
 
 
 # Policies ------------------------------------------------------------------------------------
