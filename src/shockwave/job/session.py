@@ -1,0 +1,549 @@
+"""``JobSession``: what a training script holds (``shockwave.job.init()`` returns it).
+
+It knows the rank, device and batch size; wraps the model for a gang; feeds a resumable loader;
+restores the newest valid checkpoint; and, inside ``running()``, heartbeats, agrees with the
+other ranks on the step to stop at, checkpoints and exits with the code the service expects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shockwave.job.checkpoint import CheckpointManager, Manifest, checkpoint_name
+from shockwave.job.data import DataCursor, ResumableLoader, ResumableSampler
+from shockwave.job.errors import CheckpointError, JobError
+from shockwave.job.heartbeat import HeartbeatThread
+from shockwave.job.lease import ControlBlock, initial_lease_expiry
+from shockwave.job.params import save_params
+from shockwave.job.report import Outcome, build_report, deliver
+from shockwave.job.signals import StopSignals
+from shockwave.job.stop import StopCode, Timing, decode_vote, encode_vote, local_code
+from shockwave.job.transport import HttpTransport, NullTransport, Transport
+from shockwave.protocol import CheckpointReport, Heartbeat, Progress
+
+if TYPE_CHECKING:
+    import torch
+
+    from shockwave.job.dist import Gang
+    from shockwave.job.env import JobEnv
+
+log = logging.getLogger("shockwave.job")
+
+STATE_FORMAT = 1
+WARMUP_STEPS = 2
+"""Step intervals after a (re)start left out of the step-time EMA."""
+FINAL_PARAMS = "final-params.pt"
+"""Written into the checkpoint directory when the job finishes."""
+
+
+class JobSession:
+    """One rank of one attempt. Build it with ``shockwave.job.init()``."""
+
+    def __init__(self, env: JobEnv, gang: Gang, *, batch_size: int | None = None,
+                 seed: int = 0, checkpoint_dir: Path | None = None,
+                 checkpoint_interval_s: float | None = None,
+                 params_out: Path | None = None, transport: Transport | None = None) -> None:
+        self.env = env
+        self.gang = gang
+        self.seed = seed
+        self._batch_size = batch_size
+        self._batch_size_version = 0
+        self._params_out = Path(params_out) if params_out else None
+        self._interval_s = checkpoint_interval_s
+        directory = checkpoint_dir
+        self._manager = CheckpointManager(directory, env.job_id, env.attempt_tag,
+                                          test_delay_s=env.test_checkpoint_delay_s) \
+            if directory is not None else None
+        if transport is None:
+            transport = NullTransport() if env.standalone or not env.is_main else \
+                HttpTransport(env.server or "", env.attempt_id, env.token)
+        self._transport = transport
+        lease = initial_lease_expiry(env.lease_s) if env.is_main and not env.standalone \
+            else None
+        self._control = ControlBlock(lease)
+        self._signals = StopSignals()
+        self._heartbeat: HeartbeatThread | None = None
+        self._objects: dict[str, Any] = {}
+        self._cursor = DataCursor(stop=lambda: self._stop_code != StopCode.CONTINUE)
+        self._uses_loader = False
+        self._samples_per_epoch = 1
+        self._timing = Timing()
+        self.step_count = 0
+        self.samples = 0
+        self._stop_code = StopCode.CONTINUE
+        self._completed = False
+        self._restored: Manifest | None = None
+        self._restore_tried = False
+        self.last_checkpoint: str | None = None
+        self._checkpoint_step = -1
+        self._checkpoint_at = time.monotonic()
+        self._last_step_at: float | None = None
+        self._steps_since_start = 0
+        self._samples_per_s: float | None = None
+        self.last_loss: Any = None
+        self.exit_code: int | None = None
+
+    # -- what the script reads -------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.gang.device
+
+    @property
+    def rank(self) -> int:
+        return self.env.rank
+
+    @property
+    def world_size(self) -> int:
+        return self.env.world_size
+
+    @property
+    def is_main(self) -> bool:
+        return self.env.is_main
+
+    @property
+    def batch_size(self) -> int | None:
+        """The global batch size in force (the service's approved one wins)."""
+        return self._batch_size
+
+    @property
+    def epoch(self) -> int:
+        return self._cursor.epoch
+
+    @property
+    def epoch_samples(self) -> int:
+        return self._cursor.epoch_samples
+
+    @property
+    def should_stop(self) -> bool:
+        """True once the ranks agreed to stop; the loop should end (the loader already does)."""
+        return self._stop_code != StopCode.CONTINUE
+
+    @property
+    def stop_code(self) -> StopCode:
+        return self._stop_code
+
+    @property
+    def finished(self) -> bool:
+        """True once ``epochs()`` ran through its last epoch."""
+        return self._completed
+
+    @property
+    def restored_from(self) -> Manifest | None:
+        """The checkpoint ``restore()`` loaded, if any."""
+        return self._restored
+
+    # -- setting up -----------------------------------------------------------------------
+    def wrap_model(self, model: torch.nn.Module) -> torch.nn.Module:
+        """``model`` on this rank's device; wrapped in DDP when the gang has several ranks."""
+        model = model.to(self.device)
+        if self.world_size == 1:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids)
+
+    def loader(self, dataset: Any, batch_size: int | None = None, *, shuffle: bool = True,
+               seed: int | None = None, drop_last: bool = False,
+               collate_fn: Callable[[list[Any]], Any] | None = None) -> ResumableLoader:
+        """A resumable loader over any indexable dataset. ``batch_size`` is global and only a
+        default: the session's batch size (the service's, when it set one) wins."""
+        if self._batch_size is None:
+            if batch_size is None:
+                raise JobError("no batch size: pass batch_size to init() or loader()")
+            self._batch_size = batch_size
+        elif batch_size is not None and batch_size != self._batch_size:
+            log.info("shockwave.job: batch size %d (from the service) instead of %d",
+                     self._batch_size, batch_size)
+        size = len(dataset)
+        sampler = ResumableSampler(size, seed=self.seed if seed is None else seed,
+                                   shuffle=shuffle, rank=self.rank, world_size=self.world_size)
+        self._uses_loader = True
+        self._samples_per_epoch = size
+        return ResumableLoader(dataset, sampler, self._cursor, lambda: self._batch_size or 1,
+                               drop_last=drop_last, collate_fn=collate_fn)
+
+    def track(self, **objects: Any) -> None:
+        """Objects whose ``state_dict()`` goes into every checkpoint (model, optimizer, LR
+        scheduler, scaler...), by name. A DDP wrapper is replaced by its module."""
+        for name, obj in objects.items():
+            if not (hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict")):
+                raise JobError(f"track({name}=...): {type(obj).__name__} has no state_dict()")
+            module = getattr(obj, "module", None)
+            if type(obj).__name__ == "DistributedDataParallel" and module is not None:
+                obj = module
+            self._objects[name] = obj
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def restore(self) -> Manifest | None:
+        """Load the newest valid checkpoint into the tracked objects, the counters and the data
+        position. ``None`` when the job has no checkpoint yet. When checkpoints exist but none
+        is valid, report the attempt as failed and raise ``CheckpointError``."""
+        self._restore_tried = True
+        if self._manager is None:
+            return None
+        started = time.monotonic()
+        try:
+            loaded = self._manager.load()
+        except CheckpointError as exc:
+            log.error("shockwave.job: %s", exc)
+            self._end(Outcome.failed(f"checkpoint verification failed: {exc}"))
+            raise
+        if loaded is None:
+            self._agree_on_step(0)
+            return None
+        state, manifest = loaded
+        self._apply_state(state, manifest)
+        self._agree_on_step(self.step_count)
+        self._restored = manifest
+        self.last_checkpoint = manifest.checkpoint_id
+        self._checkpoint_step = self.step_count
+        if self.is_main:
+            log.info("shockwave.job: restored %s (step %d, epoch %d, %d samples into it) in "
+                     "%.2f s", manifest.checkpoint_id, self.step_count, self.epoch,
+                     self.epoch_samples, time.monotonic() - started)
+        return manifest
+
+    def checkpoint(self) -> str | None:
+        """Write a checkpoint now; every rank must call it at the same step (``step()`` and
+        ``running()`` do). Returns its id, or ``None`` without a checkpoint directory."""
+        if self._manager is None:
+            return None
+        if self._checkpoint_step == self.step_count and self.last_checkpoint:
+            return self.last_checkpoint  # nothing changed since the last one
+        started = time.monotonic()
+        rng = self.gang.gather_to_main(_rng_state())
+        error: str | None = None
+        manifest: Manifest | None = None
+        if self.is_main:
+            try:
+                manifest = self._manager.save(self._state(rng), step=self.step_count,
+                                              samples=self.samples, epoch=self.epoch,
+                                              world_size=self.world_size)
+            except (OSError, RuntimeError, CheckpointError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+        if self.gang.max([1 if error else 0])[0]:
+            raise CheckpointError(f"checkpoint at step {self.step_count} not written: "
+                                  f"{error or 'rank 0 failed to write it'}")
+        elapsed = time.monotonic() - started
+        self._timing.record_checkpoint(elapsed)
+        self._checkpoint_at = time.monotonic()
+        self._checkpoint_step = self.step_count
+        self.last_checkpoint = checkpoint_name(self.step_count, self.env.attempt_tag)
+        if manifest is not None:
+            log.info("shockwave.job: checkpoint %s written in %.3f s", self.last_checkpoint,
+                     elapsed)
+            if self._heartbeat is not None:
+                self._heartbeat.report_checkpoint(CheckpointReport(
+                    checkpoint_id=manifest.checkpoint_id, progress=self.progress()))
+        return self.last_checkpoint
+
+    def _state(self, rng: list[Any] | None) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "objects": {name: obj.state_dict() for name, obj in self._objects.items()},
+            "counters": {"step": self.step_count, "samples": self.samples,
+                         "epoch": self.epoch, "epoch_samples": self.epoch_samples,
+                         "batch_size": self._batch_size or 0,
+                         "batch_size_version": self._batch_size_version},
+            "rng": rng or [],
+        }
+
+    def _apply_state(self, state: dict[str, Any], manifest: Manifest) -> None:
+        if state.get("format") != STATE_FORMAT:
+            raise CheckpointError(f"{manifest.checkpoint_id}: state format "
+                                  f"{state.get('format')!r}, expected {STATE_FORMAT}")
+        saved = state["objects"]
+        for name, obj in self._objects.items():
+            if name not in saved:
+                raise CheckpointError(f"{manifest.checkpoint_id} has no state for tracked "
+                                      f"object {name!r} (it has {sorted(saved)})")
+            obj.load_state_dict(saved[name])
+        counters = state["counters"]
+        self.step_count, self.samples = counters["step"], counters["samples"]
+        self._cursor.epoch, self._cursor.epoch_samples = counters["epoch"], \
+            counters["epoch_samples"]
+        if self.env.batch_size is None and counters["batch_size"]:
+            self._batch_size = counters["batch_size"]
+        rng = state.get("rng") or []
+        if manifest.world_size == self.world_size and self.rank < len(rng):
+            _set_rng_state(rng[self.rank])
+        elif manifest.world_size != self.world_size and self.is_main:
+            log.warning("shockwave.job: %s was written by %d ranks, resuming on %d (not bit "
+                        "for bit)", manifest.checkpoint_id, manifest.world_size,
+                        self.world_size)
+
+    def _agree_on_step(self, step: int) -> None:
+        low, high = self.gang.max([-step, step])
+        if -low != high:
+            raise CheckpointError(f"the ranks restored different checkpoints (steps {-low} "
+                                  f"to {high}); is the checkpoint directory shared?")
+
+    # -- the training loop ----------------------------------------------------------------
+    def epochs(self, total: int | None = None) -> Iterator[int]:
+        """The epochs still to run, from the restored one. Under the service the job spec's
+        ``total_epochs`` wins over ``total``. Ends early when a stop is agreed."""
+        total = self._total_epochs(total)
+        cursor = self._cursor
+        while cursor.epoch < total:
+            if self.should_stop:
+                return
+            yield cursor.epoch
+            if self.should_stop and not cursor.exhausted:
+                return  # stopped inside the epoch: resume there
+            cursor.next_epoch()
+        self._completed = True
+
+    def _total_epochs(self, total: int | None) -> int:
+        from_env = self.env.total_epochs
+        if from_env is not None:
+            if total is not None and total != from_env and self.is_main:
+                log.info("shockwave.job: %d epochs (the job spec's) instead of %d", from_env,
+                         total)
+            return from_env
+        if total is None:
+            raise JobError("epochs(): no total given and SHOCKWAVE_TOTAL_EPOCHS is not set")
+        return total
+
+    def step(self, samples: int | None = None, loss: Any = None) -> bool:
+        """Count one optimizer step and vote on stopping; True when the ranks agreed to stop
+        (the loader then ends). ``samples`` is this rank's batch size, needed only without
+        ``loader()``; ``loss`` is kept as ``last_loss``."""
+        now = time.monotonic()
+        self._count(now, samples)
+        if loss is not None:
+            self.last_loss = loss.detach() if hasattr(loss, "detach") else loss
+        control = self._control.read()
+        code = local_code(control, self._signals.received.is_set(), now, self._timing)
+        due = self.is_main and self._interval_s is not None and self._manager is not None \
+            and now - self._checkpoint_at >= self._interval_s
+        new_bs = 0
+        if self.is_main and control.batch_size_version > self._batch_size_version:
+            new_bs = control.batch_size or 0
+            self._batch_size_version = control.batch_size_version
+        vote, new_bs = self.gang.max([encode_vote(code, due), new_bs])
+        agreed, checkpoint_due = decode_vote(vote)
+        if new_bs and new_bs != self._batch_size:
+            log.info("shockwave.job: batch size %s -> %d at step %d", self._batch_size, new_bs,
+                     self.step_count)
+            self._batch_size = new_bs
+        if agreed != StopCode.CONTINUE:
+            self._stop_code = agreed
+            if self.is_main:
+                log.info("shockwave.job: stopping at step %d (%s)", self.step_count,
+                         self._why(agreed))
+            return True
+        if checkpoint_due:
+            try:
+                self.checkpoint()
+            except CheckpointError as exc:
+                log.warning("shockwave.job: periodic %s; training goes on", exc)
+                self._checkpoint_at = time.monotonic()
+            self._last_step_at = time.monotonic()  # the write is not step time
+        return False
+
+    def _count(self, now: float, samples: int | None) -> None:
+        self.step_count += 1
+        cursor = self._cursor
+        consumed = cursor.pending
+        if not self._uses_loader and samples is not None:
+            consumed = samples * self.world_size
+            cursor.epoch_samples += consumed
+        cursor.pending = 0
+        self.samples += consumed
+        if self._last_step_at is not None:
+            self._steps_since_start += 1
+            interval = now - self._last_step_at
+            if self._steps_since_start > WARMUP_STEPS and interval > 0:
+                self._timing.record_step(interval)
+                rate = consumed / interval
+                self._samples_per_s = rate if self._samples_per_s is None else \
+                    0.2 * rate + 0.8 * self._samples_per_s
+        self._last_step_at = now
+
+    def _why(self, code: StopCode) -> str:
+        if self._signals.signal_name:
+            return self._signals.signal_name
+        control = self._control.read()
+        if code == StopCode.PREEMPTED and control.stop_requested:
+            return f"the service asked for {control.stop_action}"
+        if code == StopCode.LEASE_ENDED:
+            return "the lease ends"
+        return "another rank asked to stop" if self.world_size > 1 else code.name.lower()
+
+    def progress(self) -> Progress:
+        """Where the job stands, for heartbeats and reports."""
+        return Progress(step=self.step_count, samples=self.samples, epoch=self.epoch,
+                        epoch_samples=self.epoch_samples,
+                        samples_per_epoch=max(1, self._samples_per_epoch),
+                        batch_size=max(1, self._batch_size or 1))
+
+    def _heartbeat_message(self, seq: int) -> Heartbeat:
+        timing = self._timing
+        return Heartbeat(seq=seq, progress=self.progress(), samples_per_s=self._samples_per_s,
+                         step_time_s=timing.step_s or None, last_checkpoint=self.last_checkpoint)
+
+    # -- running and ending ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def running(self, *, exit_process: bool = True) -> Iterator[JobSession]:
+        """Run the loop under the service's rules: SIGTERM/SIGINT set the stop flag, rank 0
+        heartbeats, periodic checkpoints happen in ``step()``. On leaving: a checkpoint if a
+        stop was agreed, the ``ExitReport``, then ``SystemExit`` with 0 (finished), 75
+        (yielded) or non-zero (failed); ``exit_process=False`` only sets ``exit_code``."""
+        if not self._restore_tried:
+            self.restore()  # never train from scratch over existing checkpoints
+        self._signals.install()
+        self._estimate_checkpoint_time()
+        self._checkpoint_at = time.monotonic()
+        if self.is_main and not self.env.standalone:
+            self._heartbeat = HeartbeatThread(self._transport, self._control,
+                                              self._heartbeat_message, self.env.heartbeat_s)
+            self._heartbeat.start()
+        try:
+            yield self
+        except BaseException as exc:
+            if isinstance(exc, SystemExit) and exc.code in (None, 0):
+                outcome = self._conclude()
+            else:
+                self._end(Outcome.from_exception(exc))
+                raise
+        else:
+            outcome = self._conclude()
+        self._end(outcome)
+        if exit_process:
+            raise SystemExit(outcome.exit_code)
+
+    def _conclude(self) -> Outcome:
+        """The outcome of a loop that ended without an error, after its last writes."""
+        if self._completed or not self.should_stop:
+            self._completed = True
+            try:
+                self._save_final_params()
+            except OSError as exc:
+                return Outcome.failed(f"cannot write the final parameters: {exc}")
+            return Outcome.finished()
+        why = self._why(self._stop_code)
+        try:
+            checkpoint = self.checkpoint()
+        except CheckpointError as exc:
+            return Outcome.failed(str(exc))
+        if checkpoint is None:
+            why += "; no checkpoint directory, progress not saved"
+        reason = "lease_expired" if self._stop_code == StopCode.LEASE_ENDED else "yielded"
+        return Outcome.yielded(reason, f"stopped at step {self.step_count}: {why}")
+
+    def _end(self, outcome: Outcome) -> None:
+        """Stop heartbeats, report ``outcome`` (rank 0), release handlers and the group."""
+        self.exit_code = outcome.exit_code
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        if self.is_main:
+            report = build_report(outcome, self.progress(), self.last_checkpoint)
+            deliver(report, self.env.report_file, self._transport)
+            log.info("shockwave.job: exit %d (%s)%s", outcome.exit_code, outcome.reason,
+                     f": {outcome.message.splitlines()[0]}" if outcome.message else "")
+        self._signals.restore()
+        self._transport.close()
+        self.gang.close()
+
+    def _save_final_params(self) -> None:
+        if not self.is_main:
+            return
+        paths = [self._params_out] if self._params_out else []
+        if self._manager is not None:
+            paths.append(self._manager.directory / FINAL_PARAMS)
+        for path in paths:
+            save_params(path, self._objects)
+
+    def _estimate_checkpoint_time(self) -> None:
+        """A first guess of the checkpoint time from the state's size (100 MB/s)."""
+        if self._manager is None or self._timing.checkpoint_measured:
+            return
+        nbytes = 0
+        for obj in self._objects.values():
+            nbytes += _tensor_bytes(obj.state_dict())
+        self._timing.checkpoint_s = 0.1 + nbytes / 100e6
+
+
+def _tensor_bytes(obj: Any) -> int:
+    if hasattr(obj, "element_size") and hasattr(obj, "nelement"):
+        return obj.element_size() * obj.nelement()
+    if isinstance(obj, dict):
+        return sum(_tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, list | tuple):
+        return sum(_tensor_bytes(v) for v in obj)
+    return 0
+
+
+def _rng_state() -> dict[str, Any]:
+    import torch
+
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import torch
+
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
+def _use_deterministic_algorithms() -> None:
+    """``torch.use_deterministic_algorithms(True)`` without its one-second import of the
+    compiler's config: the same switch, with the compiler told through its environment variable
+    (read when, and if, it is imported later)."""
+    import sys
+
+    import torch
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if "torch._inductor.config" in sys.modules or setter is None:
+        torch.use_deterministic_algorithms(True)
+    else:
+        setter(True, warn_only=False)
+
+
+def init(*, batch_size: int | None = None, seed: int | None = None,
+         checkpoint_dir: str | Path | None = None, checkpoint_interval_s: float | None = None,
+         params_out: str | Path | None = None, deterministic: bool = False,
+         device: str | None = None, timeout_s: float = 120.0) -> JobSession:
+    """Read the environment contract, join the gang and return this rank's session.
+
+    The arguments are the script's defaults; under the service its values win (batch size,
+    seed, checkpoint directory and interval). ``init`` seeds ``torch`` and ``random`` with the
+    job's seed; ``deterministic=True`` also turns on ``torch.use_deterministic_algorithms``.
+    ``params_out``: where to save the final parameters when the job finishes (they also go to
+    ``<checkpoint dir>/final-params.pt``).
+    """
+    import torch
+
+    from shockwave.job.dist import Gang
+    from shockwave.job.env import JobEnv
+
+    env = JobEnv.from_environ()
+    if deterministic:
+        _use_deterministic_algorithms()
+    job_seed = env.seed if env.seed is not None else (seed or 0)
+    torch.manual_seed(job_seed)
+    random.seed(job_seed)
+    gang = Gang(env, device, timeout_s)
+    directory = env.checkpoint_dir or (Path(checkpoint_dir) if checkpoint_dir else None)
+    interval = env.checkpoint_interval_s or checkpoint_interval_s
+    return JobSession(env, gang, batch_size=env.batch_size or batch_size, seed=job_seed,
+                      checkpoint_dir=directory, checkpoint_interval_s=interval,
+                      params_out=Path(params_out) if params_out else None)

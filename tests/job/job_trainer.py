@@ -1,0 +1,73 @@
+"""A small training script written against shockwave.job; the tests run it as a subprocess
+(``python tests/job/job_trainer.py ...``) or call ``train()`` in-process.
+
+An MLP with dropout (so the RNG state must survive a resume) on seeded synthetic data, SGD with
+momentum and a step LR schedule: 192 samples, 12 steps per epoch at batch size 16.
+``--step-sleep`` stretches each step so that a test can stop the job inside an epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+import shockwave.job
+from shockwave.job.session import JobSession
+
+OnStep = Callable[[JobSession], None]
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--samples", type=int, default=192)
+    parser.add_argument("--params-out")
+    parser.add_argument("--checkpoint-dir")
+    parser.add_argument("--checkpoint-interval", type=float)
+    parser.add_argument("--step-sleep", type=float, default=0.0)
+    return parser.parse_args(argv)
+
+
+def train(args: argparse.Namespace, *, exit_process: bool = True,
+          on_step: OnStep | None = None) -> JobSession:
+    sess = shockwave.job.init(batch_size=args.batch_size, seed=args.seed,
+                              checkpoint_dir=args.checkpoint_dir,
+                              checkpoint_interval_s=args.checkpoint_interval,
+                              params_out=args.params_out, deterministic=True)
+    gen = torch.Generator().manual_seed(1234)  # the data do not depend on the job's seed
+    x = torch.randn(args.samples, 12, generator=gen)
+    y = (x[:, :3].sum(1) > 0).long() + (x[:, 3] > 1).long()
+    model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 3))
+    net = sess.wrap_model(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.9)
+    loader = sess.loader(TensorDataset(x, y), shuffle=True)
+    sess.track(model=model, optimizer=opt, lr_sched=sched)
+    sess.restore()
+    with sess.running(exit_process=exit_process):
+        for _epoch in sess.epochs(total=args.epochs):
+            for xb, yb in loader:
+                loss = nn.functional.cross_entropy(net(xb), yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                if args.step_sleep:
+                    time.sleep(args.step_sleep)
+                sess.step(loss=loss)
+                if on_step is not None:
+                    on_step(sess)
+    return sess
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    train(parse())
