@@ -114,6 +114,14 @@ class CheckpointManager:
         self._prune(keep={name, previous} if self.keep > 1 else {name})
         return _manifest_of(name, manifest)
 
+    def remove_torn_writes(self) -> None:
+        """Delete the temporary directories of writes that never committed (another attempt's
+        process was killed in the middle of a save)."""
+        if self.directory.is_dir():
+            for path in self.directory.glob(".tmp-*"):
+                if path.is_dir() and not path.name.startswith(f".tmp-{self.attempt}-"):
+                    shutil.rmtree(path, ignore_errors=True)
+
     def _prune(self, keep: set[str | None]) -> None:
         for path in self.directory.iterdir():
             stale_tmp = path.name.startswith(".tmp-") and path.is_dir()

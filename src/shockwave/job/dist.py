@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import datetime
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shockwave.job.env import JobEnv
-
-if TYPE_CHECKING:
-    import torch
 
 DEFAULT_TIMEOUT_S = 120.0
 
@@ -77,16 +74,6 @@ class Gang:
         dist.gather_object(obj, out, dst=0)
         return out
 
-    def scatter_from_main(self, objs: list[Any] | None) -> Any:
-        """Rank ``r`` receives ``objs[r]`` from rank 0."""
-        if self.world_size == 1:
-            return objs[0] if objs else None
-        import torch.distributed as dist
-
-        out: list[Any] = [None]
-        dist.scatter_object_list(out, objs if self.rank == 0 else None, src=0)
-        return out[0]
-
     def close(self) -> None:
         if self.initialised:
             import torch.distributed as dist
@@ -102,15 +89,3 @@ def _cpu_threads() -> int:
     except ValueError:
         return 1
 
-
-def move(obj: Any, device: torch.device) -> Any:
-    """Tensors in nested dicts/lists moved to ``device`` (for RNG states and the like)."""
-    import torch
-
-    if isinstance(obj, torch.Tensor):
-        return obj.to(device)
-    if isinstance(obj, dict):
-        return {k: move(v, device) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(move(v, device) for v in obj)
-    return obj

@@ -196,6 +196,8 @@ class JobSession:
             log.error("shockwave.job: %s", exc)
             self._end(Outcome.failed(f"checkpoint verification failed: {exc}"))
             raise
+        if self.is_main:
+            self._manager.remove_torn_writes()
         if loaded is None:
             self._agree_on_step(0)
             return None
@@ -336,9 +338,9 @@ class JobSession:
             self._batch_size = new_bs
         if agreed != StopCode.CONTINUE:
             self._stop_code = agreed
-            if self.is_main:
-                log.info("shockwave.job: stopping at step %d (%s)", self.step_count,
-                         self._why(agreed))
+            who = f"rank {self.rank}: " if self.world_size > 1 else ""
+            log.info("shockwave.job: %sstopping at step %d (%s)", who, self.step_count,
+                     self._why(agreed))
             return True
         if checkpoint_due:
             try:

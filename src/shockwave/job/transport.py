@@ -59,6 +59,9 @@ class HttpTransport:
                  timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         import httpx  # the service's client library; imported only when a server is set
 
+        httpx_log = logging.getLogger("httpx")
+        if httpx_log.level == logging.NOTSET:  # one INFO line per heartbeat is noise
+            httpx_log.setLevel(logging.WARNING)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._base = f"{server.rstrip('/')}/v1/attempts/{quote(attempt_id, safe='')}"
         self._client = httpx.Client(headers=headers, timeout=timeout_s)
