@@ -1,0 +1,144 @@
+"""``Settings``: everything the service is configured with, in one frozen object (built by
+``shockwave serve`` from its options, or directly by tests). Units are in the names."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from shockwave.errors import InputError
+from shockwave.limits import MAX_GPUS, MAX_ROUND_S, MIN_ROUND_S
+
+DEFAULT_PORT = 8470
+DEFAULT_STATE_DIR = "shockwave-state"
+DEFAULT_SAMPLES_PER_S = 100.0
+"""A job's speed (samples/s of the whole gang) before it has reported any and when its spec
+gives no ``expected_samples_per_s`` hint: what the planner assumes for a job never seen running."""
+
+SlotKind = Literal["cuda", "cpu"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration. ``cuda_devices`` names the CUDA device of each slot when
+    ``slot_kind`` is ``cuda`` (slot i is ``cuda_devices[i]``)."""
+
+    state_dir: Path
+    gpus: int = 1
+    slot_kind: SlotKind = "cpu"
+    cuda_devices: tuple[str, ...] = ()
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    policy: str = "shockwave"
+    policy_config: str | None = None
+    params: tuple[tuple[str, Any], ...] = ()
+    round_s: float = 120.0
+    heartbeat_s: float = 5.0
+    lease_s: float | None = None
+    """How long a heartbeat keeps the lease alive; default three heartbeats."""
+    startup_s: float = 120.0
+    """The lease of a new attempt: how long it may take to send its first heartbeat."""
+    grace_s: float = 30.0
+    """Soft deadline to checkpoint after a stop request, then again from SIGTERM to the kill."""
+    tick_s: float = 0.5
+    """How often the round loop reconciles."""
+    backoff_s: float = 10.0
+    max_backoff_s: float = 300.0
+    default_samples_per_s: float = DEFAULT_SAMPLES_PER_S
+    log_tail_lines: int = 20
+    token: str | None = field(default=None, repr=False)
+    run_loop: bool = True
+    """Start the round loop in the app's lifespan (tests drive ``tick()`` themselves)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state_dir", Path(self.state_dir))
+        if isinstance(self.gpus, bool) or not isinstance(self.gpus, int) \
+                or not 1 <= self.gpus <= MAX_GPUS:
+            raise InputError(f"must be an integer in [1, {MAX_GPUS:,}], got {self.gpus!r}",
+                             field="--gpus")
+        if self.slot_kind == "cuda" and len(self.cuda_devices) < self.gpus:
+            raise InputError(f"{self.gpus} slots asked for but {len(self.cuda_devices)} CUDA "
+                             "device(s) are visible", field="--gpus")
+        _positive("--round-seconds", self.round_s, MIN_ROUND_S, MAX_ROUND_S)
+        for name, value in (("--heartbeat-seconds", self.heartbeat_s),
+                            ("--startup-seconds", self.startup_s),
+                            ("--grace-seconds", self.grace_s), ("--tick-seconds", self.tick_s),
+                            ("--backoff-seconds", self.backoff_s),
+                            ("--max-backoff-seconds", self.max_backoff_s),
+                            ("default_samples_per_s", self.default_samples_per_s)):
+            _positive(name, value, 0.0, MAX_ROUND_S * 10, low_open=True)
+        if self.lease_s is None:
+            object.__setattr__(self, "lease_s", 3 * self.heartbeat_s)
+        _positive("--lease-seconds", self.lease_s, self.heartbeat_s, MAX_ROUND_S * 10)
+        if not 1 <= self.port <= 65535:
+            raise InputError(f"must be in [1, 65535], got {self.port}", field="--port")
+        if self.token is not None and not self.token.strip():
+            raise InputError("must not be empty", field="--token")
+
+    # -- derived -----------------------------------------------------------------------------
+    @property
+    def lease_ttl_s(self) -> float:
+        return float(self.lease_s)  # type: ignore[arg-type]
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "shockwave.db"
+
+    @property
+    def attempts_dir(self) -> Path:
+        return self.state_dir / "attempts"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.state_dir / "checkpoints"
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+    @property
+    def job_server_url(self) -> str:
+        """The URL the service's own jobs use to reach it (they run on this machine)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "localhost") else self.host
+        host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
+        return f"http://{host}:{self.port}"
+
+    def slot_device(self, slot: int) -> str:
+        """What slot ``slot`` is: ``cuda:<id>`` or ``cpu``."""
+        return f"cuda:{self.cuda_devices[slot]}" if self.slot_kind == "cuda" else "cpu"
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` and loopback addresses; anything else (``0.0.0.0`` included) is not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def detect_cuda_devices() -> tuple[str, ...]:
+    """CUDA devices visible to this process without importing torch: ``CUDA_VISIBLE_DEVICES``
+    when set, else one per GPU the NVIDIA driver lists in ``/proc/driver/nvidia/gpus``."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return tuple(d.strip() for d in visible.split(",") if d.strip() and d.strip() != "-1")
+    gpus = Path("/proc/driver/nvidia/gpus")
+    try:
+        return tuple(str(i) for i in range(len(list(gpus.iterdir()))))
+    except OSError:
+        return ()
+
+
+def _positive(name: str, value: object, low: float, high: float, *, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"must be a finite number, got {value!r}", field=name)
+    too_low = value <= low if low_open else value < low
+    if too_low or value > high:
+        bracket = "(" if low_open else "["
+        raise InputError(f"must be in {bracket}{low:g}, {high:g}], got {value:g}", field=name)

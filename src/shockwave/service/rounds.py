@@ -1,0 +1,340 @@
+"""The round loop: one ``tick()`` reconciles everything, and it is the only place that decides
+(adaptdl's ``_sync_job``). The API only records intent (a submission, a cancel request, a
+heartbeat); the loop acts on it.
+
+Each tick, in order: collect the exits the backend reports; expire silent leases; act on cancel
+requests; send SIGTERM and kills whose time has come; tell the planner which jobs it schedules
+(``job_added`` / ``job_removed``: jobs queued or running, not in back-off, not being cancelled);
+at a round boundary report the last round's time to the planner (``job_ran``), call
+``RoundPlanner.next_round`` on a view built from measured progress, and diff its placement
+against the running attempts: the same slots keep their attempt (the lease simply continues),
+revoked attempts get ``checkpoint_and_stop`` with a soft deadline, then SIGTERM, then a kill after
+the grace period; finally start the planned jobs whose slots are free. Every change is written
+to the store before it is acted on.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from shockwave.config import make_sim_config
+from shockwave.model import JobId
+from shockwave.planner import RoundPlanner
+from shockwave.policies.params import build_policy
+from shockwave.protocol import (
+    ENV_ATTEMPT_ID,
+    ENV_BATCH_SIZE,
+    ENV_CHECKPOINT_DIR,
+    ENV_CHECKPOINT_INTERVAL_S,
+    ENV_GRACE_S,
+    ENV_HEARTBEAT_S,
+    ENV_JOB_ID,
+    ENV_LEASE_S,
+    ENV_REPORT_FILE,
+    ENV_SEED,
+    ENV_SERVER,
+    ENV_TOKEN,
+    ENV_TOTAL_EPOCHS,
+    ExitReport,
+)
+from shockwave.service import logs
+from shockwave.service.backends.base import AttemptExit, AttemptSpec, Backend
+from shockwave.service.clock import Clock
+from shockwave.service.config import Settings
+from shockwave.service.leases import CANCELLED, REVOKED, expire_leases, new_token
+from shockwave.service.outcomes import finish_attempt
+from shockwave.service.states import (
+    CURRENT_ATTEMPT_STATES,
+    LIVE_ATTEMPT_STATES,
+    AttemptState,
+    JobState,
+    Outcome,
+)
+from shockwave.service.store import AttemptRow, JobRow, RoundRow, Store
+from shockwave.service.views import cluster_view, make_cluster, samples_per_s
+
+log = logging.getLogger("shockwave.service")
+
+SCHEDULED_STATES = (JobState.QUEUED, JobState.RUNNING)
+
+
+def make_planner(settings: Settings) -> RoundPlanner:
+    """The simulator's planner with the policy ``settings`` names (checked: ``InputError``)."""
+    policy = build_policy(settings.policy, dict(settings.params),
+                          config_path=settings.policy_config)
+    return RoundPlanner(policy, make_cluster(settings), make_sim_config(round_s=settings.round_s))
+
+
+@dataclass
+class TickStats:
+    """What the last tick did (tests and logs)."""
+
+    exits: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)
+    started: list[int] = field(default_factory=list)
+    round_index: int | None = None
+
+
+class RoundLoop:
+    """Owns the planner and every decision. ``tick()`` is called from one thread only."""
+
+    def __init__(self, settings: Settings, store: Store, backend: Backend, clock: Clock,
+                 planner: RoundPlanner) -> None:
+        self.settings, self.store, self.backend, self.clock = settings, store, backend, clock
+        self.planner = planner
+        self.cluster = make_cluster(settings)
+        self.known: set[JobId] = set()
+        self._batch_sizes: dict[JobId, int] = {}
+        self.round: RoundRow | None = store.latest_round()
+        self.last = TickStats()
+
+    # -- the tick --------------------------------------------------------------------------------
+    def tick(self) -> TickStats:
+        now = self.clock.now()
+        stats = TickStats()
+        stats.exits = self._collect_exits(now)
+        stats.expired = expire_leases(self.store, self.settings, now)
+        self._act_on_cancels(now)
+        self._drive_deadlines(now)
+        self._sync_planner(now)
+        if self._round_due(now):
+            stats.round_index = self._new_round(now)
+        stats.started = self._launch(now)
+        persist = getattr(self.clock, "persist", None)
+        if persist is not None:
+            persist()
+        self.last = stats
+        return stats
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick every ``tick_s`` until ``stop`` is set; a failing tick is logged, not fatal."""
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - the loop must outlive one bad tick
+                log.exception("round loop tick failed")
+            stop.wait(self.settings.tick_s)
+
+    # -- exits, leases, cancels, deadlines ------------------------------------------------------
+    def _collect_exits(self, now: float) -> list[int]:
+        ended = []
+        for attempt in self.store.attempts(states=list(CURRENT_ATTEMPT_STATES)):
+            if attempt.handle is None:
+                continue
+            result = self.backend.poll(attempt.handle)
+            if result is not None and finish_attempt(self.store, self.settings, attempt,
+                                                     _with_posted_report(attempt, result), now):
+                ended.append(attempt.id)
+        return ended
+
+    def _act_on_cancels(self, now: float) -> None:
+        for job in self.store.jobs(SCHEDULED_STATES, cancel_requested=True):
+            live = self._live_attempt(job.id)
+            if live is None:
+                self.store.transition_job(job.id, job.state, JobState.CANCELLED, now_s=now,
+                                          note="cancelled before it ran again", finished_s=now,
+                                          reason="cancelled")
+            elif live.state == AttemptState.RUNNING:
+                self.store.transition_attempt(
+                    live.id, AttemptState.RUNNING, AttemptState.DRAINING, now_s=now,
+                    note="job cancelled", stop_reason=CANCELLED, stop_by_s=now, sigterm_at_s=now,
+                    kill_at_s=now + self.settings.grace_s)
+
+    def _drive_deadlines(self, now: float) -> None:
+        for attempt in self.store.attempts(states=[AttemptState.DRAINING]):
+            if attempt.handle is None:
+                continue
+            if not attempt.sigterm_sent and now >= (attempt.sigterm_at_s or now):
+                self.store.update_attempt(attempt.id, sigterm_sent=True)
+                self.store.add_event(now, "attempt", job_id=attempt.job_id,
+                                     attempt_id=attempt.id, reason="SIGTERM sent")
+                self.backend.stop(attempt.handle, self.settings.grace_s)
+            if not attempt.kill_sent and attempt.kill_at_s is not None \
+                    and now >= attempt.kill_at_s:
+                self.store.update_attempt(attempt.id, kill_sent=True)
+                self.store.add_event(now, "attempt", job_id=attempt.job_id,
+                                     attempt_id=attempt.id, reason="killed at the grace deadline")
+                self.backend.kill(attempt.handle)
+
+    # -- the planner's job set -----------------------------------------------------------------
+    def _sync_planner(self, now: float) -> None:
+        wanted = set(self.store.scheduled_job_ids(now))
+        for job_id in sorted(self.known - wanted):
+            self.planner.job_removed(job_id)
+            self._batch_sizes.pop(job_id, None)
+        for job_id in sorted(wanted - self.known):
+            self.planner.job_added(job_id)
+        self.known = wanted
+
+    # -- rounds ----------------------------------------------------------------------------------
+    def _round_due(self, now: float) -> bool:
+        if not self.known:
+            return False
+        if self.round is None or now >= self.round.end_s:
+            return True
+        # Everything idle and nothing of this round left to start: do not wait for its end.
+        if self.store.attempts(states=list(LIVE_ATTEMPT_STATES)):
+            return False
+        return not self._launchable(self.round) and now - self.round.start_s >= self.settings.tick_s
+
+    def _new_round(self, now: float) -> int:
+        started = time.perf_counter()
+        index = self.round.idx + 1 if self.round is not None else 0
+        if self.round is not None:
+            self._account(self.round, now)
+        jobs = {job.id: job for job in self.store.jobs(SCHEDULED_STATES) if job.id in self.known}
+        for job_id, job in jobs.items():
+            if self._batch_sizes.setdefault(job_id, job.batch_size) != job.batch_size:
+                self._batch_sizes[job_id] = job.batch_size
+                self.planner.batch_size_changed(job_id)
+        view = cluster_view(list(jobs.values()), self.settings, now_s=now, round_index=index,
+                            cluster=self.cluster)
+        decided = time.perf_counter()
+        plan = self.planner.next_round(view)
+        decision_s = time.perf_counter() - decided
+        placements = {j: tuple(g) for j, g in plan.placements.items()}
+        kept, revoked = [], []
+        with self.store.atomic():
+            for attempt in self.store.attempts(states=[AttemptState.RUNNING]):
+                if placements.get(attempt.job_id) == attempt.slots:
+                    kept.append(attempt.job_id)
+                else:
+                    self._revoke(attempt, now)
+                    revoked.append(attempt.job_id)
+            added = sorted(set(placements) - set(kept))
+            row = RoundRow(idx=index, start_s=now, end_s=now + self.settings.round_s,
+                           placements=placements, kept=sorted(kept), revoked=sorted(revoked),
+                           added=added, decision_s=decision_s, bookkeeping_s=0.0)
+            self.store.add_round(row)
+        self.round = row
+        bookkeeping = time.perf_counter() - started - decision_s
+        self.store.set_round_bookkeeping(index, bookkeeping)
+        return index
+
+    def _account(self, previous: RoundRow, now: float) -> None:
+        """Tell the planner how long each job held its slots in the round that just ended, and
+        keep the counters the view shows (rounds received, attained time, throughput timeline)."""
+        held: dict[JobId, float] = {}
+        for attempt in self.store.attempts_since(previous.start_s):
+            start = max(attempt.started_s or now, previous.start_s)
+            end = min(attempt.ended_s if attempt.ended_s is not None else now, now)
+            if end > start:
+                held[attempt.job_id] = held.get(attempt.job_id, 0.0) + end - start
+        with self.store.atomic():
+            for job_id, seconds in sorted(held.items()):
+                job = self.store.job(job_id)
+                if job is None:
+                    continue
+                timeline = [*job.timeline, [previous.idx, samples_per_s(job, self.settings)
+                                            / max(1, job.batch_size), job.batch_size]]
+                self.store.update_job(job_id, rounds_received=job.rounds_received + 1,
+                                      attained_s=job.attained_s + seconds,
+                                      last_round_ran=previous.idx, timeline=timeline)
+        for job_id, seconds in sorted(held.items()):
+            self.planner.job_ran(job_id, seconds)
+
+    def _revoke(self, attempt: AttemptRow, now: float) -> None:
+        stop_by = now + self.settings.grace_s
+        self.store.transition_attempt(
+            attempt.id, AttemptState.RUNNING, AttemptState.DRAINING, now_s=now,
+            note="revoked: not in this round's plan", stop_reason=REVOKED, stop_by_s=stop_by,
+            sigterm_at_s=stop_by, kill_at_s=stop_by + self.settings.grace_s)
+
+    # -- launching -------------------------------------------------------------------------------
+    def _launchable(self, plan: RoundRow) -> list[JobId]:
+        """Planned jobs that may start now: scheduled, no live attempt, none started in this
+        round yet, and every slot of their gang free."""
+        live = self.store.attempts(states=list(LIVE_ATTEMPT_STATES))
+        busy = {slot for attempt in live for slot in attempt.slots}
+        running_jobs = {attempt.job_id for attempt in live}
+        tried = self.store.jobs_with_attempts_in_round(plan.idx)
+        ready = []
+        for job_id, slots in sorted(plan.placements.items()):
+            if job_id not in self.known or job_id in running_jobs or job_id in tried:
+                continue
+            if busy.isdisjoint(slots):
+                ready.append(job_id)
+                busy.update(slots)
+        return ready
+
+    def _launch(self, now: float) -> list[int]:
+        if self.round is None:
+            return []
+        started = []
+        for job_id in self._launchable(self.round):
+            job = self.store.job(job_id)
+            if job is not None and job.state == JobState.QUEUED:
+                attempt_id = self._start(job, self.round.placements[job_id], now)
+                if attempt_id is not None:
+                    started.append(attempt_id)
+        return started
+
+    def _start(self, job: JobRow, slots: Sequence[int], now: float) -> int | None:
+        token, token_hash = new_token()
+        with self.store.atomic():
+            attempt = self.store.add_attempt(
+                job.id, slots, token_hash, batch_size=job.batch_size, round_index=self.round.idx,
+                now_s=now, start_samples=job.checkpoint_samples)  # type: ignore[union-attr]
+            if not self.store.transition_job(job.id, JobState.QUEUED, JobState.RUNNING, now_s=now,
+                                             note=f"attempt {attempt.id} on slots {list(slots)}",
+                                             started_s=job.started_s if job.started_s is not None
+                                             else now):
+                self.store.transition_attempt(attempt.id, AttemptState.PENDING,
+                                              AttemptState.EXITED, now_s=now, note="job moved on",
+                                              outcome=Outcome.lost, ended_s=now)
+                return None
+            self.store.transition_attempt(attempt.id, AttemptState.PENDING, AttemptState.LAUNCHING,
+                                          now_s=now, note="starting", started_s=now,
+                                          lease_expires_s=now + self.settings.startup_s)
+        spec = self._attempt_spec(job, attempt, token)
+        try:
+            handle = self.backend.start(spec)
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            fresh = self.store.attempt(attempt.id)
+            finish_attempt(self.store, self.settings, fresh or attempt, AttemptExit(None), now,
+                           outcome=Outcome.failed, why=f"could not start: {exc}")
+            return None
+        self.store.transition_attempt(attempt.id, AttemptState.LAUNCHING, AttemptState.RUNNING,
+                                      now_s=now, note="started", handle=handle)
+        return attempt.id
+
+    def _attempt_spec(self, job: JobRow, attempt: AttemptRow, token: str) -> AttemptSpec:
+        spec, settings = job.spec, self.settings
+        argv = [sys.executable, "-m", spec.module] if spec.module else list(spec.command or [])
+        checkpoints = logs.checkpoint_dir(settings, job.id)
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        report = logs.report_file(settings, attempt.id)
+        env = {
+            **spec.env,
+            ENV_SERVER: settings.job_server_url, ENV_JOB_ID: str(job.id),
+            ENV_ATTEMPT_ID: str(attempt.id), ENV_TOKEN: token,
+            ENV_CHECKPOINT_DIR: str(checkpoints), ENV_REPORT_FILE: str(report),
+            ENV_BATCH_SIZE: str(job.batch_size), ENV_LEASE_S: f"{settings.startup_s:g}",
+            ENV_HEARTBEAT_S: f"{settings.heartbeat_s:g}", ENV_GRACE_S: f"{settings.grace_s:g}",
+            ENV_CHECKPOINT_INTERVAL_S: f"{spec.checkpoint_interval_s:g}",
+            ENV_TOTAL_EPOCHS: str(spec.epochs), ENV_SEED: str(spec.seed),
+        }
+        return AttemptSpec(attempt_id=attempt.id, job_id=job.id, argv=(*argv, *spec.args),
+                           working_dir=spec.working_dir, env=env, slots=tuple(attempt.slots),
+                           attempt_dir=logs.attempt_dir(settings, attempt.id),
+                           report_file=report)
+
+    def _live_attempt(self, job_id: JobId) -> AttemptRow | None:
+        live = self.store.attempts(job_id=job_id, states=list(LIVE_ATTEMPT_STATES))
+        return live[-1] if live else None
+
+
+def _with_posted_report(attempt: AttemptRow, ended: AttemptExit) -> AttemptExit:
+    """The backend's exit, completed by the report the job posted when no report file was
+    found (and its exit code, when nobody could wait for the process)."""
+    if ended.report is not None or attempt.report is None:
+        return ended
+    report = ExitReport.model_validate(attempt.report)
+    code = ended.exit_code if ended.exit_code is not None else report.exit_code
+    return AttemptExit(code, ended.signal, report)

@@ -1,0 +1,278 @@
+"""The round loop on the fake backend with a fake clock and the real planner: every decision the
+service makes, one tick at a time (docs/service.md, "The round loop")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from harness import Harness, make_harness, progress
+
+from shockwave.protocol import ExitReport
+from shockwave.service.states import AttemptState, JobState, Outcome
+from shockwave.service.views import job_view
+
+
+@pytest.mark.parametrize("policy", ["fifo", "max_min_fairness", "shockwave"])
+def test_every_job_completes_and_resumes_where_it_stopped(tmp_path: Path, policy: str) -> None:
+    h = make_harness(tmp_path, policy=policy)
+    ids = [h.submit(name=f"j{i}").id for i in range(4)] + [h.submit(name="gang", gpus=2).id]
+    h.drive(seconds=120)
+    assert h.all_final()
+    for job_id in ids:
+        job = h.store.job(job_id)
+        assert job is not None and job.state == JobState.COMPLETED, (job_id, h.outcomes(job_id))
+        assert job.samples == job.spec.samples == 400
+        attempts = h.store.attempts(job_id=job_id)
+        for before, after in zip(attempts, attempts[1:], strict=False):
+            assert before.outcome == Outcome.yielded
+            assert after.start_samples == before.samples  # resumed from its last checkpoint
+        assert job.failures == 0
+    # No slot was ever held by two attempts at once.
+    _assert_no_overlap(h)
+    assert len(h.store.rounds(10_000)) >= 5
+
+
+def test_time_sharing_preempts_and_resumes(tmp_path: Path) -> None:
+    h = make_harness(tmp_path, policy="max_min_fairness")
+    ids = [h.submit(name=f"j{i}", total_epochs=10).id for i in range(4)]
+    h.drive(seconds=120)
+    yielded = sum(h.outcomes(j).count("yielded") for j in ids)
+    assert yielded >= 3
+    assert all(h.store.job(j).state == JobState.COMPLETED for j in ids)  # type: ignore[union-attr]
+
+
+def _assert_no_overlap(h: Harness) -> None:
+    spans: dict[int, list[tuple[float, float]]] = {}
+    for attempt in h.store.attempts():
+        if attempt.started_s is None:
+            continue
+        for slot in attempt.slots:
+            spans.setdefault(slot, []).append((attempt.started_s, attempt.ended_s or 1e18))
+    for slot, intervals in spans.items():
+        intervals.sort()
+        for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False):
+            assert start >= end, f"slot {slot} held twice"
+
+
+def test_same_placement_keeps_the_attempt_across_rounds(harness: Harness) -> None:
+    job = harness.submit(total_epochs=100)
+    harness.tick()
+    (attempt,) = harness.current()
+    for _ in range(40):  # ten rounds
+        harness.tick(0.25)
+        harness.beat(attempt.id, 10)
+    assert [a.id for a in harness.store.attempts(job_id=job.id)] == [attempt.id]
+    rounds = harness.store.rounds()
+    assert len(rounds) >= 5
+    assert all(job.id in r.kept for r in rounds[1:])
+    assert harness.store.attempt(attempt.id).state == AttemptState.RUNNING  # type: ignore[union-attr]
+
+
+def test_revocation_checkpoint_and_stop_then_sigterm_then_kill(tmp_path: Path) -> None:
+    h = make_harness(tmp_path, policy="max_min_fairness", gpus=1, grace_s=1.0)
+    first = h.submit(name="stubborn", total_epochs=100)
+    h.submit(name="other", total_epochs=100)
+    h.backend.on_stop[first.id] = "ignore"
+    h.tick()
+    (attempt,) = h.current()
+    assert attempt.job_id == first.id
+    h.beat(attempt.id, 10)
+    revoked_at = None
+    for _ in range(40):
+        h.tick(0.25)
+        h.beat(attempt.id, 10)
+        row = h.store.attempt(attempt.id)
+        if row.state == AttemptState.DRAINING:  # type: ignore[union-attr]
+            revoked_at = h.clock.now()
+            break
+    assert revoked_at is not None
+    reply = h.beat(attempt.id, 20)
+    assert reply.action == "checkpoint_and_stop"
+    assert reply.stop_by_s == pytest.approx(1.0)
+    fake = h.backend.attempts[attempt.id]
+    h.tick(0.5)
+    assert fake.stops == 0  # SIGTERM only at the soft deadline
+    h.beat(attempt.id, 20)
+    h.tick(0.5)
+    assert fake.stops == 1 and fake.kills == 0
+    h.beat(attempt.id, 20)
+    h.tick(0.5)
+    assert fake.kills == 0
+    h.tick(0.5)  # stop_by + grace: the process group is killed
+    assert fake.kills == 1
+    h.tick()
+    row = h.store.attempt(attempt.id)
+    assert row.outcome == Outcome.killed  # type: ignore[union-attr]
+    job = h.store.job(first.id)
+    assert job.failures == 0 and job.state == JobState.QUEUED  # type: ignore[union-attr]
+
+
+def test_silent_attempt_is_killed_at_lease_expiry_plus_grace_and_lost(harness: Harness) -> None:
+    job = harness.submit(total_epochs=100)
+    harness.backend.on_stop[job.id] = "ignore"
+    harness.tick()
+    (attempt,) = harness.current()
+    harness.beat(attempt.id, 10)  # lease: 3 heartbeats = 0.75 s
+    harness.tick(0.5)
+    assert harness.store.attempt(attempt.id).state == AttemptState.RUNNING  # type: ignore[union-attr]
+    harness.tick(0.5)  # 1.0 s since the heartbeat: expired
+    row = harness.store.attempt(attempt.id)
+    assert row.state == AttemptState.DRAINING and row.stop_reason == "lease_expired"  # type: ignore[union-attr]
+    assert harness.beat(attempt.id, 20).action == "stop_now"
+    assert harness.backend.attempts[attempt.id].stops == 1
+    harness.tick(0.5)
+    assert harness.backend.attempts[attempt.id].kills == 0
+    harness.tick(0.5)  # lease expiry (0.75 s) + grace (1 s) = 1.75 s after the heartbeat
+    assert harness.backend.attempts[attempt.id].kills == 1
+    harness.tick()
+    row = harness.store.attempt(attempt.id)
+    assert row.outcome == Outcome.lost  # type: ignore[union-attr]
+    assert harness.store.job(job.id).failures == 0  # type: ignore[union-attr]
+    harness.tick(2.0)  # next round: it runs again, from its last checkpoint
+    assert [a.job_id for a in harness.current()] == [job.id]
+
+
+def test_an_attempt_that_never_heartbeats_fails(harness: Harness) -> None:
+    job = harness.submit(total_epochs=100, max_failures=0)
+    harness.backend.on_stop[job.id] = "sigterm"  # no SIGTERM handler: exits 143
+    harness.tick()
+    harness.tick(5.5)  # the start-up lease (5 s) ran out without a heartbeat
+    harness.tick()
+    (attempt,) = harness.store.attempts(job_id=job.id)
+    assert attempt.outcome == Outcome.failed
+    assert "no heartbeat" in (attempt.reason or "")
+    assert harness.store.job(job.id).state == JobState.FAILED  # type: ignore[union-attr]
+
+
+def test_failures_are_retried_with_backoff_then_the_job_fails(harness: Harness) -> None:
+    job = harness.submit(max_failures=2)
+    harness.tick()
+    for failure in range(1, 4):
+        (attempt,) = harness.current()
+        harness.beat(attempt.id, 10 * failure)
+        harness.backend.finish(attempt.id, 3, ExitReport(reason="failed", exit_code=3,
+                                                         message="CUDA error: boom"))
+        harness.tick()
+        row = harness.store.job(job.id)
+        assert row.failures == failure  # type: ignore[union-attr]
+        if failure == 3:
+            break
+        assert row.state == JobState.QUEUED and row.not_before_s > harness.clock.now()  # type: ignore[union-attr]
+        wait = row.not_before_s - harness.clock.now()  # type: ignore[union-attr]
+        assert wait == pytest.approx(harness.settings.backoff_s * 2 ** (failure - 1))
+        harness.tick(wait / 2)
+        assert not harness.current()  # still in back-off
+        for _ in range(20):
+            harness.tick(0.5)
+            if harness.current():
+                break
+    final = harness.store.job(job.id)
+    assert final.state == JobState.FAILED  # type: ignore[union-attr]
+    assert "exit code 3: CUDA error: boom" in final.reason  # type: ignore[union-attr,operator]
+    assert "fake attempt" in (final.log_tail or "")  # type: ignore[union-attr]
+    assert all(o == "failed" for o in harness.outcomes(job.id))
+
+
+def test_exit_143_is_preemption_only_after_a_stop_request(tmp_path: Path) -> None:
+    h = make_harness(tmp_path, policy="max_min_fairness", gpus=1)
+    a = h.submit(name="a", total_epochs=100)
+    h.submit(name="b", total_epochs=100)
+    h.backend.on_stop[a.id] = "sigterm"
+    h.tick()
+    (attempt,) = h.current()
+    h.beat(attempt.id, 10)
+    for _ in range(30):
+        h.tick(0.25)
+        h.beat(attempt.id, 10)
+        if h.store.attempt(attempt.id).state == AttemptState.EXITED:  # type: ignore[union-attr]
+            break
+    assert h.store.attempt(attempt.id).outcome == Outcome.yielded  # type: ignore[union-attr]
+    (other,) = [x for x in h.current() if x.job_id != a.id] or [None]
+    assert other is not None
+    h.backend.finish(other.id, 143, signal=15)  # a SIGTERM the service did not send
+    h.tick()
+    assert h.store.attempt(other.id).outcome == Outcome.lost  # type: ignore[union-attr]
+    assert h.store.job(other.job_id).failures == 0  # type: ignore[union-attr]
+
+
+def test_cancel_a_running_and_a_queued_job(tmp_path: Path) -> None:
+    h = make_harness(tmp_path, gpus=1)
+    running = h.submit(name="running", total_epochs=100)
+    queued = h.submit(name="queued", total_epochs=100)
+    h.tick()
+    (attempt,) = h.current()
+    assert h.store.request_cancel(running.id, h.clock.now())
+    assert h.store.request_cancel(queued.id, h.clock.now())
+    h.tick()
+    assert h.store.job(queued.id).state == JobState.CANCELLED  # type: ignore[union-attr]
+    assert h.beat(attempt.id, 10).action == "stop_now"
+    assert h.backend.attempts[attempt.id].stops == 1  # SIGTERM at once; it yields
+    h.tick()
+    assert h.store.job(running.id).state == JobState.CANCELLED  # type: ignore[union-attr]
+    assert not h.store.request_cancel(running.id, h.clock.now())
+
+
+def test_a_start_that_fails_counts_as_a_failure(harness: Harness) -> None:
+    job = harness.submit(max_failures=0)
+    harness.backend.fail_start.add(job.id)
+    harness.tick()
+    final = harness.store.job(job.id)
+    assert final.state == JobState.FAILED  # type: ignore[union-attr]
+    assert "could not start" in (final.reason or "")  # type: ignore[union-attr]
+
+
+def test_the_planner_hears_what_the_simulator_tells_it(tmp_path: Path) -> None:
+    h = make_harness(tmp_path, policy="max_min_fairness")
+    calls: list[tuple[str, int]] = []
+    planner = h.loop.planner
+    for name in ("job_added", "job_removed", "job_ran", "batch_size_changed"):
+        original = getattr(planner, name)
+
+        def spy(job_id: int, *rest: float, _name: str = name, _f=original) -> None:  # noqa: ANN001
+            calls.append((_name, job_id))
+            _f(job_id, *rest)
+
+        setattr(planner, name, spy)
+    job = h.submit(total_epochs=5)  # five seconds: it runs through round boundaries
+    h.drive(seconds=20)
+    kinds = [c for c, j in calls if j == job.id]
+    assert kinds[0] == "job_added" and kinds[-1] == "job_removed"
+    assert "job_ran" in kinds
+
+
+def test_the_view_comes_from_measured_progress(harness: Harness) -> None:
+    job = harness.submit(total_epochs=4, expected_samples_per_s=50.0)
+    view = job_view(harness.store.job(job.id), harness.settings, 0)  # type: ignore[arg-type]
+    assert view.throughput == pytest.approx(5.0)  # the hint: 50 samples/s / batch 10
+    assert view.total_steps == 40 and view.steps_done == 0
+    assert view.profile.num_epochs == 4
+    assert view.profile.run_time_s == pytest.approx(400 / 50)
+    harness.tick()
+    (attempt,) = harness.current()
+    harness.beat(attempt.id, 120, samples_per_s=200.0)
+    for _ in range(8):
+        harness.tick(0.25)
+        harness.beat(attempt.id, 120, samples_per_s=200.0)
+    row = harness.store.job(job.id)
+    view = job_view(row, harness.settings, harness.loop.round.idx)  # type: ignore[arg-type,union-attr]
+    assert view.throughput == pytest.approx(20.0)  # measured: 200 samples/s / 10
+    assert view.steps_done == pytest.approx(12.0)
+    assert view.epochs_done == 1
+    assert view.rounds_received >= 1 and view.attained_s > 0
+    assert view.throughput_timeline[-1][1:] == (20.0, 10)
+    assert view.ran_last_round
+
+
+def test_batch_size_proposals_within_bounds_are_approved(harness: Harness) -> None:
+    static = harness.submit(name="static", batch_size=10, max_batch_size=40)
+    gns = harness.submit(name="gns", adaptation="gns", batch_size=10, max_batch_size=40)
+    harness.tick()
+    by_job = {a.job_id: a for a in harness.current()}
+    reply = harness.beat(by_job[gns.id].id, 10, proposal=80)
+    assert (reply.batch_size, reply.batch_size_version) == (40, 1)  # capped at the bound
+    again = harness.beat(by_job[gns.id].id, 10, proposal=80)
+    assert again.batch_size_version == 1
+    reply = harness.beat(by_job[static.id].id, 10, proposal=80)
+    assert (reply.batch_size, reply.batch_size_version) == (10, 0)
+    assert progress(10).batch_size == 10
