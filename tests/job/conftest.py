@@ -32,12 +32,21 @@ def fake() -> Iterator[FakeService]:
 @pytest.fixture(scope="session")
 def reference_params(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trainer's final parameters after an uninterrupted standalone run (1 rank)."""
+    return _reference(tmp_path_factory.mktemp("reference"), [])
+
+
+@pytest.fixture(scope="session")
+def manual_reference_params(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same with ``--manual-sgd`` (the trainer as the subprocess tests run it)."""
+    return _reference(tmp_path_factory.mktemp("reference-manual"), ["--manual-sgd"])
+
+
+def _reference(tmp: Path, extra: list[str]) -> Path:
     import job_trainer
 
-    out = tmp_path_factory.mktemp("reference") / "params.pt"
+    out = tmp / "params.pt"
     with mock.patch.dict(os.environ, clean_environ(), clear=True):
-        sess = job_trainer.train(job_trainer.parse(["--params-out", str(out)]),
+        sess = job_trainer.train(job_trainer.parse(["--params-out", str(out), *extra]),
                                  exit_process=False)
     assert sess.exit_code == 0
     return out
-
