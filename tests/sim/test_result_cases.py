@@ -105,3 +105,9 @@ def test_schedule_keys_are_job_ids_below_the_trace_size():
     schedule[0] = {key: [0]}
     assert str(error(changed(per_round_schedule=schedule))).endswith(
         f'written in decimal, got "{"9" * 39}')
+
+
+def test_a_job_that_is_not_an_object_is_named_as_such():
+    jobs = copy.deepcopy(DOCUMENT["jobs"])
+    jobs[0] = 5
+    assert str(error(changed(jobs=jobs))) == "jobs[0]: expected an object, got 5"
