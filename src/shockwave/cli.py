@@ -333,10 +333,12 @@ def _root(
 
 def _mount_subcommands() -> None:
     from shockwave.cli_report import app as report_app
+    from shockwave.cli_service import app as service_app
     from shockwave.cli_trace import app as trace_app
 
     app.add_typer(trace_app, name="trace")
     app.registered_commands.extend(report_app.registered_commands)
+    app.registered_commands.extend(service_app.registered_commands)
 
 
 _mount_subcommands()

@@ -1,7 +1,10 @@
 """``LocalBackend``: attempts as process groups on this machine (reference/RUNTIME.md 3.8).
 
-Rank 0 starts a new session, so it leads a process group; the other ranks join that group, so
-one ``killpg`` reaches the whole gang and whatever it started. Each rank writes stdout and
+Rank 0 starts in a new process group it leads (``process_group=0``); the other ranks join that
+group, so one ``killpg`` reaches the whole gang and whatever it started. (Rank 0 does not start a
+new session: a process may only join a group of its own session, so the other ranks could not
+follow it. The group is never the terminal's foreground group, so a Ctrl-C of ``serve`` does not
+reach the jobs.) Each rank writes stdout and
 stderr to ``rank-<r>.log`` in the attempt's directory. The handle records every rank's pid and
 its start time from ``/proc`` so that a restarted service can tell its processes from a later
 process that reused a pid; it cannot ``wait()`` on processes it did not start, so it polls
@@ -121,11 +124,10 @@ class LocalBackend:
         })
         log_path = spec.attempt_dir / f"rank-{rank}.log"
         with open(log_path, "ab") as log:
-            group_args: dict[str, object] = (
-                {"start_new_session": True} if group is None else {"process_group": group})
-            return subprocess.Popen(  # noqa: S603 - the job's own command, by design
+            return subprocess.Popen(
                 list(spec.argv), cwd=spec.working_dir, env=env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, close_fds=True, **group_args)  # type: ignore[arg-type]
+                stdout=log, stderr=subprocess.STDOUT, close_fds=True,
+                process_group=0 if group is None else group)
 
     def _rank_codes(self, handle: Handle) -> list[int | str]:
         """Per rank: its exit code (128 + N if signal N ended it), ``running``, or ``unknown``."""

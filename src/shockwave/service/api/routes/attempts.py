@@ -1,0 +1,63 @@
+"""What running jobs send (reference/RUNTIME.md 3.4), each authenticated by the attempt's own
+token: heartbeats (progress in, lease and action out), committed checkpoints, the final report.
+
+Only the current attempt of a job is listened to: a heartbeat of an attempt that has ended gets
+``stop_now`` and is not recorded; its checkpoints and reports are refused (409), so a zombie's
+late writes never count as progress."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from shockwave.protocol import CheckpointReport, ExitReport, Heartbeat, HeartbeatReply
+from shockwave.service.api.deps import AttemptDep, ClockDep, SettingsDep, StoreDep
+from shockwave.service.api.schemas import Accepted
+from shockwave.service.leases import on_heartbeat
+from shockwave.service.states import CURRENT_ATTEMPT_STATES
+from shockwave.service.store import AttemptRow
+
+router = APIRouter(prefix="/v1/attempts", tags=["attempts"])
+
+
+def _current(attempt: AttemptRow) -> None:
+    if attempt.state not in CURRENT_ATTEMPT_STATES:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            detail=f"attempt {attempt.id} is {attempt.state}: not the job's "
+                                   "current attempt; ignored")
+
+
+@router.post("/{attempt_id}/heartbeat", response_model=HeartbeatReply)
+def heartbeat(attempt: AttemptDep, beat: Heartbeat, store: StoreDep, settings: SettingsDep,
+              clock: ClockDep) -> HeartbeatReply:
+    """Progress and speed in; the lease (relative seconds) and what to do next out. A stale or
+    duplicate ``seq`` changes nothing and gets the current answer."""
+    return on_heartbeat(store, settings, clock.now(), attempt, beat)
+
+
+@router.post("/{attempt_id}/checkpoints", response_model=Accepted)
+def checkpoint(attempt: AttemptDep, report: CheckpointReport, store: StoreDep,
+               clock: ClockDep) -> Accepted:
+    """A committed checkpoint: from now on the job resumes from it (idempotent on its id)."""
+    _current(attempt)
+    new = store.add_checkpoint(attempt.id, report.checkpoint_id, report.progress.model_dump(),
+                               clock.now())
+    return Accepted(accepted=new, detail="acknowledged" if new else "already acknowledged")
+
+
+@router.post("/{attempt_id}/exit", response_model=Accepted)
+def exit_report(attempt: AttemptDep, report: ExitReport, store: StoreDep,
+                clock: ClockDep) -> Accepted:
+    """Rank 0's last word. The outcome is decided when the process has exited; this report says
+    why (and names its last checkpoint, which counts as acknowledged)."""
+    _current(attempt)
+    if attempt.report is not None:
+        return Accepted(accepted=False, detail="already reported")
+    now = clock.now()
+    with store.atomic():
+        store.update_attempt(attempt.id, report=report.model_dump())
+        if report.checkpoint_id and report.progress is not None:
+            store.add_checkpoint(attempt.id, report.checkpoint_id, report.progress.model_dump(),
+                                 now)
+        store.add_event(now, "attempt", job_id=attempt.job_id, attempt_id=attempt.id,
+                        reason=f"exit report: {report.reason} ({report.exit_code})")
+    return Accepted(accepted=True, detail="recorded")

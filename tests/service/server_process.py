@@ -1,0 +1,128 @@
+"""``shockwave serve`` as a real process on a free loopback port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SCRIPTS = Path(__file__).parent / "scripts"
+FAKE_JOB = SCRIPTS / "fake_job.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """One service on ``state_dir``; ``start()`` again after ``kill9()`` restarts it."""
+
+    def __init__(self, state_dir: Path, *options: str) -> None:
+        self.state_dir = state_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.options = options
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = state_dir.parent / "serve.log"
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        argv = [sys.executable, "-m", "shockwave", "serve", "--state-dir", str(self.state_dir),
+                "--port", str(self.port), "--log-level", "warning", *self.options]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited {self.proc.returncode}: "
+                                     f"{self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/v1/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("the service did not come up")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def get(self, path: str, **params: Any) -> Any:
+        answer = httpx.get(f"{self.url}{path}", params=params, timeout=10)
+        answer.raise_for_status()
+        return answer.json()
+
+    def submit(self, **spec: Any) -> int:
+        answer = httpx.post(f"{self.url}/v1/jobs", json=spec, timeout=10)
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["id"])
+
+    def wait_final(self, timeout_s: float) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            jobs = self.get("/v1/jobs")
+            if all(j["state"] in ("COMPLETED", "FAILED", "CANCELLED") for j in jobs):
+                return jobs
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not all final: {[(j['id'], j['state']) for j in jobs]}; "
+                                     f"log: {self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def kill_leftovers(self) -> list[int]:
+        """Kill any process an attempt left (there should be none); their pids. Reads the
+        database itself: works with the service down."""
+        import json
+        import sqlite3
+
+        db = sqlite3.connect(self.state_dir / "shockwave.db")
+        handles = [json.loads(h) for (h,) in
+                   db.execute("SELECT handle FROM attempts WHERE handle IS NOT NULL")]
+        db.close()
+        left = []
+        for handle in handles:
+            for rank in handle["ranks"]:
+                pid = rank["pid"]
+                if _start(pid) == rank["start"] and not _zombie(pid):
+                    left.append(pid)
+                    os.kill(pid, signal.SIGKILL)
+        return left
+
+
+def fake_job(name: str, *, epochs: int = 5, per_epoch: int = 100, speed: float = 200.0,
+             gpus: int = 1, extra: tuple[str, ...] = (), **spec: Any) -> dict[str, Any]:
+    return {"name": name, "gpus": gpus, "batch_size": 10, "samples_per_epoch": per_epoch,
+            "total_epochs": epochs, "expected_samples_per_s": speed,
+            "command": [sys.executable, str(FAKE_JOB), "--samples-per-epoch", str(per_epoch),
+                        "--samples-per-s", str(speed), *extra], **spec}
+
+
+def _start(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
