@@ -36,6 +36,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint-interval", type=float)
     parser.add_argument("--step-sleep", type=float, default=0.0)
     parser.add_argument("--manual-sgd", action="store_true")
+    parser.add_argument("--max-steps", type=int, help="end training after this step")
     return parser.parse_args(argv)
 
 
@@ -106,6 +107,8 @@ def train(args: argparse.Namespace, *, exit_process: bool = True,
                 sess.step(loss=loss)
                 if on_step is not None:
                     on_step(sess)
+                if args.max_steps and sess.step_count >= args.max_steps:
+                    return sess
     return sess
 
 

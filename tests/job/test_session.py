@@ -267,3 +267,18 @@ def test_an_approved_batch_size_applies_in_place(job_env, fake, tmp_path):
     sess = run(tmp_path, "--step-sleep", "0.02")
     assert sess.exit_code == 0 and sess.batch_size == 32
     assert sess.samples == 3 * 192 and sess.step_count < STEPS
+
+
+def test_one_training_loader_per_session(job_env):
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from shockwave.job import JobError, init
+
+    sess = init(batch_size=4)
+    data = TensorDataset(torch.arange(8))
+    sess.loader(data)
+    with pytest.raises(JobError, match="already called"):
+        sess.loader(data)
+    with pytest.raises(JobError, match="SHOCKWAVE_TOTAL_EPOCHS"):
+        next(iter(sess.epochs()))

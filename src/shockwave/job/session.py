@@ -153,8 +153,12 @@ class JobSession:
     def loader(self, dataset: Any, batch_size: int | None = None, *, shuffle: bool = True,
                seed: int | None = None, drop_last: bool = False,
                collate_fn: Callable[[list[Any]], Any] | None = None) -> ResumableLoader:
-        """A resumable loader over any indexable dataset. ``batch_size`` is global and only a
-        default: the session's batch size (the service's, when it set one) wins."""
+        """The training loader: resumable, over any indexable dataset (one per session; use a
+        plain DataLoader for evaluation). ``batch_size`` is global and only a default: the
+        session's batch size (the service's, when it set one) wins."""
+        if self._uses_loader:
+            raise JobError("loader() was already called: the session tracks one training "
+                           "loader's position; evaluate with a plain DataLoader")
         if self._batch_size is None:
             if batch_size is None:
                 raise JobError("no batch size: pass batch_size to init() or loader()")
