@@ -24,6 +24,7 @@ from shockwave.job.lease import ControlBlock, initial_lease_expiry
 from shockwave.job.params import save_params
 from shockwave.job.report import Outcome, build_report, deliver
 from shockwave.job.signals import StopSignals
+from shockwave.job.state import apply_state, build_state, rng_state, tensor_bytes
 from shockwave.job.stop import StopCode, Timing, decode_vote, encode_vote, local_code
 from shockwave.job.transport import HttpTransport, NullTransport, Transport
 from shockwave.protocol import CheckpointReport, Heartbeat, Progress
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("shockwave.job")
 
-STATE_FORMAT = 1
 WARMUP_STEPS = 2
 """Step intervals after a (re)start left out of the step-time EMA."""
 FINAL_PARAMS = "final-params.pt"
@@ -57,10 +57,9 @@ class JobSession:
         self._batch_size_version = 0
         self._params_out = Path(params_out) if params_out else None
         self._interval_s = checkpoint_interval_s
-        directory = checkpoint_dir
-        self._manager = CheckpointManager(directory, env.job_id, env.attempt_tag,
+        self._manager = CheckpointManager(checkpoint_dir, env.job_id, env.attempt_tag,
                                           test_delay_s=env.test_checkpoint_delay_s) \
-            if directory is not None else None
+            if checkpoint_dir is not None else None
         if transport is None:
             transport = NullTransport() if env.standalone or not env.is_main else \
                 HttpTransport(env.server or "", env.attempt_id, env.token)
@@ -225,7 +224,7 @@ class JobSession:
         if self._checkpoint_step == self.step_count and self.last_checkpoint:
             return self.last_checkpoint  # nothing changed since the last one
         started = time.monotonic()
-        rng = self.gang.gather_to_main(_rng_state())
+        rng = self.gang.gather_to_main(rng_state())
         error: str | None = None
         manifest: Manifest | None = None
         if self.is_main:
@@ -252,36 +251,21 @@ class JobSession:
         return self.last_checkpoint
 
     def _state(self, rng: list[Any] | None) -> dict[str, Any]:
-        return {
-            "format": STATE_FORMAT,
-            "objects": {name: obj.state_dict() for name, obj in self._objects.items()},
-            "counters": {"step": self.step_count, "samples": self.samples,
-                         "epoch": self.epoch, "epoch_samples": self.epoch_samples,
-                         "batch_size": self._batch_size or 0,
-                         "batch_size_version": self._batch_size_version},
-            "rng": rng or [],
-        }
+        return build_state(self._objects, self._counters(), rng)
+
+    def _counters(self) -> dict[str, int]:
+        return {"step": self.step_count, "samples": self.samples, "epoch": self.epoch,
+                "epoch_samples": self.epoch_samples, "batch_size": self._batch_size or 0,
+                "batch_size_version": self._batch_size_version}
 
     def _apply_state(self, state: dict[str, Any], manifest: Manifest) -> None:
-        if state.get("format") != STATE_FORMAT:
-            raise CheckpointError(f"{manifest.checkpoint_id}: state format "
-                                  f"{state.get('format')!r}, expected {STATE_FORMAT}")
-        saved = state["objects"]
-        for name, obj in self._objects.items():
-            if name not in saved:
-                raise CheckpointError(f"{manifest.checkpoint_id} has no state for tracked "
-                                      f"object {name!r} (it has {sorted(saved)})")
-            obj.load_state_dict(saved[name])
-        counters = state["counters"]
+        counters = apply_state(state, manifest, self._objects, self.rank, self.world_size)
         self.step_count, self.samples = counters["step"], counters["samples"]
-        self._cursor.epoch, self._cursor.epoch_samples = counters["epoch"], \
-            counters["epoch_samples"]
+        self._cursor.epoch = counters["epoch"]
+        self._cursor.epoch_samples = counters["epoch_samples"]
         if self.env.batch_size is None and counters["batch_size"]:
             self._batch_size = counters["batch_size"]
-        rng = state.get("rng") or []
-        if manifest.world_size == self.world_size and self.rank < len(rng):
-            _set_rng_state(rng[self.rank])
-        elif manifest.world_size != self.world_size and self.is_main:
+        if manifest.world_size != self.world_size and self.is_main:
             log.warning("shockwave.job: %s was written by %d ranks, resuming on %d (not bit "
                         "for bit)", manifest.checkpoint_id, manifest.world_size,
                         self.world_size)
@@ -475,36 +459,8 @@ class JobSession:
             return
         nbytes = 0
         for obj in self._objects.values():
-            nbytes += _tensor_bytes(obj.state_dict())
+            nbytes += tensor_bytes(obj.state_dict())
         self._timing.checkpoint_s = 0.1 + nbytes / 100e6
-
-
-def _tensor_bytes(obj: Any) -> int:
-    if hasattr(obj, "element_size") and hasattr(obj, "nelement"):
-        return obj.element_size() * obj.nelement()
-    if isinstance(obj, dict):
-        return sum(_tensor_bytes(v) for v in obj.values())
-    if isinstance(obj, list | tuple):
-        return sum(_tensor_bytes(v) for v in obj)
-    return 0
-
-
-def _rng_state() -> dict[str, Any]:
-    import torch
-
-    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    import torch
-
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state(state["cuda"])
 
 
 def _use_deterministic_algorithms() -> None:
