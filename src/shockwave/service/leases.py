@@ -82,10 +82,8 @@ def expire_leases(store: Store, settings: Settings, now_s: float) -> list[int]:
     """Running attempts whose lease ran out go to DRAINING: SIGTERM now, killed at lease expiry
     plus grace (the job, on its own clock, should already be stopping). Returns their ids."""
     expired = []
-    for attempt in store.attempts(states=[AttemptState.RUNNING]):
-        deadline = attempt.lease_expires_s
-        if deadline is None or now_s <= deadline:
-            continue
+    for attempt in store.lease_expired(now_s):
+        deadline = attempt.lease_expires_s or now_s
         silent = ("sent no heartbeat within the start-up lease" if attempt.last_heartbeat_s is None
                   else f"no heartbeat for {now_s - attempt.last_heartbeat_s:.1f} s")
         if store.transition_attempt(

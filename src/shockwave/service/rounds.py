@@ -124,12 +124,11 @@ class RoundLoop:
     # -- exits, leases, cancels, deadlines ------------------------------------------------------
     def _collect_exits(self, now: float) -> list[int]:
         ended = []
-        for attempt in self.store.attempts(states=list(CURRENT_ATTEMPT_STATES)):
-            if attempt.handle is None:
-                continue
-            result = self.backend.poll(attempt.handle)
-            if result is not None and finish_attempt(self.store, self.settings, attempt,
-                                                     _with_posted_report(attempt, result), now):
+        for attempt_id, handle in self.store.handles(list(CURRENT_ATTEMPT_STATES)):
+            result = self.backend.poll(handle)
+            attempt = self.store.attempt(attempt_id) if result is not None else None
+            if attempt is not None and result is not None and finish_attempt(
+                    self.store, self.settings, attempt, _with_posted_report(attempt, result), now):
                 ended.append(attempt.id)
         return ended
 
@@ -179,7 +178,7 @@ class RoundLoop:
         if self.round is None or now >= self.round.end_s:
             return True
         # Everything idle and nothing of this round left to start: do not wait for its end.
-        if self.store.attempts(states=list(LIVE_ATTEMPT_STATES)):
+        if self.store.held_slots(LIVE_ATTEMPT_STATES):
             return False
         return not self._launchable(self.round) and now - self.round.start_s >= self.settings.tick_s
 
@@ -250,9 +249,9 @@ class RoundLoop:
     def _launchable(self, plan: RoundRow) -> list[JobId]:
         """Planned jobs that may start now: scheduled, no live attempt, none started in this
         round yet, and every slot of their gang free."""
-        live = self.store.attempts(states=list(LIVE_ATTEMPT_STATES))
-        busy = {slot for attempt in live for slot in attempt.slots}
-        running_jobs = {attempt.job_id for attempt in live}
+        live = self.store.held_slots(LIVE_ATTEMPT_STATES)
+        busy = {slot for _, slots in live for slot in slots}
+        running_jobs = {job_id for job_id, _ in live}
         tried = self.store.jobs_with_attempts_in_round(plan.idx)
         ready = []
         for job_id, slots in sorted(plan.placements.items()):

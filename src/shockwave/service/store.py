@@ -261,6 +261,7 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
+        self._specs: dict[int, JobSubmit] = {}  # specs never change: parse each once
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                    timeout=30.0)
         self._db.row_factory = sqlite3.Row
@@ -352,7 +353,7 @@ class Store:
 
     def job(self, job_id: int) -> JobRow | None:
         rows = self._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        return _job_row(rows[0]) if rows else None
+        return self._job_row(rows[0]) if rows else None
 
     def jobs(self, states: Sequence[JobState] | None = None, *, name: str | None = None,
              cancel_requested: bool | None = None, limit: int | None = None) -> list[JobRow]:
@@ -369,7 +370,7 @@ class Store:
             args.append(name)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
-        return [_job_row(r) for r in self._query(f"SELECT * FROM jobs {where} ORDER BY id{tail}",
+        return [self._job_row(r) for r in self._query(f"SELECT * FROM jobs {where} ORDER BY id{tail}",
                                                  args)]
 
     def job_counts(self) -> dict[str, int]:
@@ -460,6 +461,27 @@ class Store:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return [_attempt_row(r) for r in self._query(f"SELECT * FROM attempts {where} ORDER BY id",
                                                      args)]
+
+    def handles(self, states: Sequence[AttemptState]) -> list[tuple[int, dict[str, Any]]]:
+        """(attempt id, handle) of the attempts in ``states`` that have a handle: what the round
+        loop polls every tick, without reading whole rows."""
+        rows = self._query(f"SELECT id, handle FROM attempts WHERE state IN "
+                           f"({','.join('?' * len(states))}) AND handle IS NOT NULL ORDER BY id",
+                           [s.value for s in states])
+        return [(r["id"], json.loads(r["handle"])) for r in rows]
+
+    def held_slots(self, states: Sequence[AttemptState]) -> list[tuple[int, tuple[int, ...]]]:
+        """(job id, slots) of the attempts in ``states``."""
+        rows = self._query(f"SELECT job_id, slots FROM attempts WHERE state IN "
+                           f"({','.join('?' * len(states))}) ORDER BY id",
+                           [s.value for s in states])
+        return [(r["job_id"], tuple(json.loads(r["slots"]))) for r in rows]
+
+    def lease_expired(self, now_s: float) -> list[AttemptRow]:
+        """RUNNING attempts whose lease ended before ``now_s``."""
+        rows = self._query("SELECT * FROM attempts WHERE state = ? AND lease_expires_s < ? "
+                           "ORDER BY id", (AttemptState.RUNNING.value, now_s))
+        return [_attempt_row(r) for r in rows]
 
     def jobs_with_attempts_in_round(self, round_index: int) -> set[int]:
         rows = self._query("SELECT DISTINCT job_id FROM attempts WHERE round_index = ?",
@@ -581,6 +603,18 @@ class Store:
         return [_round_row(r) for r in rows]
 
     # -- helpers -------------------------------------------------------------------------------
+    def _job_row(self, r: sqlite3.Row) -> JobRow:
+        data = dict(r)
+        spec = self._specs.get(data["id"])
+        if spec is None:
+            spec = self._specs[data["id"]] = JobSubmit.model_validate_json(data["spec"])
+        data["spec"] = spec
+        data["state"] = JobState(data["state"])
+        data["cancel_requested"] = bool(data["cancel_requested"])
+        data["checkpoint_progress"] = _json(data["checkpoint_progress"])
+        data["timeline"] = json.loads(data["timeline"])
+        return JobRow(**data)
+
     def _update(self, table: str, columns: frozenset[str], row_id: int,
                 values: dict[str, Any]) -> None:
         unknown = set(values) - columns
@@ -607,16 +641,6 @@ def _to_sql(column: str, value: Any) -> Any:
 
 def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
-
-
-def _job_row(r: sqlite3.Row) -> JobRow:
-    data = dict(r)
-    data["spec"] = JobSubmit.model_validate_json(data["spec"])
-    data["state"] = JobState(data["state"])
-    data["cancel_requested"] = bool(data["cancel_requested"])
-    data["checkpoint_progress"] = _json(data["checkpoint_progress"])
-    data["timeline"] = json.loads(data["timeline"])
-    return JobRow(**data)
 
 
 def _attempt_row(r: sqlite3.Row) -> AttemptRow:
