@@ -63,10 +63,10 @@ def test_jobs_time_share_the_slots_and_all_complete(server: ServerProcess) -> No
     assert all(len(a["slots"]) == 2 for a in gang)
 
 
-@pytest.mark.parametrize("server", [("--policy", "max_min_fairness", "--lease-seconds", "5")],
-                         indirect=True, ids=["lease-5s"])
+@pytest.mark.parametrize("server", [("--policy", "max_min_fairness", "--lease-seconds", "15")],
+                         indirect=True, ids=["lease-15s"])
 def test_kill_9_of_the_service_then_restart(server: ServerProcess) -> None:
-    """The jobs outlive the service; the restarted service adopts them (their leases, 5 s,
+    """The jobs outlive the service; the restarted service adopts them (their leases, 15 s,
     outlast the restart) and every job completes without starting over."""
     ids = [server.submit(**fake_job(f"job{i}", epochs=6, speed=150.0, extra=(
         "--checkpoint-every", "0.5"))) for i in range(3)]
