@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import Harness, make_harness
+from service_harness import Harness, make_harness
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

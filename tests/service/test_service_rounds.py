@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness import Harness, make_harness, progress
+from service_harness import Harness, make_harness, progress
 
 from shockwave.protocol import ExitReport
 from shockwave.service.states import AttemptState, JobState, Outcome

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from harness import progress
+from service_harness import progress
 
 from shockwave.errors import InputError
 from shockwave.service.api.app import create_app

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_process import FAKE_JOB, ServerProcess, free_port
+from service_process import FAKE_JOB, ServerProcess, free_port
 
 from cli_run import Run, shockwave
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_process import ServerProcess, fake_job
+from service_process import ServerProcess, fake_job
 
 COMMON = ("--gpus", "2", "--round-seconds", "1.5", "--heartbeat-seconds", "0.2",
           "--grace-seconds", "1", "--startup-seconds", "20", "--backoff-seconds", "0.5")

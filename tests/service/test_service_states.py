@@ -7,7 +7,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from harness import job_spec
+from service_harness import job_spec
 
 from shockwave.service.states import (
     ATTEMPT_TRANSITIONS,

@@ -147,7 +147,7 @@ def kill_all(store: Store, settings: Settings) -> None:
 
 
 def _spec() -> Any:
-    from harness import job_spec
+    from service_harness import job_spec
 
     return job_spec()
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from harness import job_spec, progress
+from service_harness import job_spec, progress
 
 from shockwave.service.states import AttemptState, JobState, Outcome
 from shockwave.service.store import RoundRow, Store
