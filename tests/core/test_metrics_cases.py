@@ -146,3 +146,7 @@ def test_summary_as_dict_has_every_field_by_name():
         "worst_ftf_rho": 2.0, "unfair_fraction_pct": 100.0, "cluster_util": 0.5, "rounds": 0,
         "lease_extension_pct": 0.0, "jobs_completed": 1,
     }
+
+
+def test_a_makespan_under_one_second_still_has_a_utilization():
+    assert utilization([0.25, 0.5], 0.5) == pytest.approx(0.75)
