@@ -276,3 +276,27 @@ def test_batch_size_proposals_within_bounds_are_approved(harness: Harness) -> No
     reply = harness.beat(by_job[static.id].id, 10, proposal=80)
     assert (reply.batch_size, reply.batch_size_version) == (10, 0)
     assert progress(10).batch_size == 10
+
+
+def test_a_finished_job_whose_exit_is_slow_completes(harness: Harness) -> None:
+    """The job posted 'finished' and then fell silent while its interpreter shut down (torch
+    teardown can take a second): its lease runs out, but it is given a grace period, not a
+    SIGTERM; and if it must be stopped after all, its outcome is still 'completed' (found by the
+    real-training end-to-end test, where such a job used to be retrained from scratch)."""
+    job = harness.submit(total_epochs=1)
+    harness.backend.on_stop[job.id] = "sigterm"
+    harness.tick()
+    (attempt,) = harness.current()
+    harness.beat(attempt.id, 100)
+    report = ExitReport(reason="finished", exit_code=0, progress=progress(100, 10))
+    harness.store.update_attempt(attempt.id, report=report.model_dump())  # POST .../exit
+    harness.tick(1.0)  # the lease (0.75 s) ran out after the report
+    row = harness.store.attempt(attempt.id)
+    assert row.state == AttemptState.DRAINING  # type: ignore[union-attr]
+    assert harness.backend.attempts[attempt.id].stops == 0  # no SIGTERM yet: grace
+    harness.tick(1.1)  # grace (1 s) over: SIGTERM; this job dies of it (exit 143)
+    assert harness.backend.attempts[attempt.id].stops == 1
+    harness.tick()
+    row = harness.store.attempt(attempt.id)
+    assert row.outcome == Outcome.completed, row.reason  # type: ignore[union-attr]
+    assert harness.store.job(job.id).state == JobState.COMPLETED  # type: ignore[union-attr]

@@ -84,11 +84,20 @@ def expire_leases(store: Store, settings: Settings, now_s: float) -> list[int]:
     expired = []
     for attempt in store.lease_expired(now_s):
         deadline = attempt.lease_expires_s or now_s
-        silent = ("sent no heartbeat within the start-up lease" if attempt.last_heartbeat_s is None
-                  else f"no heartbeat for {now_s - attempt.last_heartbeat_s:.1f} s")
+        if attempt.report is not None:
+            # It said its last word and is exiting (interpreter teardown can take a while):
+            # silence is expected; it gets a grace period before SIGTERM, another before kill.
+            note, sigterm_at = "exit report received; waiting for the process to end", \
+                now_s + settings.grace_s
+            deadline = sigterm_at
+        else:
+            silent = ("sent no heartbeat within the start-up lease"
+                      if attempt.last_heartbeat_s is None
+                      else f"no heartbeat for {now_s - attempt.last_heartbeat_s:.1f} s")
+            note, sigterm_at = f"lease expired: {silent}", now_s
         if store.transition_attempt(
                 attempt.id, AttemptState.RUNNING, AttemptState.DRAINING, now_s=now_s,
-                note=f"lease expired: {silent}", stop_reason=LEASE_EXPIRED, stop_by_s=now_s,
-                sigterm_at_s=now_s, kill_at_s=deadline + settings.grace_s):
+                note=note, stop_reason=LEASE_EXPIRED, stop_by_s=now_s,
+                sigterm_at_s=sigterm_at, kill_at_s=deadline + settings.grace_s):
             expired.append(attempt.id)
     return expired

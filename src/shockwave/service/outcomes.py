@@ -25,6 +25,9 @@ def classify(attempt: AttemptRow, ended: AttemptExit) -> tuple[Outcome, str]:
     code, asked = ended.exit_code, attempt.stop_reason
     if code == EXIT_FINISHED:
         return Outcome.completed, "finished"
+    if ended.report is not None and ended.report.reason == "finished":
+        # Trained to the end and said so (final state saved first); only its exit was slow.
+        return Outcome.completed, f"finished (reported; the process then ended with {code})"
     if code is None:
         return Outcome.lost, "ended while the service was down and left no report"
     if asked == LEASE_EXPIRED and attempt.last_heartbeat_s is None:
