@@ -103,9 +103,19 @@ def serve(
 
 # -- submit ----------------------------------------------------------------------------------------
 
+def _bundled_spec(name: str) -> Path:
+    from shockwave.workloads import SPECS, spec_path
+
+    if name not in SPECS:
+        raise typer.BadParameter(f"no bundled workload {name!r}; known: {', '.join(SPECS)}",
+                                 param_hint="'--workload'")
+    return spec_path(name)
+
+
 @app.command()
 def submit(
     job_file: Annotated[Path | None, typer.Argument(help="the job spec (YAML or JSON); flags override its fields", show_default=False)] = None,
+    workload: Annotated[str | None, typer.Option("--workload", "-w", help="a bundled workload's spec instead of a file: digits, digits-2rank, tinylm, recommend")] = None,
     name: Annotated[str | None, typer.Option("--name", help="a label for the job")] = None,
     module: Annotated[str | None, typer.Option("--module", "-m", help="run `python -m MODULE`")] = None,
     command: Annotated[str | None, typer.Option("--command", help="run this command line (split like a shell)")] = None,
@@ -132,6 +142,11 @@ def submit(
 
     spec: dict[str, Any] = {}
     lines: dict[str, int] = {}
+    if workload is not None:
+        if job_file is not None:
+            raise typer.BadParameter("give a job file or --workload, not both",
+                                     param_hint="'--workload'")
+        job_file = _bundled_spec(workload)
     if job_file is not None:
         spec, lines = load_job_file(job_file)
     flags = {
