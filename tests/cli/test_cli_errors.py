@@ -356,3 +356,13 @@ def test_ctrl_c_stops_compare_and_its_workers(tmp_path: Path) -> None:
     while _group_alive(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _group_alive(proc.pid), "worker processes outlived the command"
+
+
+def test_submit_a_bundled_workload_names_the_known_ones(tmp_path: Path) -> None:
+    message = usage_error(shockwave("submit", "--workload", "resnet"))
+    assert message == ("Error: Invalid value for '--workload' / '-w': no bundled workload "
+                       "'resnet'; known: digits, tinylm, recommend, digits-2rank")
+    spec = tmp_path / "job.yaml"
+    spec.write_text("name: x\n")
+    message = usage_error(shockwave("submit", str(spec), "--workload", "digits"))
+    assert message.endswith("give a job file or --workload, not both")
