@@ -360,7 +360,7 @@ def test_ctrl_c_stops_compare_and_its_workers(tmp_path: Path) -> None:
 
 def test_submit_a_bundled_workload_names_the_known_ones(tmp_path: Path) -> None:
     message = usage_error(shockwave("submit", "--workload", "resnet"))
-    assert message == ("Error: Invalid value for '--workload' / '-w': no bundled workload "
+    assert message == ("Error: Invalid value for '--workload': no bundled workload "
                        "'resnet'; known: digits, tinylm, recommend, digits-2rank")
     spec = tmp_path / "job.yaml"
     spec.write_text("name: x\n")
