@@ -12,6 +12,7 @@ a state directory at a time (``serve`` holds a lock file).
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -468,14 +469,14 @@ class Store:
         rows = self._query(f"SELECT id, handle FROM attempts WHERE state IN "
                            f"({','.join('?' * len(states))}) AND handle IS NOT NULL ORDER BY id",
                            [s.value for s in states])
-        return [(r["id"], json.loads(r["handle"])) for r in rows]
+        return [(r["id"], _parsed(r["handle"])) for r in rows]
 
     def held_slots(self, states: Sequence[AttemptState]) -> list[tuple[int, tuple[int, ...]]]:
         """(job id, slots) of the attempts in ``states``."""
         rows = self._query(f"SELECT job_id, slots FROM attempts WHERE state IN "
                            f"({','.join('?' * len(states))}) ORDER BY id",
                            [s.value for s in states])
-        return [(r["job_id"], tuple(json.loads(r["slots"]))) for r in rows]
+        return [(r["job_id"], _parsed_slots(r["slots"])) for r in rows]
 
     def lease_expired(self, now_s: float) -> list[AttemptRow]:
         """RUNNING attempts whose lease ended before ``now_s``."""
@@ -667,3 +668,15 @@ def _event_row(r: sqlite3.Row) -> EventRow:
     data = dict(r)
     data["data"] = _json(data["data"])
     return EventRow(**data)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed(text: str) -> Any:
+    """Decoded JSON of a column the round loop reads every tick (a handle): decoded once per
+    distinct value. Callers must not mutate the result."""
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed_slots(text: str) -> tuple[int, ...]:
+    return tuple(json.loads(text))
