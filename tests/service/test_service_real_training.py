@@ -23,21 +23,21 @@ pytest.importorskip("torch")
 from shockwave.job.params import same_params  # noqa: E402 - after the torch check
 from shockwave.workloads import spec_path  # noqa: E402
 
-# (spec, seed): six jobs, one of them a 2-rank gang; two seeds make two different jobs of a kind.
-JOBS = (("digits", 0), ("tinylm", 0), ("recommend", 0), ("digits-2rank", 0), ("digits", 1),
-        ("recommend", 1))
-SECOND_WAVE_AFTER_S = 8.0
-"""Half the jobs arrive later: the running ones must make room (Shockwave preempts them)."""
+# (seconds after the previous submission, spec, seed, epochs as a multiple of the spec's): two
+# long jobs first, then one short job every 5 s. Six jobs, one of them a 2-rank gang. Arrivals
+# make room for themselves: under Shockwave (fairness for the newcomers) as under Gavel's
+# time-sharing, running jobs are preempted.
+JOBS = ((0, "recommend", 0, 4), (0, "digits", 1, 4), (5, "tinylm", 0, 1), (5, "digits", 0, 1),
+        (5, "recommend", 1, 1), (5, "digits-2rank", 0, 1))
 OPTIONS = ("--gpus", "2", "--round-seconds", "4", "--heartbeat-seconds", "0.5",
            "--grace-seconds", "4", "--startup-seconds", "60", "--backoff-seconds", "0.5")
 
 
-def job_spec(name: str, seed: int) -> dict[str, Any]:
-    """The bundled spec, twice as long (about 10 s of training), so that six jobs time-share
-    two slots over many rounds."""
+def job_spec(name: str, seed: int, times: int) -> dict[str, Any]:
+    """The bundled spec (about 5 s of training), ``times`` as long."""
     spec = yaml.safe_load(spec_path(name).read_text())
     return {**spec, "name": f"{name}-s{seed}", "seed": seed,
-            "total_epochs": 2 * spec["total_epochs"]}
+            "total_epochs": times * spec["total_epochs"]}
 
 
 def _env(rank: int = 0, world: int = 1, port: int = 0) -> dict[str, str]:
@@ -66,7 +66,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each job's final parameters from an uninterrupted run, two processes at a time."""
     out = tmp_path_factory.mktemp("uninterrupted")
     params: dict[str, Path] = {}
-    specs = [job_spec(name, seed) for name, seed in JOBS]
+    specs = [job_spec(name, seed, times) for _, name, seed, times in JOBS]
     for pair in (specs[i:i + 2] for i in range(0, len(specs), 2)):
         started = [(spec["name"], *start_uninterrupted(spec, out)) for spec in pair]
         for name, path, ranks in started:
@@ -91,10 +91,11 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerPro
 @pytest.mark.parametrize("server", ["shockwave", "max_min_fairness"], indirect=True)
 def test_real_jobs_are_preempted_resumed_and_end_bit_identical(
         server: ServerProcess, uninterrupted: dict[str, Path]) -> None:
-    specs = [job_spec(name, seed) for name, seed in JOBS]
-    ids = {server.submit(**spec): spec["name"] for spec in specs[:3]}
-    time.sleep(SECOND_WAVE_AFTER_S)
-    ids.update({server.submit(**spec): spec["name"] for spec in specs[3:]})
+    specs, ids = [], {}
+    for delay_s, name, seed, times in JOBS:
+        time.sleep(delay_s)
+        specs.append(job_spec(name, seed, times))
+        ids[server.submit(**specs[-1])] = specs[-1]["name"]
     jobs = server.wait_final(timeout_s=600)
     assert {j["name"]: j["state"] for j in jobs} == {s["name"]: "COMPLETED" for s in specs}
 

@@ -89,17 +89,17 @@ def test_revocation_checkpoint_and_stop_then_sigterm_then_kill(tmp_path: Path) -
     assert revoked_at is not None
     reply = h.beat(attempt.id, 20)
     assert reply.action == "checkpoint_and_stop"
-    assert reply.stop_by_s == pytest.approx(1.0)
+    assert reply.stop_by_s == pytest.approx(0.0)  # stop at the next step: the slot is taken
     fake = h.backend.attempts[attempt.id]
     h.tick(0.5)
-    assert fake.stops == 0  # SIGTERM only at the soft deadline
+    assert fake.stops == 0  # SIGTERM only after the grace period
     h.beat(attempt.id, 20)
     h.tick(0.5)
     assert fake.stops == 1 and fake.kills == 0
     h.beat(attempt.id, 20)
     h.tick(0.5)
     assert fake.kills == 0
-    h.tick(0.5)  # stop_by + grace: the process group is killed
+    h.tick(0.5)  # SIGTERM + grace: the process group is killed
     assert fake.kills == 1
     h.tick()
     row = h.store.attempt(attempt.id)

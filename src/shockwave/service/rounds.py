@@ -239,11 +239,15 @@ class RoundLoop:
             self.planner.job_ran(job_id, seconds)
 
     def _revoke(self, attempt: AttemptRow, now: float) -> None:
-        stop_by = now + self.settings.grace_s
+        """Its slots belong to another job from this round on: it is told to checkpoint and
+        stop at its next step (soft deadline now), gets SIGTERM after the grace period, and is
+        killed after another. (A later deadline would let it train into the next round while
+        the job it made room for waits.)"""
+        grace = self.settings.grace_s
         self.store.transition_attempt(
             attempt.id, AttemptState.RUNNING, AttemptState.DRAINING, now_s=now,
-            note="revoked: not in this round's plan", stop_reason=REVOKED, stop_by_s=stop_by,
-            sigterm_at_s=stop_by, kill_at_s=stop_by + self.settings.grace_s)
+            note="revoked: not in this round's plan", stop_reason=REVOKED, stop_by_s=now,
+            sigterm_at_s=now + grace, kill_at_s=now + 2 * grace)
 
     # -- launching -------------------------------------------------------------------------------
     def _launchable(self, plan: RoundRow) -> list[JobId]:
