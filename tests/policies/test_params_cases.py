@@ -122,3 +122,16 @@ def test_a_conflict_between_an_option_and_a_parameter_names_the_option():
     with pytest.raises(InputError) as err:
         build_policy("allox", {}, solver="highs")
     assert str(err.value) == "--solver: policy 'allox' has no solver option"
+
+
+def test_param_numbers_are_ascii_only() -> None:
+    """Python's int('१२') is 12; a --param value written in another script's digits is refused
+    like any other non-number (the trace readers already refused them)."""
+    from shockwave.errors import InputError
+    from shockwave.policies.params import build_policy
+
+    with pytest.raises(InputError, match="--param future_rounds: must be an integer"):
+        build_policy("shockwave", {"future_rounds": "१२"})
+    with pytest.raises(InputError, match="--param k: must be a number"):
+        build_policy("shockwave", {"k": "०.०१"})
+    assert build_policy("shockwave", {"future_rounds": " 12 "}).config.future_rounds == 12

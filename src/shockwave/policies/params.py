@@ -9,17 +9,15 @@ message that names the key, the accepted values and what was given.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from shockwave.errors import InputError
+from shockwave.numbers import ascii_float, ascii_int
 
 Kind = Literal["number", "integer", "boolean", "numbers", "path", "name"]
 
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_INTEGER = re.compile(r"[+-]?\d{1,30}")
 _MAX_SHOWN = 40
 _MAX_LIST = 10_000
 
@@ -96,13 +94,14 @@ class ParamInfo:
         return value
 
     def _number(self, value: Any, integral: bool) -> int | float:
-        if isinstance(value, str):
-            text = value.strip()
-            if integral and _INTEGER.fullmatch(text):
-                return int(text)
-            if not _NUMBER.fullmatch(text):
+        if isinstance(value, str):  # ASCII only: '१२' is not 12 here
+            parsed = ascii_int(value) if integral else None
+            if parsed is not None:
+                return parsed
+            parsed = ascii_float(value)
+            if parsed is None:
                 raise self._fail(value)
-            value = float(text)
+            value = parsed
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._fail(value)
         if isinstance(value, float) and not math.isfinite(value):
