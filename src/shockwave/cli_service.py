@@ -30,6 +30,7 @@ DEFAULT_SERVER = "http://127.0.0.1:8470"
 ServerOpt = Annotated[str, typer.Option("--server", envvar="SHOCKWAVE_SERVER", help="the service's URL (or SHOCKWAVE_SERVER)")]
 TokenOpt = Annotated[str | None, typer.Option("--token", envvar="SHOCKWAVE_TOKEN", help="the service's bearer token, if it has one (or SHOCKWAVE_TOKEN)", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the service's JSON answer")]
+JobArg = Annotated[str, typer.Argument(help="job id (or a name only one job has)")]
 
 
 class Device(StrEnum):
@@ -278,7 +279,7 @@ def _job_cells(job: dict[str, Any]) -> list[str]:
 
 @app.command()
 def status(
-    job: Annotated[str, typer.Argument(help="job id (or a name only one job has)")],
+    job: JobArg,
     server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """One job: its state, progress, attempts and last checkpoint."""
@@ -327,7 +328,7 @@ def status(
 
 @app.command()
 def cancel(
-    job: Annotated[str, typer.Argument(help="job id (or a name only one job has)")],
+    job: JobArg,
     server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Cancel a job: a running attempt is stopped (SIGTERM, killed after the grace period)."""
@@ -342,7 +343,7 @@ def cancel(
 
 @app.command()
 def logs(
-    job: Annotated[str, typer.Argument(help="job id (or a name only one job has)")],
+    job: JobArg,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing until the job ends, then its final status")] = False,
     tail: Annotated[int, typer.Option("--tail", "-n", help="lines from the end", callback=int_range(0, 100_000))] = 100,
     rank: Annotated[int, typer.Option("--rank", help="which rank's output", callback=int_range(0, MAX_GPUS - 1))] = 0,

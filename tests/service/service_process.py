@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,17 @@ class ServerProcess:
             except httpx.TransportError:
                 time.sleep(0.1)
         raise AssertionError("the service did not come up")
+
+    @contextmanager
+    def running(self) -> Iterator[ServerProcess]:
+        """Started for the block; stopped after it, and no process an attempt started may
+        outlive it."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+            assert self.kill_leftovers() == []
 
     def kill9(self) -> None:
         assert self.proc is not None

@@ -28,12 +28,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     service = ServerProcess(root / "state", "--gpus", "2", "--round-seconds", "1",
                             "--heartbeat-seconds", "0.2", "--grace-seconds", "1",
                             "--policy", "fifo")
-    service.start()
-    try:
+    with service.running():
         yield service
-    finally:
-        service.stop()
-        assert service.kill_leftovers() == []
 
 
 def job_yaml(tmp_path: Path, name: str, **fields: object) -> Path:

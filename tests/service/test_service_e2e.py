@@ -20,13 +20,8 @@ COMMON = ("--gpus", "2", "--round-seconds", "1.5", "--heartbeat-seconds", "0.2",
 @pytest.fixture()
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     options = getattr(request, "param", ("--policy", "max_min_fairness"))
-    service = ServerProcess(tmp_path / "state", *COMMON, *options)
-    service.start()
-    try:
+    with ServerProcess(tmp_path / "state", *COMMON, *options).running() as service:
         yield service
-    finally:
-        service.stop()
-        assert service.kill_leftovers() == []
 
 
 def attempts_of(server: ServerProcess, job_id: int) -> list[dict[str, Any]]:

@@ -80,12 +80,8 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture()
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     service = ServerProcess(tmp_path / "state", *OPTIONS, "--policy", request.param)
-    service.start()
-    try:
+    with service.running():
         yield service
-    finally:
-        service.stop()
-        assert service.kill_leftovers() == []
 
 
 @pytest.mark.parametrize("server", ["shockwave", "max_min_fairness"], indirect=True)

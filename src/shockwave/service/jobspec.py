@@ -84,11 +84,8 @@ class JobSubmit(BaseModel):
     @field_validator("command", mode="after")
     @classmethod
     def _one_entry_point(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        module = info.data.get("module")
-        if value is not None and module is not None:
-            raise ValueError("give either module or command, not both")
-        if value is None and module is None and "module" in info.data:
-            raise ValueError("give module (run as python -m) or command")
+        _exactly_one(value, info, "module", both="give either module or command, not both",
+                     neither="give module (run as python -m) or command")
         return value
 
     @field_validator("env")
@@ -125,11 +122,9 @@ class JobSubmit(BaseModel):
     @field_validator("total_samples", mode="after")
     @classmethod
     def _one_length(cls, value: int | None, info: ValidationInfo) -> int | None:
-        epochs = info.data.get("total_epochs")
-        if value is not None and epochs is not None:
-            raise ValueError("give total_epochs or total_samples, not both")
-        if value is None and epochs is None and "total_epochs" in info.data:
-            raise ValueError("give total_epochs or total_samples")
+        _exactly_one(value, info, "total_epochs",
+                     both="give total_epochs or total_samples, not both",
+                     neither="give total_epochs or total_samples")
         return value
 
     # -- derived -----------------------------------------------------------------------------
@@ -182,3 +177,14 @@ def check_submit(spec: JobSubmit, settings: Settings) -> list[dict[str, Any]]:
         if found is None and not (os.sep in program and path.is_file()):
             fail("command", f"program {program!r} not found on the service's PATH")
     return errors
+
+
+def _exactly_one(value: object, info: ValidationInfo, other: str, *, both: str,
+                 neither: str) -> None:
+    """Of this field and ``other`` (validated before it), exactly one is given. When ``other``
+    itself failed validation it is missing from ``info.data``: say nothing more."""
+    given = info.data.get(other)
+    if value is not None and given is not None:
+        raise ValueError(both)
+    if value is None and given is None and other in info.data:
+        raise ValueError(neither)
