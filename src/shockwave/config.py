@@ -50,10 +50,10 @@ class SimConfig:
         if self.min_reallocation_interval_s is None:
             interval = REFERENCE_REALLOCATION_INTERVAL_S if self.reference else 0.0
             object.__setattr__(self, "min_reallocation_interval_s", interval)
-        _check_range("round_s", self.round_s, MIN_ROUND_S, MAX_ROUND_S)
-        _check_range("preemption_penalty_s", self.preemption_penalty_s, 0.0, MAX_ROUND_S)
-        _check_range("max_run_time_factor", self.max_run_time_factor, 1.0, 1e6)
-        _check_range("min_reallocation_interval_s", self.min_reallocation_interval_s, 0.0, 1e12)
+        check_range("round_s", self.round_s, MIN_ROUND_S, MAX_ROUND_S)
+        check_range("preemption_penalty_s", self.preemption_penalty_s, 0.0, MAX_ROUND_S)
+        check_range("max_run_time_factor", self.max_run_time_factor, 1.0, 1e6)
+        check_range("min_reallocation_interval_s", self.min_reallocation_interval_s, 0.0, 1e12)
         if isinstance(self.max_rounds, bool) or not isinstance(self.max_rounds, int) \
                 or self.max_rounds < 1:
             raise InputError(f"must be a positive integer, got {self.max_rounds!r}",
@@ -64,11 +64,17 @@ class SimConfig:
         return self.compat == "reference"
 
 
-def _check_range(name: str, value: object, low: float, high: float) -> None:
+def check_range(name: str, value: object, low: float, high: float, *,
+                low_open: bool = False) -> None:
+    """``InputError`` naming ``name`` unless ``value`` is a finite number in ``[low, high]``
+    (``(low, high]`` with ``low_open``); the message names the bound. For configuration
+    objects (``SimConfig``, the service's ``Settings``)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InputError(f"must be a finite number, got {value!r}", field=name)
-    if not low <= value <= high:
-        raise InputError(f"must be in [{low:g}, {high:g}], got {value:g}", field=name)
+    too_low = value <= low if low_open else value < low
+    if too_low or value > high:
+        bracket = "(" if low_open else "["
+        raise InputError(f"must be in {bracket}{low:g}, {high:g}], got {value:g}", field=name)
 
 
 def make_sim_config(compat: Compat = "fixed", **overrides: object) -> SimConfig:

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from shockwave.config import check_range
 from shockwave.errors import InputError
 from shockwave.limits import MAX_GPUS, MAX_ROUND_S, MIN_ROUND_S
 
@@ -63,17 +63,17 @@ class Settings:
         if self.slot_kind == "cuda" and len(self.cuda_devices) < self.gpus:
             raise InputError(f"{self.gpus} slots asked for but {len(self.cuda_devices)} CUDA "
                              "device(s) are visible", field="--gpus")
-        _positive("--round-seconds", self.round_s, MIN_ROUND_S, MAX_ROUND_S)
+        check_range("--round-seconds", self.round_s, MIN_ROUND_S, MAX_ROUND_S)
         for name, value in (("--heartbeat-seconds", self.heartbeat_s),
                             ("--startup-seconds", self.startup_s),
                             ("--grace-seconds", self.grace_s), ("--tick-seconds", self.tick_s),
                             ("--backoff-seconds", self.backoff_s),
                             ("--max-backoff-seconds", self.max_backoff_s),
                             ("default_samples_per_s", self.default_samples_per_s)):
-            _positive(name, value, 0.0, MAX_ROUND_S * 10, low_open=True)
+            check_range(name, value, 0.0, MAX_ROUND_S * 10, low_open=True)
         if self.lease_s is None:
             object.__setattr__(self, "lease_s", 3 * self.heartbeat_s)
-        _positive("--lease-seconds", self.lease_s, self.heartbeat_s, MAX_ROUND_S * 10)
+        check_range("--lease-seconds", self.lease_s, self.heartbeat_s, MAX_ROUND_S * 10)
         if not 1 <= self.port <= 65535:
             raise InputError(f"must be in [1, 65535], got {self.port}", field="--port")
         if self.token is not None and not self.token.strip():
@@ -134,11 +134,3 @@ def detect_cuda_devices() -> tuple[str, ...]:
     except OSError:
         return ()
 
-
-def _positive(name: str, value: object, low: float, high: float, *, low_open: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"must be a finite number, got {value!r}", field=name)
-    too_low = value <= low if low_open else value < low
-    if too_low or value > high:
-        bracket = "(" if low_open else "["
-        raise InputError(f"must be in {bracket}{low:g}, {high:g}], got {value:g}", field=name)
