@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from job_fakes import FakeService, clean_environ, service_env
 
 from shockwave.job import CheckpointManager, same_params
 from shockwave.protocol import ExitReport, HeartbeatReply
+from shockwave.service.backends.local import free_port
 
 TRAINER = Path(job_trainer.__file__)
 DEADLINE_S = 60.0
@@ -42,10 +42,6 @@ def start_gang(args: list[str], base: dict[str, str], tmp: Path,
             for rank in (0, 1)]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait(procs: list[subprocess.Popen]) -> list[int]:
@@ -88,12 +84,16 @@ def test_sigterm_from_outside_yields_and_the_job_resumes(fake, tmp_path,
     assert fake.exits[-1].reason == "finished"
 
 
+LONG = ("--epochs", "8")
+
+
 def test_a_two_rank_gang_stops_at_the_same_step_and_resumes_bit_for_bit(fake, tmp_path):
     """Attempt a1 stops because rank 1 alone got SIGTERM, a2 because rank 0 alone got
     checkpoint_and_stop; a2's checkpoint then equals an uninterrupted gang run to that step."""
     base = clean_environ()
     env = {**base, **service_env(fake, tmp_path)}
-    gang = start_gang(["--step-sleep", "0.03"], env, tmp_path, "a1")
+    # 8 epochs (96 steps): room for both stops even when a loaded machine delays them
+    gang = start_gang(["--step-sleep", "0.03", *LONG], env, tmp_path, "a1")
     wait_until(progressed(fake, 4), gang)
     gang[1].send_signal(signal.SIGTERM)
     assert wait(gang) == [75, 75]
@@ -108,7 +108,7 @@ def test_a_two_rank_gang_stops_at_the_same_step_and_resumes_bit_for_bit(fake, tm
         action="checkpoint_and_stop" if hb.progress.step >= first_stop + 5 else "continue",
         lease_expires_in_s=30.0, stop_by_s=0.0)
     env = {**base, **service_env(fake, tmp_path)}
-    gang = start_gang(["--step-sleep", "0.03"], env, tmp_path, "a2")
+    gang = start_gang(["--step-sleep", "0.03", *LONG], env, tmp_path, "a2")
     assert wait(gang) == [75, 75]
     steps = [stop_steps(tmp_path / f"a2-rank{r}.log") for r in (0, 1)]
     assert steps[0] == steps[1] and steps[0][0] >= first_stop + 5
@@ -117,7 +117,7 @@ def test_a_two_rank_gang_stops_at_the_same_step_and_resumes_bit_for_bit(fake, tm
 
     second_stop = steps[0][0]
     reference = start_gang(["--params-out", str(tmp_path / "ref.pt"), "--max-steps",
-                            str(second_stop)], base, tmp_path, "ref")
+                            str(second_stop), *LONG], base, tmp_path, "ref")
     assert wait(reference) == [0, 0]
     [state, manifest] = CheckpointManager(tmp_path / "ckpt", "job-1", "a3").load()
     assert manifest.step == second_stop and manifest.world_size == 2
