@@ -125,19 +125,15 @@ async def _heartbeats(port: int, tokens: dict[str, str], seconds: float,
     return latencies
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bench_heartbeats(seconds: float) -> dict[str, float]:
     import httpx
 
+    from shockwave.service.backends.local import free_port
+
     with tempfile.TemporaryDirectory() as tmp:
-        port, tokens_file = _free_port(), Path(tmp) / "tokens.json"
+        port, tokens_file = free_port(), Path(tmp) / "tokens.json"
         code = ("import sys; sys.path.insert(0, sys.argv[1]); import bench_service as b; "
                 "b.serve_for_heartbeats(sys.argv[2], int(sys.argv[3]), sys.argv[4])")
         server = subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,12 @@ from typing import Any
 
 import httpx
 
+from shockwave.service.backends.local import free_port
+
 SCRIPTS = Path(__file__).parent / "scripts"
 FAKE_JOB = SCRIPTS / "fake_job.py"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerProcess:
