@@ -37,6 +37,14 @@ ENV_GRACE_S = "SHOCKWAVE_GRACE_S"
 ENV_CHECKPOINT_INTERVAL_S = "SHOCKWAVE_CHECKPOINT_INTERVAL_S"
 ENV_TOTAL_EPOCHS = "SHOCKWAVE_TOTAL_EPOCHS"
 ENV_SEED = "SHOCKWAVE_SEED"
+ENV_ADAPTATION = "SHOCKWAVE_ADAPTATION"
+"""The job spec's batch-size adaptation: ``static``, ``accordion`` or ``gns``."""
+ENV_MIN_BATCH_SIZE = "SHOCKWAVE_MIN_BATCH_SIZE"
+ENV_MAX_BATCH_SIZE = "SHOCKWAVE_MAX_BATCH_SIZE"
+"""The bounds (global batch size) within which the job may propose changes."""
+ENV_MAX_STEPS = "SHOCKWAVE_MAX_STEPS"
+"""Stop after this many optimizer steps of this process and exit as yielded (75): a short
+measured run (``shockwave profile``). Unset: no limit."""
 ENV_RANK = "RANK"
 ENV_LOCAL_RANK = "LOCAL_RANK"
 ENV_WORLD_SIZE = "WORLD_SIZE"
@@ -78,7 +86,10 @@ class Heartbeat(_Message):
     samples_per_s: float | None = Field(default=None, ge=0, description="EMA over recent steps")
     step_time_s: float | None = Field(default=None, ge=0)
     last_checkpoint: str | None = Field(default=None, max_length=200)
-    batch_size_proposal: int | None = Field(default=None, ge=1)
+    batch_size_proposal: int | None = Field(
+        default=None, ge=1, description="the global batch size the job's adaptation asks for")
+    noise_scale: float | None = Field(default=None, ge=0,
+                                      description="the job's gradient noise scale estimate")
 
 
 class HeartbeatReply(_Message):
@@ -101,6 +112,13 @@ class CheckpointReport(_Message):
 ExitReason = Literal["finished", "yielded", "lease_expired", "failed"]
 
 
+class BatchSizeChange(_Message):
+    """The job switched to ``batch_size`` after ``samples`` samples of the whole job."""
+
+    samples: int = Field(ge=0)
+    batch_size: int = Field(ge=1)
+
+
 class ExitReport(_Message):
     """Rank 0's last word, posted to the service and written to ``$SHOCKWAVE_REPORT_FILE``."""
 
@@ -109,3 +127,9 @@ class ExitReport(_Message):
     progress: Progress | None = None
     checkpoint_id: str | None = Field(default=None, max_length=200)
     message: str | None = Field(default=None, max_length=4000)
+    samples_per_s: float | None = Field(default=None, ge=0,
+                                        description="measured speed of this attempt (EMA)")
+    step_time_s: float | None = Field(default=None, ge=0)
+    batch_sizes: tuple[BatchSizeChange, ...] = Field(
+        default=(), max_length=10_000,
+        description="the batch sizes of the whole job so far, from its start (checkpointed)")

@@ -28,6 +28,7 @@ from shockwave.model import JobId
 from shockwave.planner import RoundPlanner
 from shockwave.policies.params import build_policy
 from shockwave.protocol import (
+    ENV_ADAPTATION,
     ENV_ATTEMPT_ID,
     ENV_BATCH_SIZE,
     ENV_CHECKPOINT_DIR,
@@ -36,6 +37,8 @@ from shockwave.protocol import (
     ENV_HEARTBEAT_S,
     ENV_JOB_ID,
     ENV_LEASE_S,
+    ENV_MAX_BATCH_SIZE,
+    ENV_MIN_BATCH_SIZE,
     ENV_REPORT_FILE,
     ENV_SEED,
     ENV_SERVER,
@@ -322,6 +325,8 @@ class RoundLoop:
             ENV_HEARTBEAT_S: f"{settings.heartbeat_s:g}", ENV_GRACE_S: f"{settings.grace_s:g}",
             ENV_CHECKPOINT_INTERVAL_S: f"{spec.checkpoint_interval_s:g}",
             ENV_TOTAL_EPOCHS: str(spec.epochs), ENV_SEED: str(spec.seed),
+            ENV_ADAPTATION: spec.adaptation, ENV_MIN_BATCH_SIZE: str(spec.low_batch_size),
+            ENV_MAX_BATCH_SIZE: str(spec.high_batch_size),
         }
         return AttemptSpec(attempt_id=attempt.id, job_id=job.id, argv=(*argv, *spec.args),
                            working_dir=spec.working_dir, env=env, slots=tuple(attempt.slots),
