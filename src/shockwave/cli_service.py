@@ -57,6 +57,17 @@ class Adaptation(StrEnum):
 
 # -- serve -----------------------------------------------------------------------------------------
 
+def _check_throughputs(settings: Any) -> None:
+    """The --throughputs table, read before anything starts, with --gpu-type in it."""
+    from shockwave.service.views import SpeedModel
+
+    model = SpeedModel.from_settings(settings)
+    if model.table is not None and settings.gpu_type not in model.table.gpu_types:
+        raise InputError(f"{settings.gpu_type!r} is not in {settings.throughputs} (it has "
+                         f"{', '.join(model.table.gpu_types) or 'no GPU type'})",
+                         field="--gpu-type")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="address to listen on; off loopback a token is required")] = "127.0.0.1",
@@ -73,6 +84,8 @@ def serve(
     startup_seconds: Annotated[float, typer.Option("--startup-seconds", help="time a new attempt has to send its first heartbeat, s", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 120.0,
     grace_seconds: Annotated[float, typer.Option("--grace-seconds", help="to checkpoint after a stop request, then from SIGTERM to the kill, s", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 30.0,
     backoff_seconds: Annotated[float, typer.Option("--backoff-seconds", help="first retry delay after a failure (doubles, up to 300 s)", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 10.0,
+    throughputs: Annotated[Path | None, typer.Option("--throughputs", help="throughputs JSON (e.g. from `shockwave profile`): speeds of jobs, by their name, until the service has measured them")] = None,
+    gpu_type: Annotated[str, typer.Option("--gpu-type", help="the GPU type of the --throughputs table that a slot stands for")] = "v100",
     token: TokenOpt = None,
     log_level: Annotated[LogLevel, typer.Option("--log-level", help="the service's log level")] = LogLevel.info,
 ) -> None:
@@ -92,11 +105,13 @@ def serve(
         policy=policy, policy_config=str(policy_config) if policy_config else None,
         params=parse_params(param or []), round_s=round_seconds, heartbeat_s=heartbeat_seconds,
         lease_s=lease_seconds, startup_s=startup_seconds, grace_s=grace_seconds,
-        backoff_s=backoff_seconds, max_backoff_s=max(300.0, backoff_seconds), token=token)
+        backoff_s=backoff_seconds, max_backoff_s=max(300.0, backoff_seconds), token=token,
+        throughputs=str(throughputs) if throughputs else None, gpu_type=gpu_type)
     if not settings.loopback and settings.token is None:
         raise InputError(f"refusing to listen on {host} (not loopback) without a token: give "
                          "--token or set SHOCKWAVE_TOKEN", field="--host")
     make_planner(settings)  # the policy and its options, checked before anything starts
+    _check_throughputs(settings)
     _err(f"shockwave serving on http://{host}:{port} with {settings.policy}, {slots} "
          f"{kind} slot(s), {round_seconds:g} s rounds; state in {state_dir}")
     run_server(settings, log_level.value)

@@ -145,3 +145,15 @@ def test_serve_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     line = one_line_error(shockwave("serve", "--param", "k=5", "--policy", "fifo",
                                     "--state-dir", str(tmp_path / "s"), "--gpus", "1"))
     assert "--param k" in line
+
+
+def test_serve_checks_its_throughputs_table(tmp_path: Path) -> None:
+    table = tmp_path / "profile.json"
+    table.write_text('{"v100": {"(\'digits (batch size 64)\', 1)": {"null": "fast"}}}')
+    line = one_line_error(shockwave("serve", "--throughputs", str(table), "--state-dir",
+                                    str(tmp_path / "s"), "--gpus", "1"))
+    assert line.startswith(f"error: {table}") and "digits (batch size 64)" in line
+    table.write_text('{"v100": {"(\'digits (batch size 64)\', 1)": {"null": 12.5}}}')
+    line = one_line_error(shockwave("serve", "--throughputs", str(table), "--gpu-type", "k80",
+                                    "--state-dir", str(tmp_path / "s"), "--gpus", "1"))
+    assert "--gpu-type" in line and "'k80' is not in" in line and "v100" in line

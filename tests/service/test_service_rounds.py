@@ -10,7 +10,7 @@ from service_harness import Harness, make_harness, progress
 
 from shockwave.protocol import ExitReport
 from shockwave.service.states import AttemptState, JobState, Outcome
-from shockwave.service.views import job_view
+from shockwave.service.views import SpeedModel, job_view
 
 
 @pytest.mark.parametrize("policy", ["fifo", "max_min_fairness", "shockwave"])
@@ -243,7 +243,8 @@ def test_the_planner_hears_what_the_simulator_tells_it(tmp_path: Path) -> None:
 
 def test_the_view_comes_from_measured_progress(harness: Harness) -> None:
     job = harness.submit(total_epochs=4, expected_samples_per_s=50.0)
-    view = job_view(harness.store.job(job.id), harness.settings, 0)  # type: ignore[arg-type]
+    speeds = SpeedModel.from_settings(harness.settings)
+    view = job_view(harness.store.job(job.id), [], speeds, 0)  # type: ignore[arg-type]
     assert view.throughput == pytest.approx(5.0)  # the hint: 50 samples/s / batch 10
     assert view.total_steps == 40 and view.steps_done == 0
     assert view.profile.num_epochs == 4
@@ -255,7 +256,8 @@ def test_the_view_comes_from_measured_progress(harness: Harness) -> None:
         harness.tick(0.25)
         harness.beat(attempt.id, 120, samples_per_s=200.0)
     row = harness.store.job(job.id)
-    view = job_view(row, harness.settings, harness.loop.round.idx)  # type: ignore[arg-type,union-attr]
+    measured = harness.store.speeds([job.id])[job.id]
+    view = job_view(row, measured, speeds, harness.loop.round.idx)  # type: ignore[arg-type,union-attr]
     assert view.throughput == pytest.approx(20.0)  # measured: 200 samples/s / 10
     assert view.steps_done == pytest.approx(12.0)
     assert view.epochs_done == 1

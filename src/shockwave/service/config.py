@@ -49,6 +49,10 @@ class Settings:
     backoff_s: float = 10.0
     max_backoff_s: float = 300.0
     default_samples_per_s: float = DEFAULT_SAMPLES_PER_S
+    throughputs: str | None = None
+    """A throughputs JSON (``shockwave profile``'s output) for speeds not yet measured."""
+    gpu_type: str = "v100"
+    """The GPU type of the throughputs table a slot stands for."""
     log_tail_lines: int = 20
     token: str | None = field(default=None, repr=False)
     run_loop: bool = True

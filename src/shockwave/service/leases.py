@@ -41,25 +41,28 @@ def on_heartbeat(store: Store, settings: Settings, now_s: float, attempt: Attemp
         recorded = store.record_heartbeat(
             attempt.id, beat.seq, now_s,
             lease_expires_s=now_s + settings.lease_ttl_s if renew else None,
-            progress=beat.progress.model_dump(), samples_per_s=beat.samples_per_s)
-        if recorded and beat.batch_size_proposal is not None:
+            progress=beat.progress.model_dump(), samples_per_s=beat.samples_per_s,
+            noise_scale=beat.noise_scale)
+        if recorded and beat.batch_size_proposal is not None \
+                and attempt.state == AttemptState.RUNNING:
             _approve_batch_size(store, now_s, attempt, beat.batch_size_proposal)
         current = store.attempt(attempt.id)
     return reply_for(current or attempt, now_s)
 
 
 def _approve_batch_size(store: Store, now_s: float, attempt: AttemptRow, proposal: int) -> None:
-    """The job proposes, the service decides: any size within the job's bounds is approved (the
-    planner sees the new size from the next round on); static jobs keep theirs."""
+    """The job proposes, the service decides: a size within the job's bounds is approved (a
+    proposal outside them is clamped to the nearest bound); static jobs keep theirs. The job's
+    batch size, which the planner reads, changes at once (``Store.approve_batch_size``); the
+    round loop reports it to the planner at its next tick, so the next plan re-solves."""
     job = store.job(attempt.job_id)
     if job is None or job.spec.adaptation == "static":
         return
     approved = min(max(proposal, job.spec.low_batch_size), job.spec.high_batch_size)
     if approved != attempt.batch_size:
-        store.update_attempt(attempt.id, batch_size=approved, bs_version=attempt.bs_version + 1)
-        store.add_event(now_s, "attempt", job_id=job.id, attempt_id=attempt.id,
-                        reason=f"batch size {attempt.batch_size} -> {approved} approved",
-                        data={"proposal": proposal, "approved": approved})
+        latest = store.latest_round()
+        store.approve_batch_size(attempt, approved, now_s, proposal=proposal,
+                                 round_index=latest.idx if latest is not None else None)
 
 
 def reply_for(attempt: AttemptRow, now_s: float) -> HeartbeatReply:

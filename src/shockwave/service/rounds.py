@@ -60,7 +60,7 @@ from shockwave.service.states import (
     Outcome,
 )
 from shockwave.service.store import AttemptRow, JobRow, RoundRow, Store
-from shockwave.service.views import cluster_view, make_cluster, samples_per_s
+from shockwave.service.views import SpeedModel, cluster_view, make_cluster
 
 log = logging.getLogger("shockwave.service")
 
@@ -92,6 +92,7 @@ class RoundLoop:
         self.settings, self.store, self.backend, self.clock = settings, store, backend, clock
         self.planner = planner
         self.cluster = make_cluster(settings)
+        self.speeds = SpeedModel.from_settings(settings)
         self.known: set[JobId] = set()
         self._batch_sizes: dict[JobId, int] = {}
         self.round: RoundRow | None = store.latest_round()
@@ -166,6 +167,8 @@ class RoundLoop:
 
     # -- the planner's job set -----------------------------------------------------------------
     def _sync_planner(self, now: float) -> None:
+        """Report arrivals, departures and approved batch-size changes to the planner at once
+        (a change is a re-plan event, as in the simulator's default mode)."""
         wanted = set(self.store.scheduled_job_ids(now))
         for job_id in sorted(self.known - wanted):
             self.planner.job_removed(job_id)
@@ -173,6 +176,10 @@ class RoundLoop:
         for job_id in sorted(wanted - self.known):
             self.planner.job_added(job_id)
         self.known = wanted
+        for job_id, batch in sorted(self.store.scheduled_batch_sizes(SCHEDULED_STATES).items()):
+            if job_id in wanted and self._batch_sizes.setdefault(job_id, batch) != batch:
+                self._batch_sizes[job_id] = batch
+                self.planner.batch_size_changed(job_id)
 
     # -- rounds ----------------------------------------------------------------------------------
     def _round_due(self, now: float) -> bool:
@@ -191,12 +198,9 @@ class RoundLoop:
         if self.round is not None:
             self._account(self.round, now)
         jobs = {job.id: job for job in self.store.jobs(SCHEDULED_STATES) if job.id in self.known}
-        for job_id, job in jobs.items():
-            if self._batch_sizes.setdefault(job_id, job.batch_size) != job.batch_size:
-                self._batch_sizes[job_id] = job.batch_size
-                self.planner.batch_size_changed(job_id)
         view = cluster_view(list(jobs.values()), self.settings, now_s=now, round_index=index,
-                            cluster=self.cluster)
+                            cluster=self.cluster, speeds=self.speeds,
+                            measured=self.store.speeds(sorted(jobs)))
         decided = time.perf_counter()
         plan = self.planner.next_round(view)
         decision_s = time.perf_counter() - decided
@@ -228,13 +232,15 @@ class RoundLoop:
             end = min(attempt.ended_s if attempt.ended_s is not None else now, now)
             if end > start:
                 held[attempt.job_id] = held.get(attempt.job_id, 0.0) + end - start
+        measured = self.store.speeds(sorted(held))
         with self.store.atomic():
             for job_id, seconds in sorted(held.items()):
                 job = self.store.job(job_id)
                 if job is None:
                     continue
-                timeline = [*job.timeline, [previous.idx, samples_per_s(job, self.settings)
-                                            / max(1, job.batch_size), job.batch_size]]
+                batch = max(1, job.batch_size)
+                speed, _ = self.speeds.speed(job, measured.get(job_id, ()), batch)
+                timeline = [*job.timeline, [previous.idx, speed / batch, batch]]
                 self.store.update_job(job_id, rounds_received=job.rounds_received + 1,
                                       attained_s=job.attained_s + seconds,
                                       last_round_ran=previous.idx, timeline=timeline)

@@ -31,7 +31,7 @@ from shockwave.service.states import (
     check_job,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     attained_s REAL NOT NULL DEFAULT 0,
     last_round_ran INTEGER,
     timeline TEXT NOT NULL DEFAULT '[]',
-    attempts_count INTEGER NOT NULL DEFAULT 0
+    attempts_count INTEGER NOT NULL DEFAULT 0,
+    noise_scale REAL,
+    batch_sizes TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE TABLE IF NOT EXISTS attempts (
@@ -97,7 +99,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     exit_code INTEGER,
     signal INTEGER,
     report TEXT,
-    reason TEXT
+    reason TEXT,
+    reported_batch_size INTEGER
 );
 CREATE INDEX IF NOT EXISTS attempts_job ON attempts(job_id);
 CREATE INDEX IF NOT EXISTS attempts_state ON attempts(state);
@@ -134,10 +137,42 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT
 );
 CREATE INDEX IF NOT EXISTS events_job ON events(job_id);
+CREATE TABLE IF NOT EXISTS speeds (
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    batch_size INTEGER NOT NULL,
+    gpus INTEGER NOT NULL,
+    samples_per_s REAL NOT NULL,
+    measurements INTEGER NOT NULL,
+    updated_s REAL NOT NULL,
+    PRIMARY KEY (job_id, batch_size, gpus)
+);
 """
 
+_MIGRATIONS = {
+    1: """
+ALTER TABLE jobs ADD COLUMN noise_scale REAL;
+ALTER TABLE jobs ADD COLUMN batch_sizes TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE attempts ADD COLUMN reported_batch_size INTEGER;
+CREATE TABLE IF NOT EXISTS speeds (
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    batch_size INTEGER NOT NULL,
+    gpus INTEGER NOT NULL,
+    samples_per_s REAL NOT NULL,
+    measurements INTEGER NOT NULL,
+    updated_s REAL NOT NULL,
+    PRIMARY KEY (job_id, batch_size, gpus)
+);
+""",
+}
+"""Statements that bring a database of schema ``key`` to ``key + 1``."""
+
+SPEED_EMA_WEIGHT = 0.3
+"""Weight of a new heartbeat's speed in a job's measured speed at one batch size and GPU count
+(the job's own figure is already an average over its recent steps)."""
+
 _JSON_COLUMNS = frozenset({"spec", "slots", "handle", "report", "timeline", "checkpoint_progress",
-                           "placements", "kept", "revoked", "added", "progress", "data"})
+                           "placements", "kept", "revoked", "added", "progress", "data",
+                           "batch_sizes"})
 
 
 @dataclass(frozen=True)
@@ -172,6 +207,9 @@ class JobRow:
     last_round_ran: int | None
     timeline: list[list[float]]
     attempts_count: int
+    noise_scale: float | None
+    batch_sizes: list[list[float]]
+    """``[at_s, round_index, batch_size]`` for the submitted size and every approved change."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +248,17 @@ class AttemptRow:
     signal: int | None
     report: dict[str, Any] | None
     reason: str | None
+    reported_batch_size: int | None
+
+
+@dataclass(frozen=True)
+class Speed:
+    """A job's measured speed, samples/s of the whole gang, at one batch size and GPU count."""
+
+    batch_size: int
+    gpus: int
+    samples_per_s: float
+    measurements: int
 
 
 @dataclass(frozen=True)
@@ -275,10 +324,11 @@ class Store:
                 raise RuntimeError(f"{self.path}: written by a newer shockwave (schema "
                                    f"{version} > {SCHEMA_VERSION})")
             if version == 0:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                _run_script(self._db, _SCHEMA)
+            else:
+                for old in range(version, SCHEMA_VERSION):
+                    _run_script(self._db, _MIGRATIONS[old])
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         with self._lock:
@@ -343,10 +393,11 @@ class Store:
     def add_job(self, spec: JobSubmit, now_s: float) -> JobRow:
         with self.atomic():
             cursor = self._db.execute(
-                "INSERT INTO jobs(name, spec, state, submitted_s, batch_size, samples_per_epoch) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs(name, spec, state, submitted_s, batch_size, samples_per_epoch, "
+                "batch_sizes) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (spec.name, spec.model_dump_json(), JobState.QUEUED.value, now_s,
-                 spec.batch_size, spec.samples_per_epoch))
+                 spec.batch_size, spec.samples_per_epoch,
+                 json.dumps([[now_s, None, spec.batch_size]])))
             job_id = int(cursor.lastrowid or 0)
             self.add_event(now_s, "job", job_id=job_id, to_state=JobState.QUEUED,
                            reason="submitted")
@@ -521,33 +572,93 @@ class Store:
 
     def record_heartbeat(self, attempt_id: int, seq: int, now_s: float, *,
                          lease_expires_s: float | None, progress: dict[str, Any],
-                         samples_per_s: float | None) -> bool:
+                         samples_per_s: float | None, noise_scale: float | None = None) -> bool:
         """Record a heartbeat of a current attempt if ``seq`` is newer than any before (stale and
-        duplicate ones change nothing: ``False``). Updates the job's latest progress too."""
+        duplicate ones change nothing: ``False``). Updates the job's latest progress too.
+
+        The job's batch size is the approved one (``approve_batch_size``); a heartbeat only
+        confirms it. Its speed counts towards the job's measured speed at its batch size and
+        GPU count when the previous heartbeat of the attempt ran the same batch size (the first
+        one after a change still averages steps of the old size)."""
         current = [s.value for s in (AttemptState.LAUNCHING, AttemptState.RUNNING,
                                      AttemptState.DRAINING)]
         with self.atomic():
-            before = self._query("SELECT job_id, last_heartbeat_s FROM attempts WHERE id = ?",
-                                 (attempt_id,))
+            before = self._query(
+                "SELECT job_id, last_heartbeat_s, reported_batch_size, slots FROM attempts "
+                "WHERE id = ?", (attempt_id,))
+            batch = progress["batch_size"]
             cursor = self._db.execute(
                 "UPDATE attempts SET last_seq = ?, last_heartbeat_s = ?, "
                 "lease_expires_s = COALESCE(?, lease_expires_s), samples = ?, epoch = ?, "
-                "step = ?, samples_per_s = COALESCE(?, samples_per_s) "
+                "step = ?, samples_per_s = COALESCE(?, samples_per_s), reported_batch_size = ? "
                 "WHERE id = ? AND state IN (?, ?, ?) AND last_seq < ?",
                 (seq, now_s, lease_expires_s, progress["samples"], progress["epoch"],
-                 progress["step"], samples_per_s, attempt_id, *current, seq))
+                 progress["step"], samples_per_s, batch, attempt_id, *current, seq))
             if cursor.rowcount != 1:
                 return False
             job_id = before[0]["job_id"]
             self._db.execute(
-                "UPDATE jobs SET samples = ?, epoch = ?, step = ?, batch_size = ?, "
-                "samples_per_epoch = ?, samples_per_s = COALESCE(?, samples_per_s) WHERE id = ?",
+                "UPDATE jobs SET samples = ?, epoch = ?, step = ?, samples_per_epoch = ?, "
+                "samples_per_s = COALESCE(?, samples_per_s), "
+                "noise_scale = COALESCE(?, noise_scale) WHERE id = ?",
                 (progress["samples"], progress["epoch"], progress["step"],
-                 progress["batch_size"], progress["samples_per_epoch"], samples_per_s, job_id))
+                 progress["samples_per_epoch"], samples_per_s, noise_scale, job_id))
+            if samples_per_s is not None and samples_per_s > 0 \
+                    and before[0]["reported_batch_size"] == batch:
+                gpus = len(_parsed_slots(before[0]["slots"]))
+                self._record_speed(job_id, batch, gpus, samples_per_s, now_s)
             if before[0]["last_heartbeat_s"] is None:
                 self.add_event(now_s, "attempt", job_id=job_id, attempt_id=attempt_id,
                                reason="first heartbeat")
         return True
+
+    def _record_speed(self, job_id: int, batch_size: int, gpus: int, samples_per_s: float,
+                      now_s: float) -> None:
+        w = SPEED_EMA_WEIGHT
+        self._db.execute(
+            "INSERT INTO speeds(job_id, batch_size, gpus, samples_per_s, measurements, "
+            "updated_s) VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT(job_id, batch_size, gpus) DO "
+            f"UPDATE SET samples_per_s = {w} * excluded.samples_per_s + {1 - w} * samples_per_s, "
+            "measurements = measurements + 1, updated_s = excluded.updated_s",
+            (job_id, batch_size, gpus, samples_per_s, now_s))
+
+    def speeds(self, job_ids: Sequence[int] | None = None) -> dict[int, list[Speed]]:
+        """Measured speeds by job (all jobs, or ``job_ids``)."""
+        if job_ids is None:
+            rows = self._query("SELECT * FROM speeds ORDER BY job_id, gpus, batch_size")
+        else:
+            marks = ",".join("?" * len(job_ids))
+            rows = self._query(f"SELECT * FROM speeds WHERE job_id IN ({marks}) "
+                               "ORDER BY job_id, gpus, batch_size", tuple(job_ids))
+        found: dict[int, list[Speed]] = {}
+        for r in rows:
+            found.setdefault(r["job_id"], []).append(
+                Speed(r["batch_size"], r["gpus"], r["samples_per_s"], r["measurements"]))
+        return found
+
+    def approve_batch_size(self, attempt: AttemptRow, batch_size: int, now_s: float, *,
+                           round_index: int | None, proposal: int) -> None:
+        """The attempt runs ``batch_size`` from now on: its reply carries the new size and
+        version, and the job's batch size (what the planner sees) changes at once."""
+        with self.atomic():
+            job = self.job(attempt.job_id)
+            if job is None:
+                return
+            self.update_attempt(attempt.id, batch_size=batch_size,
+                                bs_version=attempt.bs_version + 1)
+            self.update_job(job.id, batch_size=batch_size,
+                            batch_sizes=[*job.batch_sizes, [now_s, round_index, batch_size]])
+            self.add_event(now_s, "attempt", job_id=job.id, attempt_id=attempt.id,
+                           reason=f"batch size {attempt.batch_size} -> {batch_size} approved",
+                           data={"proposal": proposal, "approved": batch_size,
+                                 "round": round_index})
+
+    def scheduled_batch_sizes(self, states: Sequence[JobState]) -> dict[int, int]:
+        """``{job id: batch size}`` of the jobs in ``states`` (one light query per tick)."""
+        marks = ",".join("?" * len(states))
+        rows = self._query(f"SELECT id, batch_size FROM jobs WHERE state IN ({marks})",
+                           tuple(s.value for s in states))
+        return {r["id"]: r["batch_size"] for r in rows}
 
     def add_checkpoint(self, attempt_id: int, checkpoint_id: str, progress: dict[str, Any],
                        now_s: float) -> bool:
@@ -614,6 +725,7 @@ class Store:
         data["cancel_requested"] = bool(data["cancel_requested"])
         data["checkpoint_progress"] = _json(data["checkpoint_progress"])
         data["timeline"] = json.loads(data["timeline"])
+        data["batch_sizes"] = json.loads(data["batch_sizes"])
         return JobRow(**data)
 
     def _update(self, table: str, columns: frozenset[str], row_id: int,
@@ -626,6 +738,14 @@ class Store:
         sets = ", ".join(f"{k} = ?" for k in values)
         args = [_to_sql(k, v) for k, v in values.items()]
         self._db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*args, row_id))
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Each statement of ``script`` inside the caller's transaction (``executescript`` would
+    commit it)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _to_sql(column: str, value: Any) -> Any:

@@ -2,27 +2,31 @@
 throughput model (docs/service.md, "What the planner sees").
 
 For each job: progress in samples (steps = samples / batch size); its speed, in iterations/s of
-the whole gang, is the measured samples/s over the batch size, or before any measurement the
-spec's ``expected_samples_per_s`` hint or ``Settings.default_samples_per_s``; its profile has one
-entry per epoch at the current batch size and the current speed (a real job's future batch sizes
-are not known in advance); one ``throughput_timeline`` entry per round it ran."""
+the whole gang, is the speed ``SpeedModel`` gives for its current batch size and gang (measured
+by the service whenever it has a measurement); its profile has one entry per epoch at the
+current batch size and that speed (a real job's future batch sizes are not known in advance);
+one ``throughput_timeline`` entry per round it ran."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from shockwave.model import Cluster, JobSpec
 from shockwave.policies.base import ClusterView, JobView
 from shockwave.service.config import Settings
-from shockwave.service.store import JobRow
+from shockwave.service.store import JobRow, Speed
 from shockwave.workload.adaptation import JobProfile
-from shockwave.workload.throughput import ThroughputTable
+from shockwave.workload.throughput import ThroughputTable, load_throughputs
 
 _NO_TABLE = ThroughputTable({}, source="<measured by the service>")
 _MAX_MODEL_CHARS = 64
+
+SpeedSource = Literal["measured", "profile", "nearest", "hint", "default"]
 
 
 def make_cluster(settings: Settings) -> Cluster:
@@ -30,18 +34,59 @@ def make_cluster(settings: Settings) -> Cluster:
     return Cluster(num_gpus=settings.gpus, gpus_per_server=settings.gpus)
 
 
-def samples_per_s(job: JobRow, settings: Settings) -> float:
-    """The job's speed estimate, samples/s of the whole gang."""
-    for value in (job.samples_per_s, job.spec.expected_samples_per_s):
-        if value is not None and value > 0:
-            return float(value)
-    return settings.default_samples_per_s
+@dataclass(frozen=True)
+class SpeedModel:
+    """A job's speed (samples/s of the whole gang) at a batch size and gang size, from the best
+    source there is:
+
+    1. ``measured``: the service's own measurement of this job at that size (heartbeats);
+    2. ``profile``: the throughputs table given to ``serve --throughputs`` (e.g. written by
+       ``shockwave profile``), looked up under the job's name;
+    3. ``nearest``: this job's measurement at the nearest batch size on the same gang (samples/s
+       taken as unchanged);
+    4. ``hint``: the spec's ``expected_samples_per_s``;
+    5. ``default``: ``Settings.default_samples_per_s``.
+    """
+
+    table: ThroughputTable | None = None
+    gpu_type: str = "v100"
+    default_samples_per_s: float = 100.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SpeedModel:
+        table = load_throughputs(settings.throughputs) if settings.throughputs else None
+        return cls(table=table, gpu_type=settings.gpu_type,
+                   default_samples_per_s=settings.default_samples_per_s)
+
+    def speed(self, job: JobRow, measured: Sequence[Speed], batch_size: int,
+              gpus: int | None = None) -> tuple[float, SpeedSource]:
+        """Samples/s of ``job`` at ``batch_size`` on ``gpus`` ranks (its own gang by default),
+        and where the figure comes from."""
+        gpus = gpus or job.spec.gpus
+        same_gang = [m for m in measured if m.gpus == gpus and m.samples_per_s > 0]
+        for m in same_gang:
+            if m.batch_size == batch_size:
+                return m.samples_per_s, "measured"
+        name = job.spec.name[:_MAX_MODEL_CHARS]
+        if self.table is not None and self.table.has(name, batch_size, gpus, self.gpu_type):
+            rate = self.table.lookup(name, batch_size, gpus, self.gpu_type) * batch_size
+            if rate > 0:
+                return rate, "profile"
+        if same_gang:
+            near = min(same_gang, key=lambda m: (abs(math.log(m.batch_size / batch_size)),
+                                                 m.batch_size))
+            return near.samples_per_s, "nearest"
+        hint = job.spec.expected_samples_per_s
+        if hint is not None and hint > 0:
+            return float(hint), "hint"
+        return self.default_samples_per_s, "default"
 
 
-def job_view(job: JobRow, settings: Settings, round_index: int) -> JobView:
+def job_view(job: JobRow, measured: Sequence[Speed], speeds: SpeedModel,
+             round_index: int) -> JobView:
     spec = job.spec
-    speed = samples_per_s(job, settings)
     batch = max(1, job.batch_size)
+    speed, _ = speeds.speed(job, measured, batch)
     total = spec.samples
     per_epoch = max(1, job.samples_per_epoch)
     epochs = max(1, math.ceil(total / per_epoch))
@@ -64,9 +109,13 @@ def job_view(job: JobRow, settings: Settings, round_index: int) -> JobView:
 
 
 def cluster_view(jobs: Sequence[JobRow], settings: Settings, *, now_s: float, round_index: int,
-                 cluster: Cluster) -> ClusterView:
+                 cluster: Cluster, speeds: SpeedModel | None = None,
+                 measured: Mapping[int, Sequence[Speed]] | None = None) -> ClusterView:
     """The view of ``jobs`` (the ones the planner knows) at the boundary of ``round_index``."""
-    views = {job.id: job_view(job, settings, round_index) for job in sorted(jobs, key=lambda j: j.id)}
+    speeds = speeds or SpeedModel(default_samples_per_s=settings.default_samples_per_s)
+    measured = measured or {}
+    views = {job.id: job_view(job, measured.get(job.id, ()), speeds, round_index)
+             for job in sorted(jobs, key=lambda j: j.id)}
     return ClusterView(now_s=now_s, round_index=round_index, round_s=settings.round_s,
                        cluster=cluster, jobs=views, throughputs=_NO_TABLE, compat="fixed",
                        num_trace_jobs=len(views))

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from shockwave.service.config import Settings
 from shockwave.service.jobspec import JobSubmit
 from shockwave.service.states import AttemptState, JobState, Outcome
-from shockwave.service.store import AttemptRow, CheckpointRow, EventRow, JobRow, RoundRow
+from shockwave.service.store import AttemptRow, CheckpointRow, EventRow, JobRow, RoundRow, Speed
 
 
 class ProgressOut(BaseModel):
@@ -21,6 +21,24 @@ class ProgressOut(BaseModel):
     step: int
     batch_size: int
     samples_per_epoch: int
+
+
+class BatchSizeOut(BaseModel):
+    """The job's batch size from ``at_s`` on: the submitted one, then each approved change
+    (``round_index``: the round in which it was approved; ``None`` before the first round)."""
+
+    at_s: float
+    round_index: int | None
+    batch_size: int
+
+
+class SpeedOut(BaseModel):
+    """The job's speed as the service measured it at one batch size and gang size."""
+
+    batch_size: int
+    gpus: int
+    samples_per_s: float
+    measurements: int
 
 
 class CheckpointOut(BaseModel):
@@ -71,6 +89,8 @@ class JobOut(BaseModel):
     retry_in_s: float | None
     progress: ProgressOut
     samples_per_s: float | None
+    noise_scale: float | None
+    batch_sizes: list[BatchSizeOut]
     rounds_received: int
     attained_s: float
     attempts_count: int
@@ -82,6 +102,7 @@ class JobOut(BaseModel):
 
 class JobDetail(JobOut):
     attempts: list[AttemptOut]
+    speeds: list[SpeedOut]
 
 
 class SlotOut(BaseModel):
@@ -160,7 +181,10 @@ def job_out(job: JobRow, now_s: float, live: AttemptRow | None = None) -> JobOut
                              fraction=min(1.0, job.samples / total) if total else 0.0,
                              epoch=job.epoch, step=job.step, batch_size=job.batch_size,
                              samples_per_epoch=job.samples_per_epoch),
-        samples_per_s=job.samples_per_s, rounds_received=job.rounds_received,
+        samples_per_s=job.samples_per_s, noise_scale=job.noise_scale,
+        batch_sizes=[BatchSizeOut(at_s=at, round_index=None if r is None else int(r),
+                                  batch_size=int(b)) for at, r, b in job.batch_sizes],
+        rounds_received=job.rounds_received,
         attained_s=job.attained_s, attempts_count=job.attempts_count,
         slots=list(live.slots) if live is not None else None, last_checkpoint=checkpoint,
         log_tail=job.log_tail, spec=job.spec)
@@ -182,6 +206,11 @@ def attempt_out(attempt: AttemptRow, now_s: float, settings: Settings) -> Attemp
         exit_code=attempt.exit_code, signal=attempt.signal, reason=attempt.reason,
         batch_size=attempt.batch_size, start_samples=attempt.start_samples,
         samples=attempt.samples, samples_per_s=attempt.samples_per_s)
+
+
+def speed_out(speed: Speed) -> SpeedOut:
+    return SpeedOut(batch_size=speed.batch_size, gpus=speed.gpus,
+                    samples_per_s=speed.samples_per_s, measurements=speed.measurements)
 
 
 def checkpoint_out(row: CheckpointRow) -> CheckpointOut:

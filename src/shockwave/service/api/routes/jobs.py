@@ -18,6 +18,7 @@ from shockwave.service.api.schemas import (
     attempt_out,
     event_out,
     job_out,
+    speed_out,
 )
 from shockwave.service.jobspec import JobSubmit, check_submit
 from shockwave.service.states import LIVE_ATTEMPT_STATES, JobState, is_terminal
@@ -68,7 +69,8 @@ def get_job(job_id: int, store: StoreDep, clock: ClockDep, settings: SettingsDep
     attempts = store.attempts(job_id=job_id)
     base = job_out(job, now, _live_slots(store, job_id))
     return JobDetail(**base.model_dump(),
-                     attempts=[attempt_out(a, now, settings) for a in attempts])
+                     attempts=[attempt_out(a, now, settings) for a in attempts],
+                     speeds=[speed_out(s) for s in store.speeds([job_id]).get(job_id, [])])
 
 
 @router.delete("/{job_id}", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
