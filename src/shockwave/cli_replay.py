@@ -68,7 +68,7 @@ def replay_command(
 
     with _client(server, token) as client:
         cluster = client.cluster()
-        _check_service(client.server, cluster, plan.trace)
+        _check_service(client.server, cluster, plan)
         progress, update = _progress_display(len(plan.jobs), quiet)
         try:
             if progress is None:
@@ -100,10 +100,12 @@ def replay_command(
 
 @dataclass(frozen=True)
 class _Plan:
-    """A checked replay: the trace, each job's submission, which workload runs each model, and
-    the profile table's rate of a job at a batch size (None without a table)."""
+    """A checked replay: the trace and its format, each job's submission, which workload runs
+    each model, and the profile table's rate of a job at a batch size (None without a
+    table)."""
 
     trace: Trace
+    fmt: str
     jobs: list[Submission]
     models: dict[str, str]
     rate_of: RateOf | None
@@ -134,7 +136,7 @@ def _plan(path: Path, maps: Sequence[str], work_scale: float, throughputs: Path 
         rate_of, speeds = _rates(trace, workloads, throughputs)
     jobs = submissions(trace, workloads, specs, work_scale=work_scale, speeds=speeds, fmt=fmt)
     models = {job.model: workload for job, workload in zip(trace.jobs, workloads, strict=True)}
-    return _Plan(trace, jobs, dict(sorted(models.items())), rate_of)
+    return _Plan(trace, fmt, jobs, dict(sorted(models.items())), rate_of)
 
 
 def _rates(trace: Trace, workloads: Sequence[str], path: Path) -> tuple[RateOf, list[float]]:
@@ -163,7 +165,7 @@ def _rates(trace: Trace, workloads: Sequence[str], path: Path) -> tuple[RateOf, 
     return rate_of, speeds
 
 
-def _check_service(server: str, cluster: dict[str, Any], trace: Trace) -> None:
+def _check_service(server: str, cluster: dict[str, Any], plan: _Plan) -> None:
     """The service is idle (a replay measures the trace's jobs alone) and has slots for every
     gang."""
     busy = cluster["jobs"].get("QUEUED", 0) + cluster["jobs"].get("RUNNING", 0)
@@ -171,12 +173,13 @@ def _check_service(server: str, cluster: dict[str, Any], trace: Trace) -> None:
         raise InputError(f"the service at {server} has {busy} job(s) queued or running; a "
                          "replay measures the trace's jobs alone: wait for them to end or "
                          "cancel them", field="--server")
-    slots = len(cluster["slots"])
+    slots, trace = len(cluster["slots"]), plan.trace
     for index, job in enumerate(trace.jobs):
         if job.gpus > slots:
             raise InputError(f"job {index} needs {job.gpus} GPUs but the service at {server} "
                              f"has {slots} slot(s)", path=trace.source,
-                             line=trace.line_of(index), field="gpus")
+                             line=trace.line_of(index),
+                             field="gpus" if plan.fmt == "jsonl" else "scale_factor")
 
 
 def _result(client: Any, plan: _Plan, run: ReplayRun, cluster: dict[str, Any],

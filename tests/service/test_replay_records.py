@@ -139,6 +139,7 @@ def test_batch_size_stretches_start_at_the_submitted_size_and_end_at_the_samples
     assert batch_size_segments(JOBS[0]) == [(3072, 32)]
     assert table_run_time_s(JOBS[0], {32: 16.0}.get) == 3072 / (32 * 16.0)
     assert table_run_time_s(JOBS[1], {64: 10.0}.get) is None
+    assert table_run_time_s({**JOBS[0], "progress": {"samples": 0}}, {32: 16.0}.get) is None
 
 
 def test_the_measured_speed_weighs_each_attempt_by_its_work() -> None:

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from shockwave.errors import ShockwaveError
 from shockwave.replay.mapping import Submission
-from shockwave.replay.runner import ReplayInterrupted, ReplayProgress, replay
+from shockwave.replay.runner import ReplayBroken, ReplayInterrupted, ReplayProgress, replay
 
 
 class FakeService:
@@ -90,3 +91,20 @@ def test_ctrl_c_says_which_jobs_were_submitted() -> None:
         "interrupted: submitted 1 of 4 trace jobs (service job ids 100); they stay on the "
         "service: `shockwave cancel ID` stops one; no results were written")
     assert caught.value.run.job_ids == {0: 100}
+
+
+def test_a_service_that_fails_mid_replay_is_one_error_saying_what_was_submitted() -> None:
+    service = FakeService({"a": 100.0, "b": 1.0, "c": 1.0, "d": 100.0})
+
+    def gone(states: list[str]) -> list[dict[str, Any]]:
+        if service.now >= 2.0:
+            raise ShockwaveError("cannot reach the shockwave service at http://x (refused)")
+        return FakeService.jobs(service, states)
+
+    service.jobs = gone  # type: ignore[method-assign]
+    with pytest.raises(ReplayBroken) as caught:
+        replay(service, JOBS, clock=service.clock, sleep=service.sleep)
+    assert str(caught.value) == (
+        "cannot reach the shockwave service at http://x (refused) (the replay stopped: "
+        "submitted 1 of 4 trace jobs (service job ids 100); they stay on the service: "
+        "`shockwave cancel ID` stops one; no results were written)")

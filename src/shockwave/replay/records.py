@@ -130,14 +130,14 @@ def batch_size_segments(job: Payload) -> list[tuple[int, int]]:
 def table_run_time_s(job: Payload, rate: Callable[[int], float | None]) -> float | None:
     """T_j of a completed job from a profile table: the sum over its batch-size stretches of
     samples / (batch size x ``rate(batch size)``, iterations/s of its gang); ``None`` when the
-    table lacks one of its batch sizes."""
+    table lacks one of its batch sizes (or it trained nothing measurable)."""
     total = 0.0
     for samples, size in batch_size_segments(job):
         iterations_per_s = rate(size)
         if not iterations_per_s:
             return None
         total += samples / (size * iterations_per_s)
-    return total
+    return total if total > 0 else None
 
 
 def measured_run_time_s(job: Payload) -> float:

@@ -3,8 +3,9 @@
 The replay starts when ``replay`` is called: its start in service time is the service's clock
 then (``/v1/healthz``), and job ``i`` is submitted ``arrival_s x time_scale`` seconds later. The
 service is polled every ``poll_s`` for the jobs still queued or running; a job of ours that is no
-longer among them has ended. Ctrl-C stops the replay: ``ReplayInterrupted`` says which jobs were
-submitted (they stay on the service)."""
+longer among them has ended. Ctrl-C stops the replay (``ReplayInterrupted``), and so does a
+request the service fails (``ReplayBroken``); both say which jobs were submitted (they stay on
+the service)."""
 
 from __future__ import annotations
 
@@ -42,16 +43,30 @@ class ReplayRun:
     job_ids: dict[int, int] = field(default_factory=dict)
 
 
+def _submitted(run: ReplayRun, total: int) -> str:
+    """Which trace jobs a replay submitted, in words."""
+    if not run.job_ids:
+        return f"none of the {total} trace jobs was submitted"
+    ids = ", ".join(str(i) for i in run.job_ids.values())
+    return (f"submitted {len(run.job_ids)} of {total} trace jobs (service job ids {ids}); "
+            "they stay on the service: `shockwave cancel ID` stops one")
+
+
 class ReplayInterrupted(ShockwaveError):
     """Ctrl-C during a replay: which trace jobs had been submitted, under which service ids."""
 
     def __init__(self, run: ReplayRun, total: int) -> None:
         self.run = run
-        ids = ", ".join(str(i) for i in run.job_ids.values())
-        what = (f"submitted {len(run.job_ids)} of {total} trace jobs (service job ids {ids}); "
-                "they stay on the service: `shockwave cancel ID` stops one"
-                if run.job_ids else f"none of the {total} trace jobs was submitted")
-        super().__init__(f"interrupted: {what}; no results were written")
+        super().__init__(f"interrupted: {_submitted(run, total)}; no results were written")
+
+
+class ReplayBroken(ShockwaveError):
+    """The service failed a request in the middle of a replay (it stopped, say)."""
+
+    def __init__(self, cause: ShockwaveError, run: ReplayRun, total: int) -> None:
+        self.run = run
+        super().__init__(f"{cause} (the replay stopped: {_submitted(run, total)}; no results "
+                         "were written)")
 
 
 def replay(client: Any, jobs: Sequence[Submission], *, time_scale: float = 1.0,
@@ -96,3 +111,5 @@ def replay(client: Any, jobs: Sequence[Submission], *, time_scale: float = 1.0,
             sleep(wait)
     except KeyboardInterrupt:
         raise ReplayInterrupted(run, len(jobs)) from None
+    except ShockwaveError as exc:
+        raise ReplayBroken(exc, run, len(jobs)) from None
