@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from shockwave.replay.records import RateOf
     from shockwave.replay.runner import ReplayProgress, ReplayRun
     from shockwave.traces.trace import Trace
+    from shockwave.workload.throughput import ThroughputTable
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
 stdout = Console(width=None if sys.stdout.isatty() else 132)
@@ -121,46 +122,59 @@ def _plan(path: Path, maps: Sequence[str], work_scale: float, throughputs: Path 
         workloads_of,
     )
     from shockwave.traces.trace import parse_trace_text, read_text
+    from shockwave.workload.throughput import load_throughputs
     from shockwave.workloads import spec_path
 
-    table = workload_table(parse_map(maps))
+    models = workload_table(parse_map(maps))
     text = read_text(path)
-    trace = parse_trace_text(text, source=str(path))
+    table = load_throughputs(throughputs) if throughputs is not None else None
+    trace = parse_trace_text(text, source=str(path), throughputs=_for_lengths(table))
     if not len(trace):
         raise InputError("the trace has no jobs", path=path)
     fmt = trace_format(text)
-    workloads = workloads_of(trace, table, fmt)
+    workloads = workloads_of(trace, models, fmt)
     specs = {name: load_job_file(spec_path(name))[0] for name in sorted(set(workloads))}
     rate_of, speeds = None, None
-    if throughputs is not None:
-        rate_of, speeds = _rates(trace, workloads, throughputs)
+    if table is not None:
+        rate_of, speeds = _rates(trace, workloads, table)
     jobs = submissions(trace, workloads, specs, work_scale=work_scale, speeds=speeds, fmt=fmt)
-    models = {job.model: workload for job, workload in zip(trace.jobs, workloads, strict=True)}
-    return _Plan(trace, fmt, jobs, dict(sorted(models.items())), rate_of)
+    used = {job.model: workload for job, workload in zip(trace.jobs, workloads, strict=True)}
+    return _Plan(trace, fmt, jobs, dict(sorted(used.items())), rate_of)
 
 
-def _rates(trace: Trace, workloads: Sequence[str], path: Path) -> tuple[RateOf, list[float]]:
+def _for_lengths(profile: ThroughputTable | None) -> ThroughputTable | None:
+    """The table a trace line's missing ``total_steps`` or ``duration_s`` is derived from: the
+    bundled one (the reference's models), with the profile's entries (the workloads) added."""
+    if profile is None:
+        return None
+    from shockwave.workload.throughput import ThroughputTable, load_throughputs
+
+    bundled = load_throughputs()
+    merged = {gpu: {**bundled.table.get(gpu, {}), **profile.table.get(gpu, {})}
+              for gpu in {*bundled.table, *profile.table}}
+    return ThroughputTable(merged, source=f"{profile.source} or {bundled.source}")
+
+
+def _rates(trace: Trace, workloads: Sequence[str],
+           table: ThroughputTable) -> tuple[RateOf, list[float]]:
     """The profile table's rate of each job (iterations/s of its gang at a batch size, or None
     where the table lacks it), and each job's speed hint in samples/s at its trace batch size.
     The table must hold every job's workload at its trace batch size and gang."""
-    from shockwave.workload.throughput import load_throughputs
-
-    table = load_throughputs(path)
-    speeds = []
-    for index, (job, workload) in enumerate(zip(trace.jobs, workloads, strict=True)):
-        rate = table.table.get(GPU_TYPE, {}).get((f"{workload} (batch size {job.batch_size})",
-                                                   job.gpus))
-        if not rate:
-            raise InputError(f"{path} has no positive {GPU_TYPE} throughput for '{workload} "
-                             f"(batch size {job.batch_size})' on {job.gpus} GPU(s), the "
-                             f"workload of trace job {index} (line {trace.line_of(index)})",
-                             field="--throughputs")
-        speeds.append(rate * job.batch_size)
+    from shockwave.model import job_type_name
 
     def rate_of(index: int, batch_size: int) -> float | None:
-        job = trace.jobs[index]
-        key = (f"{workloads[index]} (batch size {batch_size})", job.gpus)
+        key = (job_type_name(workloads[index], batch_size), trace.jobs[index].gpus)
         return table.table.get(GPU_TYPE, {}).get(key) or None
+
+    speeds = []
+    for index, job in enumerate(trace.jobs):
+        rate = rate_of(index, job.batch_size)
+        if rate is None:
+            raise InputError(f"{table.source} has no positive {GPU_TYPE} throughput for "
+                             f"'{job_type_name(workloads[index], job.batch_size)}' on "
+                             f"{job.gpus} GPU(s), the workload of trace job {index} (line "
+                             f"{trace.line_of(index)})", field="--throughputs")
+        speeds.append(rate * job.batch_size)
 
     return rate_of, speeds
 

@@ -60,8 +60,12 @@ def trace(tmp_path: Path) -> Path:
 def test_a_trace_replayed_for_real_reads_as_a_result_and_reports_beside_its_simulation(
         server: ServerProcess, trace: Path, tmp_path: Path) -> None:
     real = tmp_path / "out" / "real.json"
+    profile = tmp_path / "profile.json"  # iterations/s of each workload's gang
+    profile.write_text(json.dumps({"v100": {"('digits (batch size 32)', 1)": {"null": 100.0},
+                                            "('digits (batch size 64)', 2)": {"null": 80.0},
+                                            "('recommend (batch size 512)', 1)": {"null": 20.0}}}))
     run = shockwave("replay", str(trace), "--real", "--server", server.url, "--time-scale",
-                    str(TIME_SCALE), "--json", str(real))
+                    str(TIME_SCALE), "--throughputs", str(profile), "--json", str(real))
     assert run.exit_code == 0, run.output + server.log.read_text()[-2000:]
     assert "FIFO (real) on 2 slot(s)" in run.stdout and "3 of 3" in run.stdout
     news = [re.sub(r"(as job|\(job) \d+", r"\1 N", line.split("  ")[-1])
@@ -78,18 +82,21 @@ def test_a_trace_replayed_for_real_reads_as_a_result_and_reports_beside_its_simu
                                           "time_scale", "work_scale", "workloads",
                                           "run_time")} == {
         "run": "real", "trace": str(trace), "policy": "fifo", "round_s": 2.0, "gpus": 2,
-        "time_scale": TIME_SCALE, "work_scale": 1.0, "run_time": "measured",
+        "time_scale": TIME_SCALE, "work_scale": 1.0, "run_time": "throughputs",
         "workloads": {"Recommendation": "recommend", "ResNet-18": "digits",
                       "ResNet-50": "digits"}}
     assert [(r.job_id, r.model, r.batch_size, r.gpus, r.mode) for r in result.records] == [
         (0, "ResNet-18", 32, 1, "static"), (1, "ResNet-50", 64, 2, "static"),
         (2, "Recommendation", 512, 1, "static")]
+    # T_j from the profile: samples / (batch size x iterations/s); 4, 2 and 3 whole epochs.
+    assert [r.run_time_s for r in result.records] == [6144 / (32 * 100.0), 3072 / (64 * 80.0),
+                                                     6144 / (512 * 20.0)]
+    assert result.stats["measured_run_times"] == 0
     for record, arrival in zip(result.records, (0.0, 10.0, 20.0), strict=True):
         # Submitted at the scaled arrival (the API call takes a moment), done later.
         assert arrival * TIME_SCALE <= record.arrival_s < arrival * TIME_SCALE + 1.0
         assert record.completion_s > record.arrival_s
         assert 0 < record.attained_s <= record.completion_s - record.arrival_s
-        assert record.run_time_s > 0
         assert record.batch_size_timeline == ((record.arrival_s, record.batch_size),)
     assert result.makespan_s == max(r.completion_s for r in result.records)
     # The schedule: every gang whole, within the 2 slots, none twice in a round (also
@@ -189,11 +196,31 @@ def test_an_unwritable_output_is_refused_first(trace: Path, tmp_path: Path) -> N
         f"error: {tmp_path / 'missing.jsonl'}: cannot read: No such file or directory")
 
 
-def test_a_profile_table_without_a_jobs_workload_is_refused(trace: Path, tmp_path: Path) -> None:
+def test_a_profile_table_must_hold_every_jobs_workload(tmp_path: Path) -> None:
     table = tmp_path / "profile.json"
     table.write_text(json.dumps({"v100": {"('digits (batch size 32)', 1)": {"null": 50.0},
                                           "('digits (batch size 64)', 2)": {"null": 40.0}}}))
+    trace = tmp_path / "bundled.jsonl"
+    # The table also gives the lengths a line leaves out, as in simulate.
+    trace.write_text(
+        '{"model": "digits", "batch_size": 32, "total_steps": 96, "arrival_s": 0}\n'
+        '{"model": "digits", "batch_size": 64, "gpus": 2, "duration_s": 2, "arrival_s": 1}\n'
+        '{"model": "recommend", "batch_size": 512, "total_steps": 6, "duration_s": 1, '
+        '"arrival_s": 2}\n')
     assert one_line_error(shockwave("replay", str(trace), "--real", "--throughputs",
                                     str(table))) == (
         f"error: --throughputs: {table} has no positive v100 throughput for 'recommend (batch "
         "size 512)' on 1 GPU(s), the workload of trace job 2 (line 3)")
+    # The reference's models still take their lengths from the bundled table.
+    reference = tmp_path / "reference.jsonl"
+    reference.write_text(TRACE)
+    assert one_line_error(shockwave("replay", str(reference), "--real", "--throughputs",
+                                    str(table))) == (
+        f"error: --throughputs: {table} has no positive v100 throughput for 'recommend (batch "
+        "size 512)' on 1 GPU(s), the workload of trace job 2 (line 3)")
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text('{"model": "digits", "batch_size": 16, "total_steps": 9, "arrival_s": 0}\n')
+    assert one_line_error(shockwave("replay", str(unknown), "--real", "--throughputs",
+                                    str(table))) == (
+        f"error: {unknown}:1: total_steps: cannot derive the missing length: no throughput for "
+        f"digits at batch size 16 on 1 x v100 in {table} or tacc_throughputs.json")
