@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -72,12 +73,8 @@ def replay_command(
         _check_service(client.server, cluster, plan)
         progress, update = _progress_display(len(plan.jobs), quiet)
         try:
-            if progress is None:
+            with progress if progress is not None else nullcontext():
                 run = replay(client, plan.jobs, time_scale=time_scale, on_progress=update)
-            else:
-                with progress:
-                    run = replay(client, plan.jobs, time_scale=time_scale,
-                                     on_progress=update)
         except ReplayInterrupted as exc:
             stderr.print(str(exc), markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
