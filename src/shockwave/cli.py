@@ -332,6 +332,7 @@ def _root(
 
 
 def _mount_subcommands() -> None:
+    from shockwave.cli_replay import app as replay_app
     from shockwave.cli_report import app as report_app
     from shockwave.cli_service import app as service_app
     from shockwave.cli_trace import app as trace_app
@@ -339,6 +340,7 @@ def _mount_subcommands() -> None:
     app.add_typer(trace_app, name="trace")
     app.registered_commands.extend(report_app.registered_commands)
     app.registered_commands.extend(service_app.registered_commands)
+    app.registered_commands.extend(replay_app.registered_commands)
 
 
 _mount_subcommands()

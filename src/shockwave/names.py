@@ -27,6 +27,10 @@ DISPLAY_NAMES: dict[str, str] = {
     "isolated": "Isolated",
 }
 
+REAL_SUFFIX = " (real)"
+"""Ends the policy of a result measured on a running service (``shockwave replay --real``):
+``shockwave (real)``, so that a report tells it from a simulation of the same policy."""
+
 PAPER_POLICIES: tuple[str, ...] = (
     "shockwave", "finish_time_fairness", "max_min_fairness", "allox", "min_total_duration",
     "max_sum_throughput", "gandiva_fair",

@@ -211,6 +211,20 @@ def test_exit_report_is_recorded_and_names_a_checkpoint(service: Service) -> Non
     assert attempt.outcome == "yielded" and attempt.report["checkpoint_id"] == "c-9"  # type: ignore[union-attr,index]
 
 
+def test_an_attempt_shows_the_batch_sizes_its_exit_report_gave(service: Service) -> None:
+    job_id, attempt_id, token = service.start_one(adaptation="gns", min_batch_size=16,
+                                                  max_batch_size=128)
+    before = service.client.get(f"/v1/jobs/{job_id}").json()["attempts"][-1]
+    assert before["batch_sizes"] == []
+    history = [{"samples": 0, "batch_size": 32}, {"samples": 1280, "batch_size": 64}]
+    report = {"reason": "finished", "exit_code": 0, "batch_sizes": history,
+              "progress": progress(3000, 64, 1000).model_dump()}
+    assert service.client.post(f"/v1/attempts/{attempt_id}/exit", headers=_auth(token),
+                               json=report).json()["accepted"]
+    after = service.client.get(f"/v1/jobs/{job_id}").json()["attempts"][-1]
+    assert after["batch_sizes"] == history
+
+
 def test_attempt_tokens_authenticate_one_attempt_only(service: Service) -> None:
     _, first, first_token = service.start_one(name="one")
     _, second, second_token = service.start_one(name="two")

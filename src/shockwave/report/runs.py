@@ -40,7 +40,7 @@ def make_runs(results: Sequence[SimResult]) -> list[Run]:
     for result in results:
         seen[result.policy] += 1
         nth = seen[result.policy]
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.policy) or "policy"
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.policy).strip("_") or "policy"
         key = safe if nth == 1 else f"{safe}-{nth}"
         label = policy_label(result.policy)
         if totals[result.policy] > 1:

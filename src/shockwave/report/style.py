@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from shockwave.names import DISPLAY_NAMES  # noqa: E402
+from shockwave.names import DISPLAY_NAMES, REAL_SUFFIX  # noqa: E402
 
 HATCHES: tuple[str, ...] = ("", "//", "..", "xx", "\\\\", "oo", "--", "++", "**", "||")
 """One hatch per policy, so bars stay distinguishable when printed in greyscale."""
@@ -44,8 +44,10 @@ SVG_METADATA = {"Date": None, "Creator": None}
 
 
 def policy_label(name: str) -> str:
-    """The literature's name for a policy (``max_min_fairness`` -> ``Gavel``), else the name."""
-    return DISPLAY_NAMES.get(name, name)
+    """The literature's name for a policy (``max_min_fairness`` -> ``Gavel``), else the name;
+    a real run keeps its mark (``shockwave (real)`` -> ``Shockwave (real)``)."""
+    base = name.removesuffix(REAL_SUFFIX)
+    return DISPLAY_NAMES.get(base, base) + name[len(base):]
 
 
 def job_colours(job_ids: Sequence[int]) -> np.ndarray:

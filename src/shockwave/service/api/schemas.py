@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shockwave.protocol import BatchSizeChange
 from shockwave.service.config import Settings
 from shockwave.service.jobspec import JobSubmit
 from shockwave.service.states import AttemptState, JobState, Outcome
@@ -71,6 +72,9 @@ class AttemptOut(BaseModel):
     start_samples: int
     samples: int | None
     samples_per_s: float | None
+    batch_sizes: list[BatchSizeChange] = []
+    """The job's batch sizes from its start, as the attempt's exit report gave them (empty
+    before it reports, or when its job library does not say)."""
 
 
 class JobOut(BaseModel):
@@ -205,7 +209,9 @@ def attempt_out(attempt: AttemptRow, now_s: float, settings: Settings) -> Attemp
         stop_reason=attempt.stop_reason, stop_by_in_s=rel(attempt.stop_by_s),
         exit_code=attempt.exit_code, signal=attempt.signal, reason=attempt.reason,
         batch_size=attempt.batch_size, start_samples=attempt.start_samples,
-        samples=attempt.samples, samples_per_s=attempt.samples_per_s)
+        samples=attempt.samples, samples_per_s=attempt.samples_per_s,
+        batch_sizes=[BatchSizeChange.model_validate(change)
+                     for change in (attempt.report or {}).get("batch_sizes", ())])
 
 
 def speed_out(speed: Speed) -> SpeedOut:
