@@ -25,6 +25,7 @@ from shockwave.policies import Policy, canonical_name
 from shockwave.sim.loop import RoundProgress, simulate
 from shockwave.sim.result import SimResult
 from shockwave.traces import load_trace
+from shockwave.workload.facts import load_facts
 from shockwave.workload.throughput import load_throughputs
 
 
@@ -41,12 +42,16 @@ class Inputs:
     policy_config: str | None = None
     solver: str | None = None
     params: tuple[tuple[str, Any], ...] = field(default=())
+    workload_facts: str | None = None
+    """A workload-facts file merged over the bundled ``workload.json`` (docs/profiling.md)."""
 
     def describe(self) -> dict[str, Any]:
         data = asdict(self)
         data["trace"] = self.trace or "bundled:canonical-120jobs.trace"
         data["throughputs"] = self.throughputs or "bundled:tacc_throughputs.json"
         data["params"] = dict(self.params)
+        if self.workload_facts is None:  # results of runs without one stay as they were
+            del data["workload_facts"]
         return data
 
 
@@ -146,8 +151,9 @@ def check_inputs(names: Sequence[str], inputs: Inputs) -> None:
     cluster = Cluster(inputs.gpus, inputs.gpus_per_server)
     make_sim_config(inputs.compat, round_s=inputs.round_s)
     throughputs = load_throughputs(inputs.throughputs)
+    facts = load_facts(inputs.workload_facts)
     trace = load_trace(inputs.trace, throughputs=throughputs)
-    trace.check_runnable(throughputs, cluster.gpu_type)
+    trace.check_runnable(throughputs, cluster.gpu_type, facts)
     trace.check_fits(cluster.num_gpus)
     _check_options_taken(names, inputs)
     for name in names:
@@ -164,7 +170,7 @@ def run_policy(
     config = make_sim_config(inputs.compat, round_s=inputs.round_s)
     policy = build_policy(name, inputs)
     return simulate(trace, cluster, policy, config, throughputs=throughputs, on_round=on_round,
-                    inputs=inputs.describe())
+                    inputs=inputs.describe(), facts=load_facts(inputs.workload_facts))
 
 
 ProgressCallback = Callable[[str, RoundProgress], None]

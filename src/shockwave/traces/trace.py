@@ -34,11 +34,13 @@ class Trace:
     def line_of(self, index: int) -> int | None:
         return self.lines[index] if index < len(self.lines) else None
 
-    def check_runnable(self, throughputs: ThroughputTable, gpu_type: str = "v100") -> None:
+    def check_runnable(self, throughputs: ThroughputTable, gpu_type: str = "v100",
+                       facts: WorkloadFacts | None = None) -> None:
         """Raise an ``InputError`` naming the line of the first job the model cannot run: an
-        unknown model, no positive throughput, more than ``MAX_EPOCHS`` epochs (its profile
-        holds one entry per epoch) or a run alone longer than ``MAX_SECONDS``."""
-        facts = load_workload_facts()
+        unknown model (not in ``facts``, by default the bundled ones), no positive throughput,
+        more than ``MAX_EPOCHS`` epochs (its profile holds one entry per epoch) or a run alone
+        longer than ``MAX_SECONDS``."""
+        facts = facts or load_workload_facts()
         for index, job in enumerate(self.jobs):
             problem = _unrunnable(job, facts, throughputs, gpu_type)
             if problem is not None:
@@ -73,7 +75,8 @@ def _unrunnable(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable
             return name, problem
     if job.model not in facts.dataset_samples:
         return "job_type", (f"unknown model '{job.model}'; "
-                            f"known: {', '.join(sorted(facts.dataset_samples))}")
+                            f"known: {', '.join(sorted(facts.dataset_samples))} (others need "
+                            "--workload-facts, see docs/profiling.md)")
     if not throughputs.has(job.model, job.batch_size, job.gpus, gpu_type):
         return "job_type", (f"no throughput for '{job.job_type}' on {job.gpus} x {gpu_type} in "
                             f"{throughputs.source}")
