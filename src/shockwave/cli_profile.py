@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -87,6 +88,7 @@ def profile(
     gang_sizes: Annotated[str | None, typer.Option("--gang-sizes", help="GPUs (ranks) per run, comma-separated, e.g. 1,2; default: the powers of two up to this machine's slots", show_default=False)] = None,
     batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="global batch sizes, comma-separated; default: each workload's powers of two from its spec's min_batch_size to max_batch_size, and its batch_size", show_default=False)] = None,
     steps: Annotated[int, typer.Option("--steps", help=f"optimizer steps per run ({MIN_PROFILE_STEPS}..{MAX_PROFILE_STEPS:,}); the speed is the job's moving average after its first 3 steps", callback=int_range(MIN_PROFILE_STEPS, MAX_PROFILE_STEPS))] = 30,
+    repeats: Annotated[int, typer.Option("--repeats", help="runs of each configuration (1..20); the one of median speed is kept (a loaded machine's runs vary)", callback=int_range(1, 20))] = 1,
     gpu_type: Annotated[str, typer.Option("--gpu-type", help="the simulator's GPU type one slot stands for")] = "v100",
     device: Annotated[Device, typer.Option("--device", help="slots are CUDA devices or CPU cores (one thread per rank); auto: CUDA when present")] = Device.auto,
     work_dir: Annotated[Path | None, typer.Option("--work-dir", help="keep each run's logs and exit report here (<workload>-bs<B>-g<N>/); default: a temporary folder, removed unless a run fails", show_default=False)] = None,
@@ -94,7 +96,7 @@ def profile(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
 ) -> None:
     """Measure the bundled workloads' throughputs on this machine, as real processes."""
-    from shockwave.profiling import bundled_target, default_gang_sizes
+    from shockwave.profiling import Runner, bundled_target, default_gang_sizes
     from shockwave.profiling.targets import target_from_file
 
     facts_out = facts_out or out.with_name(f"{out.stem}-facts{out.suffix or '.json'}")
@@ -115,8 +117,9 @@ def profile(
     if not plan:
         raise InputError("nothing to measure: every batch size is smaller than its gang",
                          field="--batch-sizes")
-    measurements = _measure_all(plan, steps, slots, kind, cuda, work_dir, timeout_seconds,
-                                quiet)
+    runner = Runner(work_dir or Path(tempfile.mkdtemp(prefix="shockwave-profile-")), slots, kind,
+                    cuda, timeout_seconds)
+    measurements = _measure_all(runner, plan, steps, repeats, work_dir is None, quiet)
     from shockwave.profiling import facts_json, throughputs_json
 
     write_text(out, json.dumps(throughputs_json(measurements, gpu_type), indent=1) + "\n", "--out")
@@ -125,8 +128,10 @@ def profile(
     write_text(facts_out, json.dumps(facts_json(targets, measurements, about), indent=1) + "\n",
                "--facts-out")
     stdout.print(_summary(measurements, gpu_type, kind))
+    penalty = statistics.median(m.overhead_s for m in measurements)
     stdout.print(f"wrote {out} and {facts_out}; simulate with: shockwave simulate --trace TRACE "
-                 f"--throughputs {out} --workload-facts {facts_out} --gpus {slots}",
+                 f"--throughputs {out} --workload-facts {facts_out} --gpus {slots} "
+                 f"--preemption-penalty-seconds {penalty:.1f}",
                  markup=False, highlight=False, soft_wrap=True)
 
 
@@ -160,37 +165,38 @@ def _plan(targets: Sequence[Any], sizes: list[int] | None,
             for size in (sizes or default_batch_sizes(target)) if size >= gang]
 
 
-def _measure_all(plan: Sequence[tuple[Any, int, int]], steps: int, slots: int, kind: Any,
-                 cuda: tuple[str, ...], work_dir: Path | None, timeout_s: float,
-                 quiet: bool) -> list[Any]:
-    """Every run of ``plan``, one after the other, with a progress bar on a terminal."""
-    from shockwave.profiling import ProfileError, Runner
+def _measure_all(runner: Any, plan: Sequence[tuple[Any, int, int]], steps: int, repeats: int,
+                 temporary: bool, quiet: bool) -> list[Any]:
+    """Every run of ``plan`` (``repeats`` times each, keeping the median), one after the
+    other, with a progress bar on a terminal. A ``temporary`` work folder is removed at the
+    end, unless a run failed (the error points to its log)."""
+    from shockwave.profiling import ProfileError
+    from shockwave.profiling.measure import median_run
 
-    folder = work_dir or Path(tempfile.mkdtemp(prefix="shockwave-profile-"))
-    runner = Runner(folder, slots, kind, cuda, timeout_s)
     progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=stderr, transient=True,
                         disable=quiet or not stderr.is_terminal)
     results = []
     try:
         with progress:
-            task = progress.add_task("profiling", total=len(plan))
+            task = progress.add_task("profiling", total=len(plan) * repeats)
             for target, size, gang in plan:
                 progress.update(task, description=f"{target.name} bs {size} x {gang}")
-                results.append(runner.measure(target, size, gang, steps))
-                progress.advance(task)
+                runs = []
+                for repeat in range(1, repeats + 1):
+                    runs.append(runner.measure(target, size, gang, steps,
+                                               repeat if repeats > 1 else None))
+                    progress.advance(task)
+                results.append(median_run(runs))
     except ProfileError:
         raise  # the folder stays: its logs are what the message points to
     except BaseException:
-        _remove(folder, work_dir)
+        if temporary:
+            shutil.rmtree(runner.work_dir, ignore_errors=True)
         raise
-    _remove(folder, work_dir)
+    if temporary:
+        shutil.rmtree(runner.work_dir, ignore_errors=True)
     return results
-
-
-def _remove(folder: Path, work_dir: Path | None) -> None:
-    if work_dir is None:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _summary(measurements: Sequence[Any], gpu_type: str, kind: str) -> Table:
@@ -198,12 +204,12 @@ def _summary(measurements: Sequence[Any], gpu_type: str, kind: str) -> Table:
     single = {(m.workload, m.batch_size): m.samples_per_s for m in measurements if m.gpus == 1}
     table = Table(title=f"throughputs on this machine (one {kind} slot = one {gpu_type})")
     for column in ("workload", "batch size", "GPUs", "samples/s", "iterations/s", "step (ms)",
-                   "vs 1 GPU", "run (s)"):
+                   "vs 1 GPU", "run (s)", "overhead (s)"):
         table.add_column(column, justify="left" if column == "workload" else "right")
     for m in sorted(measurements, key=lambda m: (m.workload, m.batch_size, m.gpus)):
         base = single.get((m.workload, m.batch_size))
         speedup = f"{m.samples_per_s / base:.2f}x" if base and m.gpus > 1 else ""
         table.add_row(m.workload, str(m.batch_size), str(m.gpus), f"{m.samples_per_s:,.1f}",
                       f"{m.iterations_per_s:,.2f}", f"{m.step_time_s * 1000:,.1f}", speedup,
-                      f"{m.wall_s:.1f}")
+                      f"{m.wall_s:.1f}", f"{m.overhead_s:.1f}")
     return table

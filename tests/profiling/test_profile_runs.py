@@ -4,6 +4,7 @@ exit reports, in iterations/s of the whole gang, and the simulator reads them.""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,21 @@ def test_a_failing_run_names_itself_and_the_end_of_its_log(tmp_path):
     assert run.exit_code == 2 and not (tmp_path / "tp.json").exists()
     log = tmp_path / "runs" / "crash-bs8-g1" / "rank-0.log"
     assert run.stderr.strip() == f"error: crash-bs8-g1 failed (exit 3); end of {log}: boom"
+
+
+def test_repeats_keep_the_run_of_median_speed(tmp_path):
+    """The job library's test trainer as a job file (no torch.optim: a quick start), 3 runs."""
+    trainer = Path(__file__).parents[1] / "job" / "job_trainer.py"
+    spec = tmp_path / "trainer.yaml"
+    spec.write_text(json.dumps({
+        "name": "trainer", "command": [sys.executable, str(trainer), "--manual-sgd"],
+        "batch_size": 16, "samples_per_epoch": 192, "total_epochs": 1}))
+    out, runs = tmp_path / "tp.json", tmp_path / "runs"
+    run = shockwave("profile", "--job-file", str(spec), "--gang-sizes", "1", "--steps", "6",
+                    "--repeats", "3", "--gpu-type", "k80", "--out", str(out), "--work-dir",
+                    str(runs), "-q")
+    assert run.exit_code == 0, run.output
+    speeds = sorted(report_of(runs / f"trainer-bs16-g1-r{i}").samples_per_s for i in (1, 2, 3))
+    assert load_throughputs(out).lookup("trainer", 16, 1, "k80") == speeds[1] / 16
+    assert json.loads((tmp_path / "tp-facts.json").read_text())["dataset_samples"] == \
+        {"trainer": 192}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,13 @@ class Measurement:
         """Optimizer steps of the whole gang per second: the throughput table's unit."""
         return self.samples_per_s / self.batch_size
 
+    @property
+    def overhead_s(self) -> float:
+        """The run's time beyond its steps at the steady speed: starting the processes (imports,
+        data, the gang's rendezvous), the slower first steps and exiting. What a restart
+        costs, the simulator's ``preemption_penalty_s``."""
+        return max(0.0, self.wall_s - self.steps * self.step_time_s)
+
 
 class Runner:
     """Runs measurements one after the other on this machine's slots (slot ``i`` is rank
@@ -75,11 +83,12 @@ class Runner:
         self._backend = LocalBackend(settings)
         self._runs = 0
 
-    def measure(self, target: ProfileTarget, batch_size: int, gpus: int,
-                steps: int) -> Measurement:
-        """Run ``target`` at ``batch_size`` on ``gpus`` ranks for ``steps`` optimizer steps."""
+    def measure(self, target: ProfileTarget, batch_size: int, gpus: int, steps: int,
+                repeat: int | None = None) -> Measurement:
+        """Run ``target`` at ``batch_size`` on ``gpus`` ranks for ``steps`` optimizer steps
+        (in ``<workload>-bs<B>-g<N>[-r<repeat>]/``)."""
         self._runs += 1
-        run = f"{target.name}-bs{batch_size}-g{gpus}"
+        run = f"{target.name}-bs{batch_size}-g{gpus}" + (f"-r{repeat}" if repeat else "")
         run_dir = self.work_dir / run
         spec = AttemptSpec(
             attempt_id=self._runs, job_id=self._runs, argv=target.argv,
@@ -111,6 +120,13 @@ class Runner:
             self._backend.kill(handle)
             raise
         return ended
+
+
+def median_run(runs: Sequence[Measurement]) -> Measurement:
+    """The run of median speed (the lower middle one of an even number): a real run, so the
+    number kept is one job's own report."""
+    ordered = sorted(runs, key=lambda m: m.samples_per_s)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def _environment(target: ProfileTarget, batch_size: int, steps: int,
