@@ -11,6 +11,7 @@ import pytest
 
 from shockwave import Cluster, JobSpec, make_sim_config, simulate
 from shockwave.errors import InputError
+from shockwave.traces.trace import from_jobs
 from shockwave.workload.adaptation import (
     build_profile,
     load_workload_facts,
@@ -168,3 +169,19 @@ def test_the_reference_mode_ignores_learned_schedules(tmp_path):
     assert record.batch_size_timeline == ((0.0, 64),)
     assert record.run_time_s == pytest.approx(12.0)
     assert record.completion_s == pytest.approx(12.0)  # 48 steps a round, 3 rounds
+
+
+def test_a_schedule_needs_a_throughput_for_every_size_it_reaches(tmp_path):
+    """Checked before the run, naming the job's line; a row past the job's last epoch (6) is
+    never reached and needs none."""
+    facts = load_facts(facts_file(tmp_path, {**DIGITS, "schedules": {
+        "digits|gns|64|1": [[0, 64], [2, 128], [5, 32]]}}))
+    table = ThroughputTable({"v100": {("digits (batch size 64)", 1): 12.0,
+                                      ("digits (batch size 128)", 1): 8.0}}, source="tp.json")
+    trace = from_jobs([digits_job()], source="t.jsonl")
+    with pytest.raises(InputError) as raised:
+        trace.check_runnable(table, facts=facts)
+    assert str(raised.value) == (
+        "t.jsonl:1: job_type: its learned schedule reaches batch size 32 at epoch 5, but "
+        "tp.json has no throughput for 'digits (batch size 32)' on 1 x v100")
+    from_jobs([digits_job(steps=120)]).check_runnable(table, facts=facts)  # 5 epochs

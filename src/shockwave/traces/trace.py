@@ -9,7 +9,7 @@ from pathlib import Path
 
 from shockwave.errors import InputError
 from shockwave.limits import MAX_GPUS, MAX_PRIORITY_WEIGHT, MAX_SECONDS
-from shockwave.model import JobSpec
+from shockwave.model import JobSpec, job_type_name
 from shockwave.traces.fields import range_message, strip_bom
 from shockwave.workload.adaptation import WorkloadFacts, load_workload_facts
 from shockwave.workload.throughput import ThroughputTable
@@ -87,10 +87,29 @@ def _unrunnable(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable
     epochs_problem = facts.epochs_problem(job.model, job.batch_size, job.total_steps)
     if epochs_problem is not None:
         return "total_steps", epochs_problem
+    missing = _unmeasured_scheduled_size(job, facts, throughputs, gpu_type)
+    if missing is not None:
+        return "job_type", missing
     if job.total_steps / rate > MAX_SECONDS:
         return "total_steps", (f"{job.total_steps} steps at {rate:g} iterations/s take "
                                f"{job.total_steps / rate:g} s alone; must be at most "
                                f"{MAX_SECONDS:g} s")
+    return None
+
+
+def _unmeasured_scheduled_size(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable,
+                               gpu_type: str) -> str | None:
+    """Why the job's learned schedule cannot run (a batch size it reaches has no positive
+    throughput), or ``None``."""
+    schedule = facts.schedules.get((job.model, job.mode, job.batch_size, job.gpus))
+    epochs = facts.num_epochs(job.model, job.batch_size, job.total_steps)
+    for start, size in schedule or ():
+        if start < epochs and not (throughputs.has(job.model, size, job.gpus, gpu_type)
+                                   and throughputs.lookup(job.model, size, job.gpus,
+                                                          gpu_type) > 0):
+            return (f"its learned schedule reaches batch size {size} at epoch {start}, but "
+                    f"{throughputs.source} has no throughput for "
+                    f"'{job_type_name(job.model, size)}' on {job.gpus} x {gpu_type}")
     return None
 
 
