@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -31,6 +32,7 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None)
 stdout = Console(width=None if sys.stdout.isatty() else 132)
 stderr = Console(stderr=True)
 
+GPU_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_PROFILE_STEPS = 100_000
 MIN_PROFILE_STEPS = 4
 """The job leaves its first 2 step intervals out of its speed: 4 steps give one measured."""
@@ -67,6 +69,13 @@ def _workloads(names: list[str] | None) -> list[str] | None:
     return names
 
 
+def _gpu_type(name: str) -> str:
+    if not GPU_TYPE.match(name):
+        raise typer.BadParameter(f"a GPU type is one word of letters, digits and . _ -, got "
+                                 f"{name!r}")
+    return name
+
+
 def _slots(device: Device) -> tuple[int, str, tuple[str, ...]]:
     """This machine's slots: (how many, their kind, the CUDA devices)."""
     from shockwave.service.config import detect_cuda_devices
@@ -83,15 +92,15 @@ def _slots(device: Device) -> tuple[int, str, tuple[str, ...]]:
 def profile(
     out: Annotated[Path, typer.Option("--out", "-o", help="write the throughputs here (JSON, Gavel's format: what simulate --throughputs reads)", show_default=False)],
     facts_out: Annotated[Path | None, typer.Option("--facts-out", help="write the workload facts here (what simulate --workload-facts reads); default: OUT's name with -facts", show_default=False)] = None,
-    workload: Annotated[list[str] | None, typer.Option("--workload", "-w", help="a bundled workload to measure (repeatable): digits, tinylm, recommend; default: all three", callback=_workloads)] = None,
-    job_file: Annotated[list[Path] | None, typer.Option("--job-file", help="also measure the job spec in this file (YAML or JSON, as shockwave submit takes it; repeatable); its name is its model name")] = None,
-    gang_sizes: Annotated[str | None, typer.Option("--gang-sizes", help="GPUs (ranks) per run, comma-separated, e.g. 1,2; default: the powers of two up to this machine's slots", show_default=False)] = None,
-    batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="global batch sizes, comma-separated; default: each workload's powers of two from its spec's min_batch_size to max_batch_size, and its batch_size", show_default=False)] = None,
+    workload: Annotated[list[str] | None, typer.Option("--workload", "-w", help="a bundled workload to measure (repeatable): digits, tinylm, recommend; default: all three", callback=_workloads, metavar="NAME")] = None,
+    job_file: Annotated[list[Path] | None, typer.Option("--job-file", help="also measure the job spec in this file (YAML or JSON, as shockwave submit takes it; repeatable); its name is its model name", metavar="FILE")] = None,
+    gang_sizes: Annotated[str | None, typer.Option("--gang-sizes", help="GPUs (ranks) per run, comma-separated, e.g. 1,2; default: the powers of two up to this machine's slots", show_default=False, metavar="N,N...")] = None,
+    batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="global batch sizes, comma-separated; default: each workload's powers of two from its spec's min_batch_size to max_batch_size, and its batch_size", show_default=False, metavar="B,B...")] = None,
     steps: Annotated[int, typer.Option("--steps", help=f"optimizer steps per run ({MIN_PROFILE_STEPS}..{MAX_PROFILE_STEPS:,}); the speed is the job's moving average after its first 3 steps", callback=int_range(MIN_PROFILE_STEPS, MAX_PROFILE_STEPS))] = 30,
     repeats: Annotated[int, typer.Option("--repeats", help="runs of each configuration (1..20); the one of median speed is kept (a loaded machine's runs vary)", callback=int_range(1, 20))] = 1,
-    gpu_type: Annotated[str, typer.Option("--gpu-type", help="the simulator's GPU type one slot stands for")] = "v100",
+    gpu_type: Annotated[str, typer.Option("--gpu-type", help="the simulator's GPU type one slot stands for", callback=_gpu_type)] = "v100",
     device: Annotated[Device, typer.Option("--device", help="slots are CUDA devices or CPU cores (one thread per rank); auto: CUDA when present")] = Device.auto,
-    work_dir: Annotated[Path | None, typer.Option("--work-dir", help="keep each run's logs and exit report here (<workload>-bs<B>-g<N>/); default: a temporary folder, removed unless a run fails", show_default=False)] = None,
+    work_dir: Annotated[Path | None, typer.Option("--work-dir", help="keep each run's logs and exit report here (<workload>-bs<B>-g<N>[-r<i>]/); default: a temporary folder, removed unless a run fails", show_default=False)] = None,
     timeout_seconds: Annotated[float, typer.Option("--timeout-seconds", help="kill a run that takes longer, s", callback=finite_range(1.0, 86_400.0, "s"))] = 600.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
 ) -> None:

@@ -97,3 +97,9 @@ def test_a_job_file_the_service_would_refuse(profile, tmp_path):
                     "total_epochs: 1\n")
     assert profile("--out", str(tmp_path / "tp.json"), "--job-file", str(spec)) == \
         f"error: {spec}:3: batch_size: must be at least 1, got 0"
+
+
+def test_a_gpu_type_is_one_word(profile, tmp_path):
+    assert profile("--out", str(tmp_path / "tp.json"), "--gpu-type", "v 100") == (
+        "Error: Invalid value for '--gpu-type': a GPU type is one word of letters, digits and "
+        ". _ -, got 'v 100'")
