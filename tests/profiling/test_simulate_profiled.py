@@ -97,3 +97,16 @@ def test_a_bad_restart_cost_is_a_usage_error(files):
     assert run.stderr.strip().splitlines()[-1] == (
         "Error: Invalid value for '--preemption-penalty-seconds': must be in [0, 86400] s, "
         "got -1")
+
+
+def test_trace_info_takes_the_facts_too(files):
+    """Run times alone: 6, 6 and 3 s; GPU-seconds 6 + 6 + 2 x 3 = 18, over 2 GPUs: 9 s."""
+    run = shockwave("trace", "info", str(files["trace"]), "--throughputs",
+                    str(files["throughputs"]), "--workload-facts", str(files["facts"]),
+                    "--gpus", "2", "--json")
+    assert run.exit_code == 0, run.output
+    info = json.loads(run.stdout)
+    assert info["run_time"]["total_s"] == pytest.approx(15.0)
+    assert info["gpu_seconds"] == pytest.approx(18.0)
+    assert info["makespan_lower_bound_s"] == pytest.approx(9.0)
+    assert info["models"] == {"digits": 2, "tinylm": 1}
