@@ -90,8 +90,7 @@ def _inputs(names: Sequence[str], trace: Path | None, throughputs: Path | None, 
         gpus=gpus, gpus_per_server=gpus_per_server, round_s=round_s, compat=compat.value,
         policy_config=str(policy_config) if policy_config else None, solver=solver,
         params=parse_params(params or []),
-        workload_facts=str(workload_facts) if workload_facts else None,
-        preemption_penalty_s=penalty_s,
+        workload_facts=str(workload_facts) if workload_facts else None, preemption_penalty_s=penalty_s,
     )
     check_inputs(names, inputs)
     return inputs
