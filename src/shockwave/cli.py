@@ -71,11 +71,14 @@ SolverOpt = Annotated[str | None, typer.Option("--solver", help="Shockwave: high
 ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="policy parameter key=value (repeatable), e.g. k=0.01; `shockwave policies --params NAME` lists them")]
 AllowPartialOpt = Annotated[bool, typer.Option("--allow-partial", help="exit 0 even when a run leaves jobs unfinished (possible in --compat reference)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")]
+PenaltyOpt = Annotated[float | None, typer.Option("--preemption-penalty-seconds", help=f"what a job loses when it restarts after a round off, s (0..{MAX_ROUND_S:g}; default 20, the paper's); `shockwave profile` measures it for real jobs", callback=finite_range(0.0, MAX_ROUND_S, "s", optional=True), show_default=False)]
+FactsOpt = Annotated[Path | None, typer.Option("--workload-facts", help="dataset sizes, batch-size bounds and learned batch-size schedules of more models (JSON, merged over the bundled ones; `shockwave profile` writes one)")]
 
 
 def _inputs(names: Sequence[str], trace: Path | None, throughputs: Path | None, gpus: int,
             gpus_per_server: int, round_s: float, compat: CompatMode,
-            policy_config: Path | None, solver: str | None, params: list[str] | None) -> Inputs:
+            policy_config: Path | None, solver: str | None, params: list[str] | None,
+            workload_facts: Path | None, penalty_s: float | None) -> Inputs:
     """The run's inputs, every one of them read and checked before any simulation starts."""
     from shockwave.experiment import Inputs, check_inputs, parse_params
 
@@ -87,6 +90,7 @@ def _inputs(names: Sequence[str], trace: Path | None, throughputs: Path | None, 
         gpus=gpus, gpus_per_server=gpus_per_server, round_s=round_s, compat=compat.value,
         policy_config=str(policy_config) if policy_config else None, solver=solver,
         params=parse_params(params or []),
+        workload_facts=str(workload_facts) if workload_facts else None, preemption_penalty_s=penalty_s,
     )
     check_inputs(names, inputs)
     return inputs
@@ -210,13 +214,14 @@ def simulate(
     compat: CompatOpt = CompatMode.fixed, policy_config: PolicyConfigOpt = None,
     solver: SolverOpt = None, param: ParamOpt = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
+    workload_facts: FactsOpt = None, preemption_penalty_seconds: PenaltyOpt = None,
     allow_partial: AllowPartialOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Replay a trace under one policy and print its metrics."""
     if json_out is not None:
         check_output_file(json_out, "--json")
     inputs = _inputs([policy], trace, throughputs, gpus, gpus_per_server, round_seconds, compat,
-                     policy_config, solver, param)
+                     policy_config, solver, param, workload_facts, preemption_penalty_seconds)
     from shockwave.experiment import save_result_json
 
     (result,) = _run([policy], inputs, 1, quiet)
@@ -254,6 +259,7 @@ def compare(
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="parallel processes, 1..256 (default: all cores)", callback=int_range(1, 256, optional=True))] = None,
     json_dir: Annotated[Path | None, typer.Option("--json-dir", help="write one <policy>.json per policy here")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="write an HTML report with charts into this folder")] = None,
+    workload_facts: FactsOpt = None, preemption_penalty_seconds: PenaltyOpt = None,
     allow_partial: AllowPartialOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Run several policies on the same input and print the paper-style comparison table."""
@@ -263,7 +269,7 @@ def compare(
     if report is not None:
         check_output_dir(report, "--report")
     inputs = _inputs(names, trace, throughputs, gpus, gpus_per_server, round_seconds, compat,
-                     policy_config, solver, param)
+                     policy_config, solver, param, workload_facts, preemption_penalty_seconds)
     from shockwave.experiment import save_result_json
 
     results = _run(names, inputs, jobs, quiet)
@@ -332,6 +338,7 @@ def _root(
 
 
 def _mount_subcommands() -> None:
+    from shockwave.cli_profile import app as profile_app
     from shockwave.cli_replay import app as replay_app
     from shockwave.cli_report import app as report_app
     from shockwave.cli_service import app as service_app
@@ -341,6 +348,7 @@ def _mount_subcommands() -> None:
     app.registered_commands.extend(report_app.registered_commands)
     app.registered_commands.extend(service_app.registered_commands)
     app.registered_commands.extend(replay_app.registered_commands)
+    app.registered_commands.extend(profile_app.registered_commands)
 
 
 _mount_subcommands()

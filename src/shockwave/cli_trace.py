@@ -220,13 +220,19 @@ def info(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
     throughputs: ThroughputsOption = None,
+    workload_facts: Annotated[Path | None, typer.Option(
+        "--workload-facts", help="Facts of more models (JSON, merged over the bundled ones).",
+        show_default=False)] = None,
 ) -> None:
     """Describe a trace: mixes, durations, GPU-seconds and a makespan lower bound."""
+    from shockwave.workload.facts import load_facts
+
     if plot is not None:
         check_output_file(plot, "--plot")
     table = _table(throughputs)
+    facts = load_facts(workload_facts)
     trace = load_trace(source, throughputs=table)
-    described = describe_trace(trace, table, gpus)
+    described = describe_trace(trace, table, gpus, facts=facts)
     if as_json:
         body = dataclasses.asdict(described) | {"arrival_span_s": described.arrival_span_s}
         typer.echo(json.dumps(body, indent=2))
@@ -239,5 +245,5 @@ def info(
     if plot is not None:
         from shockwave.traces.plot import plot_trace
 
-        plot_trace(trace, run_times_s(trace, table), described, plot)
+        plot_trace(trace, run_times_s(trace, table, facts=facts), described, plot)
         typer.echo(f"wrote {plot}", err=True)

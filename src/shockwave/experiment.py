@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shockwave.config import Compat, make_sim_config
+from shockwave.config import Compat, SimConfig, make_sim_config
 from shockwave.errors import InputError, ShockwaveError
 from shockwave.model import Cluster
 from shockwave.policies import Policy, canonical_name
 from shockwave.sim.loop import RoundProgress, simulate
 from shockwave.sim.result import SimResult
 from shockwave.traces import load_trace
+from shockwave.workload.facts import load_facts
 from shockwave.workload.throughput import load_throughputs
 
 
@@ -41,13 +42,26 @@ class Inputs:
     policy_config: str | None = None
     solver: str | None = None
     params: tuple[tuple[str, Any], ...] = field(default=())
+    workload_facts: str | None = None
+    """A workload-facts file merged over the bundled ``workload.json`` (docs/profiling.md)."""
+    preemption_penalty_s: float | None = None
+    """The restart cost, s (``None``: ``SimConfig``'s default, 20 s)."""
 
     def describe(self) -> dict[str, Any]:
         data = asdict(self)
         data["trace"] = self.trace or "bundled:canonical-120jobs.trace"
         data["throughputs"] = self.throughputs or "bundled:tacc_throughputs.json"
         data["params"] = dict(self.params)
+        for key in ("workload_facts", "preemption_penalty_s"):
+            if data[key] is None:  # results of runs without them stay as they were
+                del data[key]
         return data
+
+    def sim_config(self) -> SimConfig:
+        """The simulator's rules these inputs ask for."""
+        penalty = {} if self.preemption_penalty_s is None else \
+            {"preemption_penalty_s": self.preemption_penalty_s}
+        return make_sim_config(self.compat, round_s=self.round_s, **penalty)
 
 
 class Interrupted(ShockwaveError):
@@ -144,10 +158,11 @@ def check_inputs(names: Sequence[str], inputs: Inputs) -> None:
     """Read and validate every input of a run of ``names`` (trace, throughputs, cluster, policy
     options) before any simulation starts; raises the first ``InputError``."""
     cluster = Cluster(inputs.gpus, inputs.gpus_per_server)
-    make_sim_config(inputs.compat, round_s=inputs.round_s)
+    inputs.sim_config()
     throughputs = load_throughputs(inputs.throughputs)
+    facts = load_facts(inputs.workload_facts)
     trace = load_trace(inputs.trace, throughputs=throughputs)
-    trace.check_runnable(throughputs, cluster.gpu_type)
+    trace.check_runnable(throughputs, cluster.gpu_type, facts)
     trace.check_fits(cluster.num_gpus)
     _check_options_taken(names, inputs)
     for name in names:
@@ -161,10 +176,10 @@ def run_policy(
     throughputs = load_throughputs(inputs.throughputs)
     trace = load_trace(inputs.trace, throughputs=throughputs)
     cluster = Cluster(inputs.gpus, inputs.gpus_per_server)
-    config = make_sim_config(inputs.compat, round_s=inputs.round_s)
+    config = inputs.sim_config()
     policy = build_policy(name, inputs)
     return simulate(trace, cluster, policy, config, throughputs=throughputs, on_round=on_round,
-                    inputs=inputs.describe())
+                    inputs=inputs.describe(), facts=load_facts(inputs.workload_facts))
 
 
 ProgressCallback = Callable[[str, RoundProgress], None]

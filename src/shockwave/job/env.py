@@ -45,6 +45,8 @@ class JobEnv:
     checkpoint_interval_s: float | None = None
     total_epochs: int | None = None
     seed: int | None = None
+    max_steps: int | None = None
+    """Stop after this many optimizer steps of this process (``SHOCKWAVE_MAX_STEPS``)."""
     rank: int = 0
     local_rank: int = 0
     world_size: int = 1
@@ -90,6 +92,7 @@ class JobEnv:
             checkpoint_interval_s=env.seconds(p.ENV_CHECKPOINT_INTERVAL_S, positive=True),
             total_epochs=env.integer(p.ENV_TOTAL_EPOCHS, low=1),
             seed=env.integer(p.ENV_SEED, low=0),
+            max_steps=env.integer(p.ENV_MAX_STEPS, low=1),
             rank=rank,
             local_rank=env.integer(p.ENV_LOCAL_RANK, low=0) or 0,
             world_size=world_size,

@@ -64,8 +64,12 @@ def deliver(report: ExitReport, report_file: Path | None, transport: Transport) 
     transport.exit(report)
 
 
-def build_report(outcome: Outcome, progress: Progress | None,
-                 checkpoint_id: str | None) -> ExitReport:
+def build_report(outcome: Outcome, progress: Progress | None, checkpoint_id: str | None, *,
+                 samples_per_s: float | None = None,
+                 step_time_s: float | None = None) -> ExitReport:
+    """The report of ``outcome``; ``samples_per_s`` (the whole gang) and ``step_time_s`` are
+    the attempt's measured speed (EMAs after the warm-up steps), ``None`` if never measured."""
     message = outcome.message[:MAX_MESSAGE] if outcome.message else None
     return ExitReport(reason=outcome.reason, exit_code=outcome.exit_code, progress=progress,
-                      checkpoint_id=checkpoint_id, message=message)
+                      checkpoint_id=checkpoint_id, message=message,
+                      samples_per_s=samples_per_s, step_time_s=step_time_s)

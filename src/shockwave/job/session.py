@@ -27,7 +27,7 @@ from shockwave.job.signals import StopSignals
 from shockwave.job.state import apply_state, build_state, rng_state, tensor_bytes
 from shockwave.job.stop import StopCode, Timing, decode_vote, encode_vote, local_code
 from shockwave.job.transport import HttpTransport, NullTransport, Transport
-from shockwave.protocol import CheckpointReport, Heartbeat, Progress
+from shockwave.protocol import ENV_MAX_STEPS, CheckpointReport, Heartbeat, Progress
 
 if TYPE_CHECKING:
     import torch
@@ -85,6 +85,7 @@ class JobSession:
         self._checkpoint_at = time.monotonic()
         self._last_step_at: float | None = None
         self._steps_since_start = 0
+        self._process_steps = 0
         self._samples_per_s: float | None = None
         self.last_loss: Any = None
         self.exit_code: int | None = None
@@ -312,6 +313,8 @@ class JobSession:
             self.last_loss = loss.detach() if hasattr(loss, "detach") else loss
         control = self._control.read()
         code = local_code(control, self._signals.received.is_set(), now, self._timing)
+        if self.env.max_steps is not None and self._process_steps >= self.env.max_steps:
+            code = max(code, StopCode.STEP_LIMIT)
         due = self.is_main and self._interval_s is not None and self._manager is not None \
             and now - self._checkpoint_at >= self._interval_s
         new_bs = 0
@@ -341,6 +344,7 @@ class JobSession:
 
     def _count(self, now: float, samples: int | None) -> None:
         self.step_count += 1
+        self._process_steps += 1
         cursor = self._cursor
         consumed = cursor.pending
         if not self._uses_loader and samples is not None:
@@ -366,6 +370,8 @@ class JobSession:
             return f"the service asked for {control.stop_action}"
         if code == StopCode.LEASE_ENDED:
             return "the lease ends"
+        if code == StopCode.STEP_LIMIT:
+            return f"{ENV_MAX_STEPS}={self.env.max_steps} steps done"
         return "another rank asked to stop" if self.world_size > 1 else code.name.lower()
 
     def progress(self) -> Progress:
@@ -436,7 +442,9 @@ class JobSession:
             self._heartbeat.stop()
             self._heartbeat = None
         if self.is_main:
-            report = build_report(outcome, self.progress(), self.last_checkpoint)
+            report = build_report(outcome, self.progress(), self.last_checkpoint,
+                                  samples_per_s=self._samples_per_s,
+                                  step_time_s=self._timing.step_s or None)
             deliver(report, self.env.report_file, self._transport)
             log.info("shockwave.job: exit %d (%s)%s", outcome.exit_code, outcome.reason,
                      f": {outcome.message.splitlines()[0]}" if outcome.message else "")

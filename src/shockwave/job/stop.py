@@ -19,6 +19,8 @@ class StopCode(IntEnum):
     CONTINUE = 0
     LEASE_ENDED = 1
     PREEMPTED = 2
+    STEP_LIMIT = 3
+    """``SHOCKWAVE_MAX_STEPS`` steps done in this process (a measured run): yield."""
     FINISHED = 4
 
 

@@ -18,7 +18,7 @@ from shockwave.sim.progress import RoundRunner
 from shockwave.sim.result import SimResult
 from shockwave.sim.state import JobState, Task
 from shockwave.traces.trace import Trace, from_jobs
-from shockwave.workload.adaptation import build_profile, load_workload_facts
+from shockwave.workload.adaptation import WorkloadFacts, build_profile, load_workload_facts
 from shockwave.workload.throughput import ThroughputTable, load_throughputs
 
 
@@ -41,6 +41,7 @@ def simulate(
     throughputs: ThroughputTable | None = None,
     on_round: Callable[[RoundProgress], None] | None = None,
     inputs: dict[str, Any] | None = None,
+    facts: WorkloadFacts | None = None,
 ) -> SimResult:
     """Replay ``trace`` on ``cluster`` under ``policy`` and return every job's record.
 
@@ -52,28 +53,36 @@ def simulate(
         throughputs: the throughput table; defaults to the bundled ``tacc_throughputs.json``.
         on_round: called after every round (progress displays).
         inputs: free-form description of the inputs, stored in the result.
+        facts: dataset sizes, batch-size bounds and learned schedules of the models; defaults
+            to the bundled ``workload.json`` (``shockwave.workload.facts.load_facts`` merges a
+            file over it). The reference mode ignores learned schedules.
     """
     config = config or SimConfig()
     throughputs = throughputs or load_throughputs()
+    facts = facts or load_workload_facts()
+    if config.reference:
+        facts = facts.without_schedules()
     if not isinstance(trace, Trace):
         trace = from_jobs(list(trace))
-    trace.check_runnable(throughputs, cluster.gpu_type)
+    trace.check_runnable(throughputs, cluster.gpu_type, facts)
     trace.check_fits(cluster.num_gpus)
     policy = make_policy(policy) if isinstance(policy, str) else policy
-    return _Simulation(trace, cluster, policy, config, throughputs, on_round, inputs or {}).run()
+    return _Simulation(trace, cluster, policy, config, throughputs, facts, on_round,
+                       inputs or {}).run()
 
 
 class _Simulation:
     """One run's mutable world; ``run`` is the loop, the helpers are its named steps."""
 
     def __init__(self, trace: Trace, cluster: Cluster, policy: Policy, config: SimConfig,
-                 throughputs: ThroughputTable, on_round: Callable[[RoundProgress], None] | None,
+                 throughputs: ThroughputTable, facts: WorkloadFacts,
+                 on_round: Callable[[RoundProgress], None] | None,
                  inputs: dict[str, Any]) -> None:
         self.trace, self.cluster, self.policy, self.config = trace, cluster, policy, config
         self.throughputs = throughputs
         self.on_round = on_round
         self.inputs = inputs
-        self.facts = load_workload_facts()
+        self.facts = facts
         self.planner = RoundPlanner(policy, cluster, config)
         self.runner = RoundRunner(cluster, config, throughputs, self.facts, self.planner)
         self.queue: deque[JobSpec] = deque(trace.jobs)

@@ -9,7 +9,7 @@ import numpy as np
 
 from shockwave.errors import InputError
 from shockwave.traces.trace import Trace
-from shockwave.workload.adaptation import build_profile, load_workload_facts
+from shockwave.workload.adaptation import WorkloadFacts, build_profile, load_workload_facts
 from shockwave.workload.throughput import ThroughputTable
 
 DEFAULT_NUM_GPUS = 32
@@ -61,11 +61,12 @@ class TraceInfo:
         return self.last_arrival_s - self.first_arrival_s
 
 
-def run_times_s(trace: Trace, throughputs: ThroughputTable, gpu_type: str = "v100") -> np.ndarray:
+def run_times_s(trace: Trace, throughputs: ThroughputTable, gpu_type: str = "v100",
+                facts: WorkloadFacts | None = None) -> np.ndarray:
     """Each job's exclusive, adaptation-aware run time T_j (the sum of its profile's epoch
     durations, as the published ``utils.generate_pickle_file`` builds it), in trace order."""
-    trace.check_runnable(throughputs, gpu_type)
-    facts = load_workload_facts()
+    facts = facts or load_workload_facts()
+    trace.check_runnable(throughputs, gpu_type, facts)
     out = np.empty(len(trace))
     for index, job in enumerate(trace.jobs):
         try:
@@ -85,9 +86,10 @@ def _counts(values: list, by_count: bool = False) -> dict:
 
 def describe_trace(
     trace: Trace, throughputs: ThroughputTable, num_gpus: int = DEFAULT_NUM_GPUS,
-    gpu_type: str = "v100",
+    gpu_type: str = "v100", facts: WorkloadFacts | None = None,
 ) -> TraceInfo:
-    """The numbers ``shockwave trace info`` prints, for a cluster of ``num_gpus`` GPUs."""
+    """The numbers ``shockwave trace info`` prints, for a cluster of ``num_gpus`` GPUs
+    (``facts``: the workload facts, by default the bundled ones)."""
     if num_gpus < 1:
         raise InputError(f"must be a positive number of GPUs, got {num_gpus}", field="gpus")
     if len(trace) == 0:
@@ -95,7 +97,7 @@ def describe_trace(
     jobs = trace.jobs
     arrivals = np.array([job.arrival_s for job in jobs], dtype=float)
     gpus = np.array([job.gpus for job in jobs], dtype=float)
-    run_times = run_times_s(trace, throughputs, gpu_type)
+    run_times = run_times_s(trace, throughputs, gpu_type, facts)
     gpu_seconds = float((gpus * run_times).sum())
     gap = float(np.diff(arrivals).mean()) if len(jobs) > 1 else 0.0
     return TraceInfo(

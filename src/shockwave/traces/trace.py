@@ -9,7 +9,7 @@ from pathlib import Path
 
 from shockwave.errors import InputError
 from shockwave.limits import MAX_GPUS, MAX_PRIORITY_WEIGHT, MAX_SECONDS
-from shockwave.model import JobSpec
+from shockwave.model import JobSpec, job_type_name
 from shockwave.traces.fields import range_message, strip_bom
 from shockwave.workload.adaptation import WorkloadFacts, load_workload_facts
 from shockwave.workload.throughput import ThroughputTable
@@ -34,11 +34,13 @@ class Trace:
     def line_of(self, index: int) -> int | None:
         return self.lines[index] if index < len(self.lines) else None
 
-    def check_runnable(self, throughputs: ThroughputTable, gpu_type: str = "v100") -> None:
+    def check_runnable(self, throughputs: ThroughputTable, gpu_type: str = "v100",
+                       facts: WorkloadFacts | None = None) -> None:
         """Raise an ``InputError`` naming the line of the first job the model cannot run: an
-        unknown model, no positive throughput, more than ``MAX_EPOCHS`` epochs (its profile
-        holds one entry per epoch) or a run alone longer than ``MAX_SECONDS``."""
-        facts = load_workload_facts()
+        unknown model (not in ``facts``, by default the bundled ones), no positive throughput,
+        more than ``MAX_EPOCHS`` epochs (its profile holds one entry per epoch) or a run alone
+        longer than ``MAX_SECONDS``."""
+        facts = facts or load_workload_facts()
         for index, job in enumerate(self.jobs):
             problem = _unrunnable(job, facts, throughputs, gpu_type)
             if problem is not None:
@@ -73,7 +75,8 @@ def _unrunnable(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable
             return name, problem
     if job.model not in facts.dataset_samples:
         return "job_type", (f"unknown model '{job.model}'; "
-                            f"known: {', '.join(sorted(facts.dataset_samples))}")
+                            f"known: {', '.join(sorted(facts.dataset_samples))} (others need "
+                            "--workload-facts, see docs/profiling.md)")
     if not throughputs.has(job.model, job.batch_size, job.gpus, gpu_type):
         return "job_type", (f"no throughput for '{job.job_type}' on {job.gpus} x {gpu_type} in "
                             f"{throughputs.source}")
@@ -84,10 +87,29 @@ def _unrunnable(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable
     epochs_problem = facts.epochs_problem(job.model, job.batch_size, job.total_steps)
     if epochs_problem is not None:
         return "total_steps", epochs_problem
+    missing = _unmeasured_scheduled_size(job, facts, throughputs, gpu_type)
+    if missing is not None:
+        return "job_type", missing
     if job.total_steps / rate > MAX_SECONDS:
         return "total_steps", (f"{job.total_steps} steps at {rate:g} iterations/s take "
                                f"{job.total_steps / rate:g} s alone; must be at most "
                                f"{MAX_SECONDS:g} s")
+    return None
+
+
+def _unmeasured_scheduled_size(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable,
+                               gpu_type: str) -> str | None:
+    """Why the job's learned schedule cannot run (a batch size it reaches has no positive
+    throughput), or ``None``."""
+    schedule = facts.schedules.get((job.model, job.mode, job.batch_size, job.gpus))
+    epochs = facts.num_epochs(job.model, job.batch_size, job.total_steps)
+    for start, size in schedule or ():
+        if start < epochs and not (throughputs.has(job.model, size, job.gpus, gpu_type)
+                                   and throughputs.lookup(job.model, size, job.gpus,
+                                                          gpu_type) > 0):
+            return (f"its learned schedule reaches batch size {size} at epoch {start}, but "
+                    f"{throughputs.source} has no throughput for "
+                    f"'{job_type_name(job.model, size)}' on {job.gpus} x {gpu_type}")
     return None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
@@ -19,10 +19,19 @@ from shockwave.limits import MAX_EPOCHS, MAX_STEPS
 from shockwave.model import JobSpec
 from shockwave.workload.throughput import ThroughputTable
 
+ScheduleKey = tuple[str, str, int, int]
+"""(model, adaptation mode, initial batch size, GPUs): whose batch-size schedule it is."""
+Schedule = tuple[tuple[int, int], ...]
+"""``((start_epoch, batch_size), ...)`` from epoch 0, starts increasing."""
+
 
 @dataclass(frozen=True)
 class WorkloadFacts:
-    """Dataset sizes, batch-size limits and adaptation tables, loaded from ``data/workload.json``."""
+    """Dataset sizes, batch-size limits and adaptation tables, loaded from ``data/workload.json``
+    (and a ``--workload-facts`` file merged over them: ``shockwave.workload.facts``).
+
+    ``schedules`` are learned batch-size schedules (from real runs): a job whose key has one
+    follows it epoch by epoch in the default mode, instead of the Accordion or GNS rule."""
 
     dataset_samples: dict[str, int]
     max_batch_size: dict[str, int]
@@ -30,6 +39,11 @@ class WorkloadFacts:
     accordion: dict[str, dict]
     accordion_profile_warmup_fraction: float
     gns: dict[tuple[str, int, int], tuple[tuple[int, int], ...]]
+    schedules: dict[ScheduleKey, Schedule] = field(default_factory=dict)
+
+    def without_schedules(self) -> WorkloadFacts:
+        """These facts with no learned schedules (the reference mode follows its own rules)."""
+        return replace(self, schedules={}) if self.schedules else self
 
     def samples_per_epoch(self, model: str) -> int:
         try:
@@ -203,7 +217,22 @@ class JobProfile:
         return float(self.duration_every_epoch.sum())
 
 
+def schedule_pattern(schedule: Schedule, num_epochs: int) -> list[int]:
+    """The batch size of each of ``num_epochs`` epochs under a learned schedule: epoch ``e``
+    runs at the size of the last row starting at or before ``e``."""
+    if num_epochs == 0:
+        return []
+    starts = np.array([start for start, _ in schedule])
+    sizes = np.array([size for _, size in schedule])
+    return sizes[np.searchsorted(starts, np.arange(num_epochs), side="right") - 1].tolist()
+
+
 def profile_batch_sizes(facts: WorkloadFacts, spec: JobSpec, num_epochs: int) -> list[int]:
+    """The batch size of each epoch of ``spec``: its learned schedule if the facts have one,
+    else its mode's rule (Accordion's profile, the GNS table, or static)."""
+    schedule = facts.schedules.get((spec.model, spec.mode, spec.batch_size, spec.gpus))
+    if schedule is not None:
+        return schedule_pattern(schedule, num_epochs)
     if spec.mode == "accordion":
         return accordion_profile_batch_sizes(facts, spec.model, spec.batch_size, num_epochs)
     if spec.mode == "gns":
