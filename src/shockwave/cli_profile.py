@@ -99,6 +99,7 @@ def profile(
     steps: Annotated[int, typer.Option("--steps", help=f"optimizer steps per run ({MIN_PROFILE_STEPS}..{MAX_PROFILE_STEPS:,}); the speed is the job's moving average after its first 3 steps", callback=int_range(MIN_PROFILE_STEPS, MAX_PROFILE_STEPS))] = 30,
     repeats: Annotated[int, typer.Option("--repeats", help="runs of each configuration (1..20); the one of median speed is kept (a loaded machine's runs vary)", callback=int_range(1, 20))] = 1,
     gpu_type: Annotated[str, typer.Option("--gpu-type", help="the simulator's GPU type one slot stands for", callback=_gpu_type)] = "v100",
+    busy: Annotated[bool, typer.Option("--busy", help="measure with every slot busy, as under a service that fills them: a run of N ranks starts together with (slots // N) - 1 copies of itself, and the mean speed is kept")] = False,
     device: Annotated[Device, typer.Option("--device", help="slots are CUDA devices or CPU cores (one thread per rank); auto: CUDA when present")] = Device.auto,
     work_dir: Annotated[Path | None, typer.Option("--work-dir", help="keep each run's logs and exit report here (<workload>-bs<B>-g<N>[-r<i>]/); default: a temporary folder, removed unless a run fails", show_default=False)] = None,
     timeout_seconds: Annotated[float, typer.Option("--timeout-seconds", help="kill a run that takes longer, s", callback=finite_range(1.0, 86_400.0, "s"))] = 600.0,
@@ -128,12 +129,13 @@ def profile(
                          field="--batch-sizes")
     runner = Runner(work_dir or Path(tempfile.mkdtemp(prefix="shockwave-profile-")), slots, kind,
                     cuda, timeout_seconds)
-    measurements = _measure_all(runner, plan, steps, repeats, work_dir is None, quiet)
+    measurements = _measure_all(runner, plan, steps, repeats, work_dir is None, quiet,
+                                slots if busy else 0)
     from shockwave.profiling import facts_json, throughputs_json
 
     write_text(out, json.dumps(throughputs_json(measurements, gpu_type), indent=1) + "\n", "--out")
     about = (f"measured by `shockwave profile` on {slots} {kind} slot(s), {steps} steps per "
-             f"run; one slot stands for one {gpu_type}")
+             f"run{', every slot busy' if busy else ''}; one slot stands for one {gpu_type}")
     write_text(facts_out, json.dumps(facts_json(targets, measurements, about), indent=1) + "\n",
                "--facts-out")
     stdout.print(_summary(measurements, gpu_type, kind))
@@ -175,7 +177,7 @@ def _plan(targets: Sequence[Any], sizes: list[int] | None,
 
 
 def _measure_all(runner: Any, plan: Sequence[tuple[Any, int, int]], steps: int, repeats: int,
-                 temporary: bool, quiet: bool) -> list[Any]:
+                 temporary: bool, quiet: bool, busy_slots: int = 0) -> list[Any]:
     """Every run of ``plan`` (``repeats`` times each, keeping the median), one after the
     other, with a progress bar on a terminal. A ``temporary`` work folder is removed at the
     end, unless a run failed (the error points to its log)."""
@@ -194,7 +196,8 @@ def _measure_all(runner: Any, plan: Sequence[tuple[Any, int, int]], steps: int, 
                 runs = []
                 for repeat in range(1, repeats + 1):
                     runs.append(runner.measure(target, size, gang, steps,
-                                               repeat if repeats > 1 else None))
+                                               repeat if repeats > 1 else None,
+                                               copies=max(1, busy_slots // gang)))
                     progress.advance(task)
                 results.append(median_run(runs))
     except ProfileError:

@@ -86,3 +86,16 @@ def test_repeats_keep_the_run_of_median_speed(tmp_path):
     assert load_throughputs(out).lookup("trainer", 16, 1, "k80") == speeds[1] / 16
     assert json.loads((tmp_path / "tp-facts.json").read_text())["dataset_samples"] == \
         {"trainer": 192}
+
+
+def test_busy_runs_one_copy_per_free_gang_and_keeps_their_mean(tmp_path):
+    """--busy on 2 slots: two copies of a 1-rank run start together on slots 0 and 1; the
+    measurement is the mean of their two reports."""
+    measured = Runner(tmp_path, slots=2).measure(bundled_target("digits"), 32, 1, 8, copies=2)
+    reports = [report_of(tmp_path / f"digits-bs32-g1-c{i}") for i in (0, 1)]
+    assert all(r.reason == "yielded" and r.progress.step == 8 for r in reports)
+    assert measured.samples_per_s == pytest.approx(
+        (reports[0].samples_per_s + reports[1].samples_per_s) / 2)
+    assert measured.step_time_s == pytest.approx(
+        (reports[0].step_time_s + reports[1].step_time_s) / 2)
+    assert measured.run_dir == tmp_path / "digits-bs32-g1-c0"

@@ -84,29 +84,48 @@ class Runner:
         self._runs = 0
 
     def measure(self, target: ProfileTarget, batch_size: int, gpus: int, steps: int,
-                repeat: int | None = None) -> Measurement:
+                repeat: int | None = None, copies: int = 1) -> Measurement:
         """Run ``target`` at ``batch_size`` on ``gpus`` ranks for ``steps`` optimizer steps
-        (in ``<workload>-bs<B>-g<N>[-r<repeat>]/``)."""
+        (in ``<workload>-bs<B>-g<N>[-r<repeat>]/``). With ``copies`` > 1, that many identical
+        runs start together on disjoint slots (``-c<i>`` folders), so that the machine is as
+        busy as under a service whose every slot runs a job; the measurement is their mean
+        speed and step time, and the longest wall time."""
         self._runs += 1
         run = f"{target.name}-bs{batch_size}-g{gpus}" + (f"-r{repeat}" if repeat else "")
-        run_dir = self.work_dir / run
-        spec = AttemptSpec(
-            attempt_id=self._runs, job_id=self._runs, argv=target.argv,
-            working_dir=target.working_dir, env=_environment(target, batch_size, steps,
-                                                             run_dir / REPORT_NAME),
-            slots=tuple(range(gpus)), attempt_dir=run_dir, report_file=run_dir / REPORT_NAME)
+        names = [run] if copies == 1 else [f"{run}-c{i}" for i in range(copies)]
         started = time.monotonic()
+        handles = []
         try:
-            ended = self._wait(self._backend.start(spec), started, run)
-        except OSError as exc:
-            raise ProfileError(f"{run}: cannot start {' '.join(target.argv)}: {exc}") from None
-        wall_s = time.monotonic() - started
-        report = _checked(ended, run, run_dir, steps, batch_size)
+            for i, name in enumerate(names):
+                run_dir = self.work_dir / name
+                spec = AttemptSpec(
+                    attempt_id=self._runs * 1000 + i, job_id=self._runs, argv=target.argv,
+                    working_dir=target.working_dir,
+                    env=_environment(target, batch_size, steps, run_dir / REPORT_NAME),
+                    slots=tuple(range(i * gpus, (i + 1) * gpus)), attempt_dir=run_dir,
+                    report_file=run_dir / REPORT_NAME)
+                try:
+                    handles.append(self._backend.start(spec))
+                except OSError as exc:
+                    raise ProfileError(f"{name}: cannot start {' '.join(target.argv)}: "
+                                       f"{exc}") from None
+            reports = []
+            walls = []
+            for name, handle in zip(names, handles, strict=True):
+                ended = self._wait(handle, started, name)
+                walls.append(time.monotonic() - started)
+                reports.append(_checked(ended, name, self.work_dir / name, steps, batch_size))
+        except BaseException:
+            for handle in handles:
+                self._backend.kill(handle)
+            raise
+        first = reports[0]
         return Measurement(
             workload=target.name, batch_size=batch_size, gpus=gpus, steps=steps,
-            samples_per_s=report.samples_per_s or 0.0, step_time_s=report.step_time_s or 0.0,
-            samples_per_epoch=report.progress.samples_per_epoch if report.progress else 0,
-            wall_s=wall_s, run_dir=run_dir)
+            samples_per_s=sum(r.samples_per_s or 0.0 for r in reports) / len(reports),
+            step_time_s=sum(r.step_time_s or 0.0 for r in reports) / len(reports),
+            samples_per_epoch=first.progress.samples_per_epoch if first.progress else 0,
+            wall_s=max(walls), run_dir=self.work_dir / names[0])
 
     def _wait(self, handle: Handle, started: float, run: str) -> AttemptExit:
         """Poll until every rank has exited; kill the gang on a timeout or an interruption."""
