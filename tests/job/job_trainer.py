@@ -3,7 +3,10 @@
 
 An MLP with dropout (so the RNG state must survive a resume) on seeded synthetic data, SGD with
 momentum and a step LR schedule: 192 samples, 12 steps per epoch at batch size 16.
-``--step-sleep`` stretches each step so that a test can stop the job inside an epoch.
+``--step-sleep`` stretches each step so that a test can stop the job inside an epoch. The
+backward pass goes through ``sess.backward``, so the trainer adapts its batch size under the
+mode of ``SHOCKWAVE_ADAPTATION`` (``--measure-every``, ``--min-measurements``, ``--patience``
+set the GNS knobs).
 ``--manual-sgd`` replaces torch.optim (whose first use imports the compiler: 1.5 s of CPU per
 process) with the same kind of update on plain tensors, for the tests that start many processes.
 """
@@ -37,6 +40,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--step-sleep", type=float, default=0.0)
     parser.add_argument("--manual-sgd", action="store_true")
     parser.add_argument("--max-steps", type=int, help="end training after this step")
+    parser.add_argument("--measure-every", type=int, default=1)
+    parser.add_argument("--min-measurements", type=int, default=4)
+    parser.add_argument("--patience", type=int, default=2)
     return parser.parse_args(argv)
 
 
@@ -77,7 +83,10 @@ def train(args: argparse.Namespace, *, exit_process: bool = True,
     sess = shockwave.job.init(batch_size=args.batch_size, seed=args.seed,
                               checkpoint_dir=args.checkpoint_dir,
                               checkpoint_interval_s=args.checkpoint_interval,
-                              params_out=args.params_out, deterministic=True)
+                              params_out=args.params_out, deterministic=True,
+                              adapt=shockwave.job.AdaptConfig(
+                                  measure_every=args.measure_every, patience=args.patience,
+                                  min_measurements=args.min_measurements))
     gen = torch.Generator().manual_seed(1234)  # the data do not depend on the job's seed
     x = torch.randn(args.samples, 12, generator=gen)
     y = (x[:, :3].sum(1) > 0).long() + (x[:, 3] > 1).long()
@@ -96,9 +105,9 @@ def train(args: argparse.Namespace, *, exit_process: bool = True,
     with sess.running(exit_process=exit_process):
         for _epoch in sess.epochs(total=args.epochs):
             for xb, yb in loader:
-                loss = nn.functional.cross_entropy(net(xb), yb)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                loss = sess.backward(lambda x, y: nn.functional.cross_entropy(net(x), y),
+                                     xb, yb)
                 opt.step()
                 if sched is not None:
                     sched.step()

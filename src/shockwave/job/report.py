@@ -10,7 +10,14 @@ from pathlib import Path
 
 from shockwave.job.checkpoint import write_atomically
 from shockwave.job.transport import Transport
-from shockwave.protocol import EXIT_FINISHED, EXIT_YIELDED, ExitReason, ExitReport, Progress
+from shockwave.protocol import (
+    EXIT_FINISHED,
+    EXIT_YIELDED,
+    BatchSizeChange,
+    ExitReason,
+    ExitReport,
+    Progress,
+)
 
 log = logging.getLogger("shockwave.job")
 
@@ -64,8 +71,8 @@ def deliver(report: ExitReport, report_file: Path | None, transport: Transport) 
     transport.exit(report)
 
 
-def build_report(outcome: Outcome, progress: Progress | None,
-                 checkpoint_id: str | None) -> ExitReport:
+def build_report(outcome: Outcome, progress: Progress | None, checkpoint_id: str | None,
+                 batch_sizes: tuple[BatchSizeChange, ...] = ()) -> ExitReport:
     message = outcome.message[:MAX_MESSAGE] if outcome.message else None
     return ExitReport(reason=outcome.reason, exit_code=outcome.exit_code, progress=progress,
-                      checkpoint_id=checkpoint_id, message=message)
+                      checkpoint_id=checkpoint_id, message=message, batch_sizes=batch_sizes)
