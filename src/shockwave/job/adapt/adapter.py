@@ -54,7 +54,8 @@ class Adapter:
         self.estimator = GnsEstimator(config.smoothing) if mode == "gns" else None
         self.gns_policy = GnsTargetPolicy(
             1, 1, factor=config.target_factor, hysteresis=config.hysteresis,
-            patience=config.patience, min_measurements=config.min_measurements) \
+            patience=config.patience, min_measurements=config.min_measurements,
+            max_change=config.max_change_factor) \
             if self.policy == "target" else None
         self.accordion = AccordionPolicy(
             eta=config.accordion_eta, check_every=config.accordion_check_every,

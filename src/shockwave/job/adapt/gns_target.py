@@ -35,16 +35,19 @@ class GnsTargetPolicy:
 
     A move is wanted when ``factor x B_simple`` is at least ``hysteresis`` times the current
     batch size (or at most its inverse); its target is the allowed size nearest to
-    ``factor x B_simple``. The policy proposes once the move was wanted ``patience``
+    ``factor x B_simple``, but at most ``max_change`` times (or at least ``1/max_change``
+    times) the current size. The policy proposes once the move was wanted ``patience``
     evaluations in a row, in the same direction, and at least ``min_measurements`` measurements
     were taken since the start or the last change (``reset``).
     """
 
     def __init__(self, low: int, high: int, *, factor: float = 1.0, hysteresis: float = 2.0,
-                 patience: int = 3, min_measurements: int = 8) -> None:
+                 patience: int = 3, min_measurements: int = 20,
+                 max_change: float | None = 2.0) -> None:
         self.low, self.high = low, high
         self.factor, self.hysteresis = factor, hysteresis
         self.patience, self.min_measurements = patience, min_measurements
+        self.max_change = max_change
         self.streak = 0
         """Evaluations in a row that wanted a move in the current direction (signed: + up)."""
         self.since_change = 0
@@ -70,7 +73,12 @@ class GnsTargetPolicy:
         want = self.factor * noise_scale
         if self.hysteresis * batch_size > want > batch_size / self.hysteresis:
             return None
-        return nearest_size(allowed_sizes(base, self.low, self.high), want)
+        sizes = allowed_sizes(base, self.low, self.high)
+        if self.max_change is not None:
+            reach = [s for s in sizes
+                     if batch_size / self.max_change <= s <= batch_size * self.max_change]
+            sizes = tuple(reach) or sizes
+        return nearest_size(sizes, want)
 
     def reset(self) -> None:
         """The batch size changed: count measurements afresh."""
