@@ -35,9 +35,10 @@ class AccordionPolicy:
 
     def observe(self, norm: float, lr: float | None, batch_size: int, low: int,
                 high: int) -> int | None:
-        """The batch size to propose after an interval with mean-gradient norm ``norm``
+        """The batch size the regime wants after an interval with mean-gradient norm ``norm``
         (``low`` in a critical regime, ``high`` otherwise), or ``None`` when the current
-        ``batch_size`` already fits or it is not time to check."""
+        ``batch_size`` fits. The regime changes only at a check, at the job's first interval
+        or on a learning-rate decay; in between the same wish is repeated."""
         decayed = lr is not None and self.last_lr is not None \
             and lr <= self.lr_decay_ratio * self.last_lr * (1 + 1e-9)
         if lr is not None:
@@ -50,12 +51,9 @@ class AccordionPolicy:
             self.critical, self.reference_norm = True, norm
         elif index == 0:
             self.reference_norm = norm  # after a reset: a fresh reference, the regime stays
-            return None
         elif index % self.check_every == 0:
             self.critical = self.is_critical(norm)
             self.reference_norm = norm
-        else:
-            return None
         self.started = True
         wanted = low if self.critical else high
         return wanted if wanted != batch_size else None
