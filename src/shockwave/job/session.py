@@ -379,7 +379,8 @@ class JobSession:
             and now - self._checkpoint_at >= self._interval_s
         proposal = self._adapter.after_step(
             samples=self.samples, epoch=self.epoch, batch_size=self._batch_size,
-            samples_per_epoch=self._samples_per_epoch) if self._batch_size else None
+            samples_per_epoch=self._samples_per_epoch if self._uses_loader else None) \
+            if self._batch_size else None
         new_bs = 0
         if self.is_main and control.batch_size_version > self._batch_size_version:
             new_bs = control.batch_size or 0

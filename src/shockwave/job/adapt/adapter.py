@@ -72,7 +72,7 @@ class Adapter:
         self._sum: GradientSum | None = None
         self._pending_sum_state: dict[str, Any] | None = None
         self._backward_calls = 0
-        self._warned = False
+        self._warned: set[str] = set()
 
     # -- what the session reads -------------------------------------------------------------
     @property
@@ -135,8 +135,9 @@ class Adapter:
 
     # -- deciding -------------------------------------------------------------------------
     def after_step(self, *, samples: int, epoch: int, batch_size: int,
-                   samples_per_epoch: int) -> int | None:
-        """Take the step's measurement in and update the proposal; returns it."""
+                   samples_per_epoch: int | None) -> int | None:
+        """Take the step's measurement in and update the proposal; returns it.
+        ``samples_per_epoch``: the training set's size (``None`` without ``sess.loader``)."""
         self.history.start(batch_size)
         if not self.adaptive:
             return None
@@ -160,9 +161,13 @@ class Adapter:
             self.proposal = _clamped(verdict, low, high, batch_size)
         return self.proposal
 
-    def _accordion_step(self, samples: int, samples_per_epoch: int, batch_size: int,
+    def _accordion_step(self, samples: int, samples_per_epoch: int | None, batch_size: int,
                         base: int, low: int, high: int) -> int | None | bool:
         interval = self.config.accordion_interval_samples or samples_per_epoch
+        if interval is None:
+            self._warn("Accordion's interval is one epoch of sess.loader(); without it set "
+                       "AdaptConfig(accordion_interval_samples=...)")
+            return False
         if samples - self.interval_start < interval or self.accordion is None:
             return False
         self.interval_start = samples
@@ -176,12 +181,15 @@ class Adapter:
         return self.accordion.observe(norm, lr, batch_size, min(max(base, low), high), high)
 
     def _warn_without_backward(self) -> None:
-        if self._warned or self._backward_calls or self.policy == "reference":
-            return
-        self._warned = True
-        log.warning("shockwave.job: adaptation %r needs gradient statistics, but the script "
-                    "does not call sess.backward(loss_fn, *batch): no batch-size proposals",
-                    self.mode)
+        if not self._backward_calls and self.policy != "reference":
+            self._warn(f"adaptation {self.mode!r} needs gradient statistics, but the script "
+                       f"does not call sess.backward(loss_fn, *batch): no batch-size proposals")
+
+    def _warn(self, message: str) -> None:
+        """Log ``message`` once per session (it would repeat at every step)."""
+        if message not in self._warned:
+            self._warned.add(message)
+            log.warning("shockwave.job: %s", message)
 
     # -- an agreed change -----------------------------------------------------------------
     def change(self, samples: int, old: int, new: int) -> float:
