@@ -100,6 +100,7 @@ class Adapter:
 
             self._collector = GradientCollector(self.world_size,
                                                 self.device or torch.device("cpu"))
+        if not self._collector.params:  # the model may be tracked after the first call
             self._collector.watch(self._parameters())
         return self._collector
 
@@ -118,7 +119,12 @@ class Adapter:
         """Run the loss and its backward pass for optimizer step ``step``; see ``collector``."""
         self._backward_calls += 1
         collector = self.collector()
-        loss = collector.backward(loss_fn, batch, kwargs, self.measures(step))
+        measure = self.measures(step)
+        if measure and self.world_size > 1 and collector.hook is None:
+            self._warn("a gang measures its gradients through the DDP model of "
+                       "sess.wrap_model(); this one is not measured")
+            measure = False
+        loss = collector.backward(loss_fn, batch, kwargs, measure)
         if self.accordion is not None:
             self.gradient_sum().add(collector.params)
         return loss

@@ -178,8 +178,8 @@ class GradientCollector:
         hook = self.hook
         size = leading_size(batch)
         if hook is None or size is None:
-            raise RuntimeError("a gang measures its gradients through the DDP model of "
-                               "sess.wrap_model(), with a batch of tensors")
+            raise ValueError("a gang measures its gradients through the DDP model of "
+                             "sess.wrap_model(), with a batch of tensors")
         hook.norms.clear()
         hook.active = True
         try:
