@@ -131,7 +131,7 @@ def _bundled_spec(name: str) -> Path:
 @app.command()
 def submit(
     job_file: Annotated[Path | None, typer.Argument(help="the job spec (YAML or JSON); flags override its fields", show_default=False)] = None,
-    workload: Annotated[str | None, typer.Option("--workload", "-w", help="a bundled workload's spec instead of a file: digits, digits-2rank, tinylm, recommend")] = None,
+    workload: Annotated[str | None, typer.Option("--workload", "-w", help="a bundled workload's spec instead of a file: digits, digits-2rank, digits-gns, tinylm, tinylm-accordion, recommend")] = None,
     name: Annotated[str | None, typer.Option("--name", help="a label for the job")] = None,
     module: Annotated[str | None, typer.Option("--module", "-m", help="run `python -m MODULE`")] = None,
     command: Annotated[str | None, typer.Option("--command", help="run this command line (split like a shell)")] = None,

@@ -28,6 +28,23 @@ def keep_going(lease_s: float = 30.0) -> Reply:
     return lambda hb: HeartbeatReply(action="continue", lease_expires_in_s=lease_s)
 
 
+def approving(batch_size: int, lease_s: float = 30.0) -> Reply:
+    """Continue, and approve every batch-size proposal as the service does: a proposal that
+    differs from the approved size becomes it, with the next version."""
+    approved = {"batch_size": batch_size, "version": 0}
+
+    def reply(hb: Heartbeat) -> HeartbeatReply:
+        proposal = hb.batch_size_proposal
+        if proposal is not None and proposal != approved["batch_size"]:
+            approved["batch_size"] = proposal
+            approved["version"] += 1
+        return HeartbeatReply(action="continue", lease_expires_in_s=lease_s,
+                              batch_size=approved["batch_size"],
+                              batch_size_version=approved["version"])
+
+    return reply
+
+
 class FakeService:
     """Records ``heartbeats``, ``checkpoints`` and ``exits`` (the parsed messages)."""
 

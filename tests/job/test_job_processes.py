@@ -7,45 +7,15 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import job_trainer
 from job_fakes import FakeService, clean_environ, service_env
+from job_launch import DEADLINE_S, start, start_gang, wait
 
 from shockwave.job import CheckpointManager, same_params
 from shockwave.protocol import ExitReport, HeartbeatReply
-from shockwave.service.backends.local import free_port
-
-TRAINER = Path(job_trainer.__file__)
-DEADLINE_S = 60.0
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """The trainer in a new process (with --manual-sgd: no torch.optim, a faster start)."""
-    with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, str(TRAINER), "--manual-sgd", *args], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-
-
-def gang_env(base: dict[str, str], rank: int, port: int) -> dict[str, str]:
-    return {**base, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
-            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
-
-
-def start_gang(args: list[str], base: dict[str, str], tmp: Path,
-               name: str) -> list[subprocess.Popen]:
-    port = free_port()
-    return [start(args, gang_env(base, rank, port), tmp / f"{name}-rank{rank}.log")
-            for rank in (0, 1)]
-
-
-
-
-def wait(procs: list[subprocess.Popen]) -> list[int]:
-    return [p.wait(timeout=DEADLINE_S) for p in procs]
 
 
 def wait_until(condition: Callable[[], bool], procs: list[subprocess.Popen]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 _EXPORTS = {
     "init": "shockwave.job.session", "JobSession": "shockwave.job.session",
-    "JobEnv": "shockwave.job.env",
+    "JobEnv": "shockwave.job.env", "AdaptConfig": "shockwave.job.adapt.config",
     "CheckpointManager": "shockwave.job.checkpoint", "Manifest": "shockwave.job.checkpoint",
     "JobError": "shockwave.job.errors", "JobEnvError": "shockwave.job.errors",
     "CheckpointError": "shockwave.job.errors",

@@ -25,6 +25,7 @@ DEFAULT_HEARTBEAT_S = 2.0
 DEFAULT_GRACE_S = 30.0
 STANDALONE_ID = "local"
 
+ADAPTATIONS = ("static", "accordion", "gns")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -47,6 +48,10 @@ class JobEnv:
     seed: int | None = None
     max_steps: int | None = None
     """Stop after this many optimizer steps of this process (``SHOCKWAVE_MAX_STEPS``)."""
+    adaptation: str | None = None
+    """``static``, ``accordion`` or ``gns`` (the job spec's), ``None`` when unset."""
+    min_batch_size: int | None = None
+    max_batch_size: int | None = None
     rank: int = 0
     local_rank: int = 0
     world_size: int = 1
@@ -78,6 +83,8 @@ class JobEnv:
         rank = env.integer(p.ENV_RANK, low=0) or 0
         if rank >= world_size:
             raise JobEnvError(p.ENV_RANK, str(rank), f"a rank below WORLD_SIZE={world_size}")
+        low = env.integer(p.ENV_MIN_BATCH_SIZE, low=1)
+        high = env.integer(p.ENV_MAX_BATCH_SIZE, low=low or 1)
         return cls(
             server=(env.text(p.ENV_SERVER) or "").rstrip("/") or None,
             job_id=env.text(p.ENV_JOB_ID) or STANDALONE_ID,
@@ -93,6 +100,9 @@ class JobEnv:
             total_epochs=env.integer(p.ENV_TOTAL_EPOCHS, low=1),
             seed=env.integer(p.ENV_SEED, low=0),
             max_steps=env.integer(p.ENV_MAX_STEPS, low=1),
+            adaptation=env.choice(p.ENV_ADAPTATION, ADAPTATIONS),
+            min_batch_size=low,
+            max_batch_size=high,
             rank=rank,
             local_rank=env.integer(p.ENV_LOCAL_RANK, low=0) or 0,
             world_size=world_size,
@@ -115,6 +125,12 @@ class _Reader:
     def text(self, name: str) -> str | None:
         value = self.environ.get(name, "").strip()
         return value or None
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str | None:
+        value = self.text(name)
+        if value is not None and value not in choices:
+            raise JobEnvError(name, value, f"one of {', '.join(choices)}")
+        return value
 
     def path(self, name: str) -> Path | None:
         value = self.text(name)

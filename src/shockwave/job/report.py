@@ -10,7 +10,14 @@ from pathlib import Path
 
 from shockwave.job.checkpoint import write_atomically
 from shockwave.job.transport import Transport
-from shockwave.protocol import EXIT_FINISHED, EXIT_YIELDED, ExitReason, ExitReport, Progress
+from shockwave.protocol import (
+    EXIT_FINISHED,
+    EXIT_YIELDED,
+    BatchSizeChange,
+    ExitReason,
+    ExitReport,
+    Progress,
+)
 
 log = logging.getLogger("shockwave.job")
 
@@ -65,11 +72,13 @@ def deliver(report: ExitReport, report_file: Path | None, transport: Transport) 
 
 
 def build_report(outcome: Outcome, progress: Progress | None, checkpoint_id: str | None, *,
-                 samples_per_s: float | None = None,
-                 step_time_s: float | None = None) -> ExitReport:
+                 samples_per_s: float | None = None, step_time_s: float | None = None,
+                 batch_sizes: tuple[BatchSizeChange, ...] = ()) -> ExitReport:
     """The report of ``outcome``; ``samples_per_s`` (the whole gang) and ``step_time_s`` are
-    the attempt's measured speed (EMAs after the warm-up steps), ``None`` if never measured."""
+    the attempt's measured speed (after the warm-up steps), ``None`` if never measured;
+    ``batch_sizes`` the job's batch sizes since its start."""
     message = outcome.message[:MAX_MESSAGE] if outcome.message else None
     return ExitReport(reason=outcome.reason, exit_code=outcome.exit_code, progress=progress,
                       checkpoint_id=checkpoint_id, message=message,
-                      samples_per_s=samples_per_s, step_time_s=step_time_s)
+                      samples_per_s=samples_per_s, step_time_s=step_time_s,
+                      batch_sizes=batch_sizes)

@@ -3,11 +3,14 @@
 It knows the rank, device and batch size; wraps the model for a gang; feeds a resumable loader;
 restores the newest valid checkpoint; and, inside ``running()``, heartbeats, agrees with the
 other ranks on the step to stop at, checkpoints and exits with the code the service expects.
+Under an adaptive mode it also measures the gradients (``backward()``), proposes batch sizes and
+applies the agreed ones in place (``shockwave.job.adapt``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -16,6 +19,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shockwave.job.adapt.adapter import Adapter
+from shockwave.job.adapt.config import AdaptConfig
 from shockwave.job.checkpoint import CheckpointManager, Manifest, checkpoint_name
 from shockwave.job.data import DataCursor, ResumableLoader, ResumableSampler
 from shockwave.job.errors import CheckpointError, JobError
@@ -27,11 +32,18 @@ from shockwave.job.signals import StopSignals
 from shockwave.job.state import apply_state, build_state, rng_state, tensor_bytes
 from shockwave.job.stop import StopCode, Timing, decode_vote, encode_vote, local_code
 from shockwave.job.transport import HttpTransport, NullTransport, Transport
-from shockwave.protocol import ENV_MAX_STEPS, CheckpointReport, Heartbeat, Progress
+from shockwave.protocol import (
+    ENV_MAX_STEPS,
+    BatchSizeChange,
+    CheckpointReport,
+    Heartbeat,
+    Progress,
+)
 
 if TYPE_CHECKING:
     import torch
 
+    from shockwave.job.adapt.collector import LossFn
     from shockwave.job.dist import Gang
     from shockwave.job.env import JobEnv
 
@@ -46,15 +58,21 @@ FINAL_PARAMS = "final-params.pt"
 class JobSession:
     """One rank of one attempt. Build it with ``shockwave.job.init()``."""
 
-    def __init__(self, env: JobEnv, gang: Gang, *, batch_size: int | None = None,
+    def __init__(self, env: JobEnv, gang: Gang, *,  # noqa: PLR0913 - keyword-only settings
+                 batch_size: int | None = None,
                  seed: int = 0, checkpoint_dir: Path | None = None,
                  checkpoint_interval_s: float | None = None,
-                 params_out: Path | None = None, transport: Transport | None = None) -> None:
+                 params_out: Path | None = None, transport: Transport | None = None,
+                 adapt: AdaptConfig | None = None) -> None:
         self.env = env
         self.gang = gang
         self.seed = seed
         self._batch_size = batch_size
         self._batch_size_version = 0
+        self._model: torch.nn.Module | None = None
+        self._adapter = Adapter(adapt or AdaptConfig(), world_size=env.world_size,
+                                device=gang.device, parameters=self._parameters,
+                                objects=lambda: self._objects.values())
         self._params_out = Path(params_out) if params_out else None
         self._interval_s = checkpoint_interval_s
         self._manager = CheckpointManager(checkpoint_dir, env.job_id, env.attempt_tag,
@@ -113,6 +131,26 @@ class JobSession:
         return self._batch_size
 
     @property
+    def adaptation(self) -> str:
+        """``static``, ``accordion`` or ``gns``: the job spec's, else the script's."""
+        return self._adapter.mode
+
+    @property
+    def batch_size_proposal(self) -> int | None:
+        """The batch size the adaptation asks for now (sent on heartbeats), if any."""
+        return self._adapter.proposal
+
+    @property
+    def noise_scale(self) -> float | None:
+        """The smoothed gradient noise scale B_simple (``gns`` mode), once measured."""
+        return self._adapter.noise_scale
+
+    @property
+    def batch_size_history(self) -> tuple[BatchSizeChange, ...]:
+        """The batch sizes of the whole job, from its start: ``(samples, batch_size)``."""
+        return self._adapter.history.report()
+
+    @property
     def epoch(self) -> int:
         return self._cursor.epoch
 
@@ -141,14 +179,38 @@ class JobSession:
 
     # -- setting up -----------------------------------------------------------------------
     def wrap_model(self, model: torch.nn.Module) -> torch.nn.Module:
-        """``model`` on this rank's device; wrapped in DDP when the gang has several ranks."""
+        """``model`` on this rank's device; wrapped in DDP when the gang has several ranks
+        (with a communication hook that measures the local gradients under ``gns``)."""
         model = model.to(self.device)
+        self._model = model
         if self.world_size == 1:
             return model
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids)
+        ddp = DistributedDataParallel(model, device_ids=ids)
+        self._adapter.attach(ddp)
+        return ddp
+
+    def backward(self, loss_fn: LossFn, *batch: Any, **kwargs: Any) -> torch.Tensor:
+        """``loss_fn(*batch, **kwargs).backward()``, measured when the adaptation needs it;
+        returns the batch's loss (detached). ``loss_fn`` must return the *mean* loss over the
+        batch; call it where ``loss.backward()`` was, after ``zero_grad()``. On one rank a
+        measured step runs the batch as two halves (the gradient is the same sum); in a gang
+        DDP measures the local gradients. Static jobs run exactly ``loss.backward()``."""
+        if not self._adapter.adaptive:
+            loss = loss_fn(*batch, **kwargs)
+            loss.backward()
+            return loss.detach()
+        return self._adapter.backward(loss_fn, batch, kwargs, self.step_count + 1)
+
+    def _parameters(self) -> list[torch.nn.Parameter]:
+        """The model's parameters: ``wrap_model``'s, else the tracked modules'."""
+        import torch
+
+        modules = [self._model] if self._model is not None else \
+            [o for o in self._objects.values() if isinstance(o, torch.nn.Module)]
+        return [p for m in modules for p in m.parameters()]
 
     def loader(self, dataset: Any, batch_size: int | None = None, *, shuffle: bool = True,
                seed: int | None = None, drop_last: bool = False,
@@ -252,7 +314,8 @@ class JobSession:
         return self.last_checkpoint
 
     def _state(self, rng: list[Any] | None) -> dict[str, Any]:
-        return build_state(self._objects, self._counters(), rng)
+        return build_state(self._objects, self._counters(), rng,
+                           adaptation=self._adapter.state_dict())
 
     def _counters(self) -> dict[str, int]:
         return {"step": self.step_count, "samples": self.samples, "epoch": self.epoch,
@@ -264,8 +327,14 @@ class JobSession:
         self.step_count, self.samples = counters["step"], counters["samples"]
         self._cursor.epoch = counters["epoch"]
         self._cursor.epoch_samples = counters["epoch_samples"]
-        if self.env.batch_size is None and counters["batch_size"]:
-            self._batch_size = counters["batch_size"]
+        self._adapter.load_state_dict(state.get("adaptation"))
+        saved_bs = counters["batch_size"]
+        if self.env.batch_size is None and saved_bs:
+            self._batch_size = saved_bs
+        elif saved_bs and self._batch_size and saved_bs != self._batch_size:
+            # approved after this checkpoint: the change happens now, before the next batch
+            self._batch_size, approved = saved_bs, self._batch_size
+            self._change_batch_size(approved)
         if manifest.world_size != self.world_size and self.is_main:
             log.warning("shockwave.job: %s was written by %d ranks, resuming on %d (not bit "
                         "for bit)", manifest.checkpoint_id, manifest.world_size,
@@ -317,16 +386,20 @@ class JobSession:
             code = max(code, StopCode.STEP_LIMIT)
         due = self.is_main and self._interval_s is not None and self._manager is not None \
             and now - self._checkpoint_at >= self._interval_s
+        proposal = self._adapter.after_step(
+            samples=self.samples, epoch=self.epoch, batch_size=self._batch_size,
+            samples_per_epoch=self._samples_per_epoch if self._uses_loader else None) \
+            if self._batch_size else None
         new_bs = 0
         if self.is_main and control.batch_size_version > self._batch_size_version:
             new_bs = control.batch_size or 0
             self._batch_size_version = control.batch_size_version
+        elif self.is_main and self.env.standalone and proposal:
+            new_bs = proposal  # standalone: the job approves its own proposals
         vote, new_bs = self.gang.max([encode_vote(code, due), new_bs])
         agreed, checkpoint_due = decode_vote(vote)
         if new_bs and new_bs != self._batch_size:
-            log.info("shockwave.job: batch size %s -> %d at step %d", self._batch_size, new_bs,
-                     self.step_count)
-            self._batch_size = new_bs
+            self._change_batch_size(new_bs)
         if agreed != StopCode.CONTINUE:
             self._stop_code = agreed
             who = f"rank {self.rank}: " if self.world_size > 1 else ""
@@ -341,6 +414,16 @@ class JobSession:
                 self._checkpoint_at = time.monotonic()
             self._last_step_at = time.monotonic()  # the write is not step time
         return False
+
+    def _change_batch_size(self, new_bs: int) -> None:
+        """Switch to ``new_bs`` from the next batch on (every rank at the same step): the
+        loader reads it, the learning-rate rule applies once, the history records it."""
+        old, self._batch_size = self._batch_size, new_bs
+        if not old:
+            return
+        factor = self._adapter.change(self.samples, old, new_bs)
+        log.info("shockwave.job: batch size %d -> %d at step %d (learning rate x%.4g)", old,
+                 new_bs, self.step_count, factor)
 
     def _count(self, now: float, samples: int | None) -> None:
         self.step_count += 1
@@ -384,7 +467,9 @@ class JobSession:
     def _heartbeat_message(self, seq: int) -> Heartbeat:
         timing = self._timing
         return Heartbeat(seq=seq, progress=self.progress(), samples_per_s=self._samples_per_s,
-                         step_time_s=timing.step_s or None, last_checkpoint=self.last_checkpoint)
+                         step_time_s=timing.step_s or None, last_checkpoint=self.last_checkpoint,
+                         batch_size_proposal=self._adapter.proposal,
+                         noise_scale=self._adapter.noise_scale)
 
     # -- running and ending ---------------------------------------------------------------
     @contextlib.contextmanager
@@ -442,9 +527,12 @@ class JobSession:
             self._heartbeat.stop()
             self._heartbeat = None
         if self.is_main:
+            if self._batch_size:
+                self._adapter.history.start(self._batch_size)
             report = build_report(outcome, self.progress(), self.last_checkpoint,
                                   samples_per_s=self._samples_per_s,
-                                  step_time_s=self._timing.step_s or None)
+                                  step_time_s=self._timing.step_s or None,
+                                  batch_sizes=self._adapter.history.report())
             deliver(report, self.env.report_file, self._transport)
             log.info("shockwave.job: exit %d (%s)%s", outcome.exit_code, outcome.reason,
                      f": {outcome.message.splitlines()[0]}" if outcome.message else "")
@@ -488,17 +576,21 @@ def _use_deterministic_algorithms() -> None:
         setter(True, warn_only=False)
 
 
-def init(*, batch_size: int | None = None, seed: int | None = None,
+def init(*, batch_size: int | None = None,  # noqa: PLR0913 - the script's defaults, by keyword
+         seed: int | None = None,
          checkpoint_dir: str | Path | None = None, checkpoint_interval_s: float | None = None,
          params_out: str | Path | None = None, deterministic: bool = False,
-         device: str | None = None, timeout_s: float = 120.0) -> JobSession:
+         device: str | None = None, timeout_s: float = 120.0,
+         adapt: AdaptConfig | None = None) -> JobSession:
     """Read the environment contract, join the gang and return this rank's session.
 
     The arguments are the script's defaults; under the service its values win (batch size,
-    seed, checkpoint directory and interval). ``init`` seeds ``torch`` and ``random`` with the
-    job's seed; ``deterministic=True`` also turns on ``torch.use_deterministic_algorithms``.
-    ``params_out``: where to save the final parameters when the job finishes (they also go to
-    ``<checkpoint dir>/final-params.pt``).
+    seed, checkpoint directory and interval, and ``adapt``'s mode and batch-size bounds).
+    ``init`` seeds ``torch`` and ``random`` with the job's seed; ``deterministic=True`` also
+    turns on ``torch.use_deterministic_algorithms``. ``params_out``: where to save the final
+    parameters when the job finishes (they also go to ``<checkpoint dir>/final-params.pt``).
+    ``adapt``: batch-size adaptation (``AdaptConfig``, ``docs/adaptation.md``); static when
+    neither it nor ``SHOCKWAVE_ADAPTATION`` asks for more.
     """
     import torch
 
@@ -514,6 +606,10 @@ def init(*, batch_size: int | None = None, seed: int | None = None,
     gang = Gang(env, device, timeout_s)
     directory = env.checkpoint_dir or (Path(checkpoint_dir) if checkpoint_dir else None)
     interval = env.checkpoint_interval_s or checkpoint_interval_s
+    adapt = adapt or AdaptConfig()
+    adapt = dataclasses.replace(adapt, mode=env.adaptation or adapt.mode,
+                                min_batch_size=env.min_batch_size or adapt.min_batch_size,
+                                max_batch_size=env.max_batch_size or adapt.max_batch_size)
     return JobSession(env, gang, batch_size=env.batch_size or batch_size, seed=job_seed,
                       checkpoint_dir=directory, checkpoint_interval_s=interval,
-                      params_out=Path(params_out) if params_out else None)
+                      params_out=Path(params_out) if params_out else None, adapt=adapt)

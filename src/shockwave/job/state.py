@@ -13,11 +13,12 @@ STATE_FORMAT = 1
 
 
 def build_state(objects: dict[str, Any], counters: dict[str, int],
-                rng: list[Any] | None) -> dict[str, Any]:
-    """The dictionary ``torch.save`` writes: ``rng`` has one entry per rank."""
+                rng: list[Any] | None, adaptation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The dictionary ``torch.save`` writes: ``rng`` has one entry per rank; ``adaptation``
+    is the adaptation's state (``Adapter.state_dict``), optional on loading."""
     return {"format": STATE_FORMAT,
             "objects": {name: obj.state_dict() for name, obj in objects.items()},
-            "counters": dict(counters), "rng": rng or []}
+            "counters": dict(counters), "rng": rng or [], "adaptation": adaptation or {}}
 
 
 def apply_state(state: dict[str, Any], manifest: Manifest, objects: dict[str, Any],

@@ -11,40 +11,20 @@ from dataclasses import dataclass
 from shockwave.sim.state import JobState
 from shockwave.workload.adaptation import (
     WorkloadFacts,
-    accordion_is_critical,
-    accordion_is_fixed,
     batch_size_runs,
-    gns_batch_size,
+    reference_target_batch_size,
 )
 from shockwave.workload.throughput import ThroughputTable
 
-GNS_LOOKAHEAD_EPOCHS = 760
-"""The reference evaluates the GNS table over at least this many epochs."""
-
 
 def reference_target(job: JobState, facts: WorkloadFacts) -> int | None:
-    """The batch size the reference's run-time rules ask for at this boundary, or ``None``.
-
-    GNS doubles one step at a time when the table says a larger size is due now or next epoch;
-    Accordion jumps to the model maximum outside its critical regime (no 30 % warm-up rule here)
-    and back to the initial size inside it.
-    """
+    """The batch size the reference's run-time rules ask for at this boundary, or ``None``
+    (``workload.adaptation.reference_target_batch_size`` at the job's epoch, rounded up)."""
     spec = job.spec
-    model, bs, bs0 = spec.model, job.batch_size, spec.batch_size
     epoch = math.ceil(job.steps_done / job.iterations_per_epoch)
-    if spec.mode == "gns":
-        horizon = max(GNS_LOOKAHEAD_EPOCHS, epoch + 2)
-        grows = any(
-            gns_batch_size(facts, model, bs0, spec.gpus, e, horizon) > bs for e in (epoch, epoch + 1)
-        )
-        return 2 * bs if grows and not facts.is_max_batch_size(model, bs) else None
-    if spec.mode == "accordion" and not accordion_is_fixed(facts, model):
-        critical = accordion_is_critical(facts, model, bs0, epoch, runtime=True)
-        if bs == bs0 and not critical and not facts.is_max_batch_size(model, bs):
-            return facts.max_batch_size[model]
-        if bs != bs0 and critical and not facts.is_min_batch_size(model, bs):
-            return bs0
-    return None
+    return reference_target_batch_size(
+        facts, spec.mode, spec.model, spec.batch_size, spec.gpus, job.batch_size, epoch
+    )
 
 
 def apply_reference_change(

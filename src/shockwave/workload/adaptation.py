@@ -191,6 +191,35 @@ def gns_pattern(facts: WorkloadFacts, model: str, bs0: int, num_epochs: int, gpu
     return pattern.tolist()
 
 
+GNS_LOOKAHEAD_EPOCHS = 760
+"""The reference evaluates the GNS table over at least this many epochs."""
+
+
+def reference_target_batch_size(
+    facts: WorkloadFacts, mode: str, model: str, bs0: int, gpus: int, batch_size: int, epoch: int
+) -> int | None:
+    """The batch size the reference's run-time rules ask for at an epoch boundary, or ``None``.
+
+    ``epoch`` is the number of epochs done. GNS doubles one step at a time when the table says a
+    larger size is due now or next epoch; Accordion jumps to the model maximum outside its
+    critical regime (no 30 % warm-up rule here) and back to the initial size ``bs0`` inside it.
+    The simulator (``sim/batch_size.py``) and the job library's ``reference`` policy both call it.
+    """
+    if mode == "gns":
+        horizon = max(GNS_LOOKAHEAD_EPOCHS, epoch + 2)
+        grows = any(
+            gns_batch_size(facts, model, bs0, gpus, e, horizon) > batch_size for e in (epoch, epoch + 1)
+        )
+        return 2 * batch_size if grows and not facts.is_max_batch_size(model, batch_size) else None
+    if mode == "accordion" and not accordion_is_fixed(facts, model):
+        critical = accordion_is_critical(facts, model, bs0, epoch, runtime=True)
+        if batch_size == bs0 and not critical and not facts.is_max_batch_size(model, batch_size):
+            return facts.max_batch_size[model]
+        if batch_size != bs0 and critical and not facts.is_min_batch_size(model, batch_size):
+            return bs0
+    return None
+
+
 def batch_size_runs(sizes: Sequence[int]) -> list[tuple[int, int, int]]:
     """Run-length encoding ``[(first_epoch, end_epoch, batch_size), ...]`` of a per-epoch list."""
     runs: list[tuple[int, int, int]] = []

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 WORKLOADS = ("digits", "tinylm", "recommend")
-SPECS = (*WORKLOADS, "digits-2rank")
+SPECS = (*WORKLOADS, "digits-2rank", "digits-gns", "tinylm-accordion")
 
 
 def spec_path(name: str) -> Path:
