@@ -58,7 +58,8 @@ class Adaptation(StrEnum):
 # -- serve -----------------------------------------------------------------------------------------
 
 def _check_throughputs(settings: Any) -> None:
-    """The --throughputs table, read before anything starts, with --gpu-type in it."""
+    """The --throughputs table (with --gpu-type in it) and --workload-facts, read before
+    anything starts."""
     from shockwave.service.views import SpeedModel
 
     model = SpeedModel.from_settings(settings)
@@ -86,6 +87,7 @@ def serve(
     backoff_seconds: Annotated[float, typer.Option("--backoff-seconds", help="first retry delay after a failure (doubles, up to 300 s)", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 10.0,
     throughputs: Annotated[Path | None, typer.Option("--throughputs", help="throughputs JSON (e.g. from `shockwave profile`): speeds of jobs, by their name, until the service has measured them")] = None,
     gpu_type: Annotated[str, typer.Option("--gpu-type", help="the GPU type of the --throughputs table that a slot stands for")] = "v100",
+    workload_facts: Annotated[Path | None, typer.Option("--workload-facts", help="workload facts (e.g. from `shockwave profile`): the learned batch-size schedules of adaptive jobs shape their profiles, as in the simulator")] = None,
     token: TokenOpt = None,
     log_level: Annotated[LogLevel, typer.Option("--log-level", help="the service's log level")] = LogLevel.info,
 ) -> None:
@@ -106,7 +108,8 @@ def serve(
         params=parse_params(param or []), round_s=round_seconds, heartbeat_s=heartbeat_seconds,
         lease_s=lease_seconds, startup_s=startup_seconds, grace_s=grace_seconds,
         backoff_s=backoff_seconds, max_backoff_s=max(300.0, backoff_seconds), token=token,
-        throughputs=str(throughputs) if throughputs else None, gpu_type=gpu_type)
+        throughputs=str(throughputs) if throughputs else None, gpu_type=gpu_type,
+        workload_facts=str(workload_facts) if workload_facts else None)
     if not settings.loopback and settings.token is None:
         raise InputError(f"refusing to listen on {host} (not loopback) without a token: give "
                          "--token or set SHOCKWAVE_TOKEN", field="--host")

@@ -89,8 +89,8 @@ def test_a_trace_line_becomes_the_workload_spec_with_the_lines_values() -> None:
     (job,) = submissions(trace, ["digits"], SPECS, work_scale=0.5)
     assert (job.index, job.arrival_s, job.workload) == (0, 7.5, "digits")
     assert job.spec == {
-        "name": "trace0-digits", "module": "shockwave.workloads.digits", "args": [],
-        "gpus": 2, "batch_size": 32, "min_batch_size": 16, "max_batch_size": 256,
+        "name": "trace0-digits", "model": "digits", "module": "shockwave.workloads.digits",
+        "args": [], "gpus": 2, "batch_size": 32, "min_batch_size": 16, "max_batch_size": 256,
         "adaptation": "accordion", "total_samples": 1600, "samples_per_epoch": 1536,
         "checkpoint_interval_s": 30, "max_failures": 3, "seed": 0, "priority_weight": 2.0,
     }

@@ -166,3 +166,29 @@ def test_a_schema_1_database_is_migrated(tmp_path: Path) -> None:
     assert store.speeds() == {}
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     store.close()
+
+
+def test_a_learned_schedule_shapes_the_profile_as_in_the_simulator(harness: Harness) -> None:
+    """With the facts' schedule for digits|gns|32|1 the view's profile runs epochs 0-1 at 32 and
+    2-3 at 64, each at its own speed: the simulator's profile of the same job."""
+    from dataclasses import replace
+
+    from shockwave.service.views import job_view
+    from shockwave.workload.adaptation import load_workload_facts
+
+    h = harness
+    facts = replace(load_workload_facts(), schedules={("digits", "gns", 32, 1): ((0, 32), (2, 64))})
+    table = ThroughputTable({"v100": {("digits (batch size 32)", 1): 10.0,
+                                      ("digits (batch size 64)", 1): 8.0}})
+    model = SpeedModel(table=table, facts=facts)
+    job = h.store.job(h.submit(name="trace0-digits", model="digits", adaptation="gns",
+                               batch_size=32, max_batch_size=64, samples_per_epoch=640,
+                               total_epochs=None, total_samples=2240).id)
+    view = job_view(job, [], model, 0)  # type: ignore[arg-type]
+    assert view.profile.batch_size_every_epoch == (32, 32, 64, 64)
+    # 640 samples at 320 samples/s, twice; at 512 samples/s once, then the last 320 samples
+    assert list(view.profile.duration_every_epoch) == [2.0, 2.0, 1.25, 0.625]
+    assert view.spec.model == "digits" and view.batch_size == 32
+    static = h.store.job(h.submit(name="digits", batch_size=32, samples_per_epoch=640,
+                                  total_epochs=None, total_samples=1280).id)
+    assert job_view(static, [], model, 0).profile.batch_size_every_epoch == (32, 32)  # type: ignore[arg-type]

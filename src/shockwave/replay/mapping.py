@@ -119,7 +119,7 @@ def submissions(trace: Trace, workloads: Sequence[str], specs: Mapping[str, Mapp
         low = min(base.get("min_batch_size") or job.batch_size, job.batch_size)
         high = max(base.get("max_batch_size") or job.batch_size, job.batch_size)
         spec = {
-            **base, "name": f"trace{index}-{workload}", "gpus": job.gpus,
+            **base, "name": f"trace{index}-{workload}", "model": workload, "gpus": job.gpus,
             "batch_size": job.batch_size, "min_batch_size": low, "max_batch_size": high,
             "adaptation": job.mode, "priority_weight": job.priority_weight,
             "total_samples": max(1, round(job.total_steps * job.batch_size * work_scale)),

@@ -53,6 +53,8 @@ class Settings:
     """A throughputs JSON (``shockwave profile``'s output) for speeds not yet measured."""
     gpu_type: str = "v100"
     """The GPU type of the throughputs table a slot stands for."""
+    workload_facts: str | None = None
+    """A workload-facts file whose learned schedules shape adaptive jobs' profiles."""
     log_tail_lines: int = 20
     token: str | None = field(default=None, repr=False)
     run_loop: bool = True

@@ -50,6 +50,10 @@ class JobSubmit(BaseModel):
     env: dict[str, str] = Field(default_factory=dict, max_length=1_000,
                                 description="extra environment; SHOCKWAVE_* and rank variables "
                                             "are the service's")
+    model: str | None = Field(
+        default=None, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+        description="the job's model in the --throughputs table and the --workload-facts "
+                    "file (default: name)")
     gpus: int = Field(default=1, ge=1, le=MAX_GPUS, description="slots of the gang (ranks)")
     batch_size: int = Field(ge=1, le=MAX_BATCH_SIZE, description="initial global batch size")
     min_batch_size: int | None = Field(default=None, ge=1, le=MAX_BATCH_SIZE,
@@ -139,6 +143,11 @@ class JobSubmit(BaseModel):
     def epochs(self) -> int:
         """Epochs the job trains (a started epoch counts)."""
         return max(1, math.ceil(self.samples / self.samples_per_epoch))
+
+    @property
+    def model_name(self) -> str:
+        """What the job is called in throughput tables and workload facts."""
+        return self.model or self.name
 
     @property
     def low_batch_size(self) -> int:

@@ -3,9 +3,10 @@ throughput model (docs/service.md, "What the planner sees").
 
 For each job: progress in samples (steps = samples / batch size); its speed, in iterations/s of
 the whole gang, is the speed ``SpeedModel`` gives for its current batch size and gang (measured
-by the service whenever it has a measurement); its profile has one entry per epoch at the
-current batch size and that speed (a real job's future batch sizes are not known in advance);
-one ``throughput_timeline`` entry per round it ran."""
+by the service whenever it has a measurement); its profile has one entry per epoch: at the
+batch size of its learned schedule when ``serve --workload-facts`` has one (the simulator's
+profile of the same job), else at the current batch size; one ``throughput_timeline`` entry per
+round it ran."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from shockwave.model import Cluster, JobSpec
 from shockwave.policies.base import ClusterView, JobView
 from shockwave.service.config import Settings
 from shockwave.service.store import JobRow, Speed
-from shockwave.workload.adaptation import JobProfile
+from shockwave.workload.adaptation import JobProfile, WorkloadFacts, schedule_pattern
 from shockwave.workload.throughput import ThroughputTable, load_throughputs
 
 _NO_TABLE = ThroughputTable({}, source="<measured by the service>")
@@ -41,7 +42,8 @@ class SpeedModel:
 
     1. ``measured``: the service's own measurement of this job at that size (heartbeats);
     2. ``profile``: the throughputs table given to ``serve --throughputs`` (e.g. written by
-       ``shockwave profile``), looked up under the job's name;
+       ``shockwave profile``), looked up under the job's model (its spec's ``model``, else its
+       name);
     3. ``nearest``: this job's measurement at the nearest batch size on the same gang (samples/s
        taken as unchanged);
     4. ``hint``: the spec's ``expected_samples_per_s``;
@@ -51,12 +53,27 @@ class SpeedModel:
     table: ThroughputTable | None = None
     gpu_type: str = "v100"
     default_samples_per_s: float = 100.0
+    facts: WorkloadFacts | None = None
+    """``serve --workload-facts``: learned batch-size schedules of adaptive jobs."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SpeedModel:
+        from shockwave.workload.facts import load_facts
+
         table = load_throughputs(settings.throughputs) if settings.throughputs else None
+        facts = load_facts(settings.workload_facts) if settings.workload_facts else None
         return cls(table=table, gpu_type=settings.gpu_type,
-                   default_samples_per_s=settings.default_samples_per_s)
+                   default_samples_per_s=settings.default_samples_per_s, facts=facts)
+
+    def schedule(self, job: JobRow, num_epochs: int) -> list[int] | None:
+        """The batch size of each epoch of ``job`` from its learned schedule (the same one the
+        simulator follows), or ``None`` when the facts have none for it."""
+        spec = job.spec
+        if self.facts is None or spec.adaptation == "static":
+            return None
+        key = (spec.model_name, spec.adaptation, spec.batch_size, spec.gpus)
+        rows = self.facts.schedules.get(key)
+        return None if rows is None else schedule_pattern(rows, num_epochs)
 
     def speed(self, job: JobRow, measured: Sequence[Speed], batch_size: int,
               gpus: int | None = None) -> tuple[float, SpeedSource]:
@@ -67,7 +84,7 @@ class SpeedModel:
         for m in same_gang:
             if m.batch_size == batch_size:
                 return m.samples_per_s, "measured"
-        name = job.spec.name[:_MAX_MODEL_CHARS]
+        name = job.spec.model_name[:_MAX_MODEL_CHARS]
         if self.table is not None and self.table.has(name, batch_size, gpus, self.gpu_type):
             rate = self.table.lookup(name, batch_size, gpus, self.gpu_type) * batch_size
             if rate > 0:
@@ -90,13 +107,14 @@ def job_view(job: JobRow, measured: Sequence[Speed], speeds: SpeedModel,
     total = spec.samples
     per_epoch = max(1, job.samples_per_epoch)
     epochs = max(1, math.ceil(total / per_epoch))
-    durations = np.full(epochs, per_epoch / speed)
-    durations[-1] = (total - per_epoch * (epochs - 1)) / speed
+    sizes = speeds.schedule(job, epochs) or [batch] * epochs
+    rates = {b: speeds.speed(job, measured, b)[0] for b in set(sizes)}
+    durations = np.array([per_epoch / rates[b] for b in sizes])
+    durations[-1] = (total - per_epoch * (epochs - 1)) / rates[sizes[-1]]
     profile = JobProfile(num_epochs=epochs, samples_per_epoch=per_epoch,
-                         batch_size_every_epoch=(batch,) * epochs,
-                         duration_every_epoch=durations)
+                         batch_size_every_epoch=tuple(sizes), duration_every_epoch=durations)
     job_spec = JobSpec(
-        job_id=job.id, model=spec.name[:_MAX_MODEL_CHARS], batch_size=spec.batch_size,
+        job_id=job.id, model=spec.model_name[:_MAX_MODEL_CHARS], batch_size=spec.batch_size,
         gpus=spec.gpus, mode=spec.adaptation,
         total_steps=max(1, math.ceil(total / spec.batch_size)), arrival_s=job.submitted_s,
         duration_s=total / speed, priority_weight=spec.priority_weight)
