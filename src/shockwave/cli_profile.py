@@ -99,6 +99,9 @@ def profile(
     steps: Annotated[int, typer.Option("--steps", help=f"optimizer steps per run ({MIN_PROFILE_STEPS}..{MAX_PROFILE_STEPS:,}); the speed is the job's moving average after its first 3 steps", callback=int_range(MIN_PROFILE_STEPS, MAX_PROFILE_STEPS))] = 30,
     repeats: Annotated[int, typer.Option("--repeats", help="runs of each configuration (1..20); the one of median speed is kept (a loaded machine's runs vary)", callback=int_range(1, 20))] = 1,
     gpu_type: Annotated[str, typer.Option("--gpu-type", help="the simulator's GPU type one slot stands for", callback=_gpu_type)] = "v100",
+    trace: Annotated[Path | None, typer.Option("--trace", help="profile what this trace needs: its workloads (mapped as `shockwave replay` maps them) on its gang sizes, and learn the batch-size schedule of each of its adaptive jobs by running it once to its end (written to --facts-out)", show_default=False)] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="with --trace: run MODEL as the bundled WORKLOAD (MODEL=WORKLOAD, repeatable), as `shockwave replay --map`", metavar="MODEL=WORKLOAD")] = None,
+    work_scale: Annotated[float, typer.Option("--work-scale", help="with --trace: the job lengths `shockwave replay --work-scale` will run", callback=finite_range(1e-6, 1e6, ""))] = 1.0,
     busy: Annotated[bool, typer.Option("--busy", help="measure with every slot busy, as under a service that fills them: a run of N ranks starts together with (slots // N) - 1 copies of itself, and the mean speed is kept")] = False,
     device: Annotated[Device, typer.Option("--device", help="slots are CUDA devices or CPU cores (one thread per rank); auto: CUDA when present")] = Device.auto,
     work_dir: Annotated[Path | None, typer.Option("--work-dir", help="keep each run's logs and exit report here (<workload>-bs<B>-g<N>[-r<i>]/); default: a temporary folder, removed unless a run fails", show_default=False)] = None,
@@ -106,7 +109,7 @@ def profile(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
 ) -> None:
     """Measure the bundled workloads' throughputs on this machine, as real processes."""
-    from shockwave.profiling import Runner, bundled_target, default_gang_sizes
+    from shockwave.profiling import ProfileError, Runner, bundled_target, default_gang_sizes
     from shockwave.profiling.targets import target_from_file
 
     facts_out = facts_out or out.with_name(f"{out.stem}-facts{out.suffix or '.json'}")
@@ -119,25 +122,48 @@ def profile(
     sizes = _sizes("--batch-sizes", MAX_BATCH_SIZE)(batch_sizes)
     from shockwave.workloads import WORKLOADS
 
-    names = workload if workload or job_file else list(WORKLOADS)
-    targets = [bundled_target(n) for n in names or []]
+    jobs = _trace_jobs(trace, map_ or [], work_scale) if trace is not None else []
+    from_trace = sorted({str(job["model"]) for job in jobs})
+    names = workload if workload or job_file or trace else list(WORKLOADS)
+    names = [*(names or []), *(n for n in from_trace if n not in (names or []))]
+    targets = [bundled_target(n) for n in names]
     targets += [target_from_file(path) for path in job_file or []]
     _check_unique(targets)
-    plan = _plan(targets, sizes, gangs)
+    if trace is not None and gang_sizes is None:
+        gangs = sorted({int(job["gpus"]) for job in jobs})
+        if gangs[-1] > slots:
+            raise InputError(f"{trace}: a gang of {gangs[-1]} does not fit on this machine's "
+                             f"{slots} {kind} slot(s)", field="--trace")
+    plan = _plan(targets, sizes, gangs, jobs)
     if not plan:
         raise InputError("nothing to measure: every batch size is smaller than its gang",
                          field="--batch-sizes")
     runner = Runner(work_dir or Path(tempfile.mkdtemp(prefix="shockwave-profile-")), slots, kind,
                     cuda, timeout_seconds)
-    measurements = _measure_all(runner, plan, steps, repeats, work_dir is None, quiet,
-                                slots if busy else 0)
+    try:
+        measurements = _measure_all(runner, plan, steps, repeats, quiet, slots if busy else 0)
+        schedules = _learn_all(runner, targets, jobs, quiet)
+        missing = _unmeasured(schedules, plan, {t.name: t for t in targets})
+        measurements += _measure_all(runner, missing, steps, repeats, quiet,
+                                     slots if busy else 0)
+    except ProfileError:
+        raise  # the folder stays: its logs are what the message points to
+    except BaseException:
+        if work_dir is None:
+            shutil.rmtree(runner.work_dir, ignore_errors=True)
+        raise
+    if work_dir is None:
+        shutil.rmtree(runner.work_dir, ignore_errors=True)
     from shockwave.profiling import facts_json, throughputs_json
 
     write_text(out, json.dumps(throughputs_json(measurements, gpu_type), indent=1) + "\n", "--out")
     about = (f"measured by `shockwave profile` on {slots} {kind} slot(s), {steps} steps per "
              f"run{', every slot busy' if busy else ''}; one slot stands for one {gpu_type}")
-    write_text(facts_out, json.dumps(facts_json(targets, measurements, about), indent=1) + "\n",
-               "--facts-out")
+    facts = facts_json(targets, measurements, about, schedules=schedules, jobs=jobs)
+    write_text(facts_out, json.dumps(facts, indent=1) + "\n", "--facts-out")
+    for key, rows in schedules.items():
+        stdout.print(f"learned schedule {key}: " + ", ".join(
+            f"{size} from epoch {start}" for start, size in rows), markup=False, highlight=False)
     stdout.print(_summary(measurements, gpu_type, kind))
     penalty = statistics.median(m.overhead_s for m in measurements)
     stdout.print(f"wrote {out} and {facts_out}; simulate with: shockwave simulate --trace TRACE "
@@ -166,48 +192,95 @@ def _check_unique(targets: Sequence[Any]) -> None:
         seen.add(target.name)
 
 
-def _plan(targets: Sequence[Any], sizes: list[int] | None,
-          gangs: list[int]) -> list[tuple[Any, int, int]]:
+def _plan(targets: Sequence[Any], sizes: list[int] | None, gangs: list[int],
+          jobs: Sequence[dict[str, Any]] = ()) -> list[tuple[Any, int, int]]:
     """(target, batch size, gang) for every run, by workload, gang, then batch size; a batch
-    smaller than its gang (a rank without samples) is left out."""
+    smaller than its gang (a rank without samples) is left out. The initial batch sizes of a
+    trace's ``jobs`` join their workload's sizes."""
     from shockwave.profiling import default_batch_sizes
 
+    extra: dict[str, set[int]] = {}
+    for job in jobs:
+        extra.setdefault(str(job["model"]), set()).add(int(job["batch_size"]))
     return [(target, size, gang) for target in targets for gang in gangs
-            for size in (sizes or default_batch_sizes(target)) if size >= gang]
+            for size in sorted(set(sizes or default_batch_sizes(target))
+                               | extra.get(target.name, set())) if size >= gang]
+
+
+def _trace_jobs(path: Path, maps: Sequence[str], work_scale: float) -> list[dict[str, Any]]:
+    """The job specs ``shockwave replay`` would submit for the trace at ``path``."""
+    from shockwave.cli_service import load_job_file
+    from shockwave.replay.mapping import (
+        parse_map,
+        submissions,
+        trace_format,
+        workload_table,
+        workloads_of,
+    )
+    from shockwave.traces.trace import parse_trace_text, read_text
+    from shockwave.workloads import spec_path
+
+    text = read_text(path)
+    trace = parse_trace_text(text, source=str(path))
+    if not len(trace):
+        raise InputError("the trace has no jobs", path=path)
+    fmt = trace_format(text)
+    workloads = workloads_of(trace, workload_table(parse_map(maps)), fmt)
+    specs = {name: load_job_file(spec_path(name))[0] for name in sorted(set(workloads))}
+    return [job.spec for job in submissions(trace, workloads, specs, work_scale=work_scale,
+                                            fmt=fmt)]
+
+
+def _unmeasured(schedules: dict[str, list[list[int]]], plan: Sequence[tuple[Any, int, int]],
+                targets: dict[str, Any]) -> list[tuple[Any, int, int]]:
+    """Runs a learned schedule needs that the plan lacks: the simulator looks up the
+    throughput of every batch size a schedule reaches."""
+    planned = {(target.name, size, gang) for target, size, gang in plan}
+    wanted = set()
+    for key, rows in schedules.items():
+        workload, _, _, gang = key.split("|")
+        wanted |= {(workload, size, int(gang)) for _, size in rows}
+    return [(targets[w], size, gang) for w, size, gang in sorted(wanted - planned)]
+
+
+def _learn_all(runner: Any, targets: Sequence[Any], jobs: Sequence[dict[str, Any]],
+               quiet: bool) -> dict[str, list[list[int]]]:
+    """The learned schedule of every distinct adaptive job of the trace, by facts key."""
+    from shockwave.profiling.schedules import adaptive_jobs, schedule_rows
+
+    by_name = {t.name: t for t in targets}
+    learned = {}
+    for job in adaptive_jobs(jobs):
+        if not quiet:
+            stderr.print(f"learning the schedule of {job.key} ({job.epochs} epochs)",
+                         markup=False, highlight=False)
+        report = runner.learn(by_name[job.workload], job)
+        learned[job.key] = schedule_rows(report.batch_sizes, job.samples_per_epoch,
+                                         job.batch_size)
+    return learned
 
 
 def _measure_all(runner: Any, plan: Sequence[tuple[Any, int, int]], steps: int, repeats: int,
-                 temporary: bool, quiet: bool, busy_slots: int = 0) -> list[Any]:
+                 quiet: bool, busy_slots: int = 0) -> list[Any]:
     """Every run of ``plan`` (``repeats`` times each, keeping the median), one after the
-    other, with a progress bar on a terminal. A ``temporary`` work folder is removed at the
-    end, unless a run failed (the error points to its log)."""
-    from shockwave.profiling import ProfileError
+    other, with a progress bar on a terminal."""
     from shockwave.profiling.measure import median_run
 
     progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=stderr, transient=True,
                         disable=quiet or not stderr.is_terminal)
     results = []
-    try:
-        with progress:
-            task = progress.add_task("profiling", total=len(plan) * repeats)
-            for target, size, gang in plan:
-                progress.update(task, description=f"{target.name} bs {size} x {gang}")
-                runs = []
-                for repeat in range(1, repeats + 1):
-                    runs.append(runner.measure(target, size, gang, steps,
-                                               repeat if repeats > 1 else None,
-                                               copies=max(1, busy_slots // gang)))
-                    progress.advance(task)
-                results.append(median_run(runs))
-    except ProfileError:
-        raise  # the folder stays: its logs are what the message points to
-    except BaseException:
-        if temporary:
-            shutil.rmtree(runner.work_dir, ignore_errors=True)
-        raise
-    if temporary:
-        shutil.rmtree(runner.work_dir, ignore_errors=True)
+    with progress:
+        task = progress.add_task("profiling", total=len(plan) * repeats)
+        for target, size, gang in plan:
+            progress.update(task, description=f"{target.name} bs {size} x {gang}")
+            runs = []
+            for repeat in range(1, repeats + 1):
+                runs.append(runner.measure(target, size, gang, steps,
+                                           repeat if repeats > 1 else None,
+                                           copies=max(1, busy_slots // gang)))
+                progress.advance(task)
+            results.append(median_run(runs))
     return results
 
 

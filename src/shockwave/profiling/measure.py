@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shockwave.errors import ShockwaveError
+from shockwave.profiling.schedules import AdaptiveJob
 from shockwave.profiling.targets import ProfileTarget
 from shockwave.protocol import (
     ENV_ADAPTATION,
@@ -126,6 +127,37 @@ class Runner:
             step_time_s=sum(r.step_time_s or 0.0 for r in reports) / len(reports),
             samples_per_epoch=first.progress.samples_per_epoch if first.progress else 0,
             wall_s=max(walls), run_dir=self.work_dir / names[0])
+
+    def learn(self, target: ProfileTarget, job: AdaptiveJob) -> ExitReport:
+        """Run the adaptive ``job`` of ``target`` standalone to its end (in
+        ``<workload>-<mode>-bs<B>-g<N>/``) and return its exit report, whose ``batch_sizes``
+        is what its adaptation did."""
+        self._runs += 1
+        run = f"{target.name}-{job.mode}-bs{job.batch_size}-g{job.gpus}"
+        run_dir = self.work_dir / run
+        env = {
+            **dict(target.env),
+            ENV_BATCH_SIZE: str(job.batch_size), ENV_MIN_BATCH_SIZE: str(job.min_batch_size),
+            ENV_MAX_BATCH_SIZE: str(job.max_batch_size), ENV_ADAPTATION: job.mode,
+            ENV_TOTAL_EPOCHS: str(job.epochs), ENV_SEED: str(target.seed),
+            ENV_REPORT_FILE: str(run_dir / REPORT_NAME),
+        }
+        spec = AttemptSpec(attempt_id=self._runs * 1000, job_id=self._runs, argv=target.argv,
+                           working_dir=target.working_dir, env=env,
+                           slots=tuple(range(job.gpus)), attempt_dir=run_dir,
+                           report_file=run_dir / REPORT_NAME)
+        started = time.monotonic()
+        try:
+            ended = self._wait(self._backend.start(spec), started, run)
+        except OSError as exc:
+            raise ProfileError(f"{run}: cannot start {' '.join(target.argv)}: {exc}") from None
+        report = ended.report
+        if ended.exit_code != 0 or report is None or report.reason != "finished":
+            why = f"exit {ended.exit_code}" if ended.exit_code is not None else "no exit code"
+            if report is not None and report.message:
+                why += f": {report.message.splitlines()[0]}"
+            raise ProfileError(f"{run} did not finish ({why}); {_log_tail(run_dir)}")
+        return report
 
     def _wait(self, handle: Handle, started: float, run: str) -> AttemptExit:
         """Poll until every rank has exited; kill the gang on a timeout or an interruption."""

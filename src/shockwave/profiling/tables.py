@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shockwave.model import job_type_name
@@ -26,12 +26,18 @@ def throughputs_json(measurements: Sequence[Measurement], gpu_type: str) -> dict
 
 
 def facts_json(targets: Sequence[ProfileTarget], measurements: Sequence[Measurement],
-               about: str) -> dict[str, Any]:
+               about: str, *, schedules: Mapping[str, Sequence[Sequence[int]]] | None = None,
+               jobs: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The workload facts of the profiled ``targets``: each one's dataset size (as its runs
-    reported it, else its spec's) and its spec's batch-size bounds."""
+    reported it, else its spec's), its spec's batch-size bounds (widened to hold the bounds of
+    a trace's ``jobs``, as ``shockwave replay`` widens them) and the learned ``schedules``."""
     reported = {m.workload: m.samples_per_epoch for m in measurements if m.samples_per_epoch}
+    low = {t.name: t.min_batch_size for t in targets}
+    high = {t.name: t.max_batch_size for t in targets}
+    for job in jobs:
+        name = str(job["model"])
+        low[name] = min(low.get(name, job["min_batch_size"]), int(job["min_batch_size"]))
+        high[name] = max(high.get(name, job["max_batch_size"]), int(job["max_batch_size"]))
     return facts_to_json(
         dataset_samples={t.name: reported.get(t.name, t.samples_per_epoch) for t in targets},
-        min_batch_size={t.name: t.min_batch_size for t in targets},
-        max_batch_size={t.name: t.max_batch_size for t in targets},
-        about=about)
+        min_batch_size=low, max_batch_size=high, about=about, schedules=schedules)

@@ -169,9 +169,14 @@ def _schedule(rows: Sequence[Sequence[int]], key: ScheduleKey, facts: WorkloadFa
 
 
 def facts_to_json(dataset_samples: Mapping[str, int], min_batch_size: Mapping[str, int],
-                  max_batch_size: Mapping[str, int], about: str | None = None) -> dict[str, Any]:
+                  max_batch_size: Mapping[str, int], about: str | None = None,
+                  schedules: Mapping[str, Sequence[Sequence[int]]] | None = None
+                  ) -> dict[str, Any]:
     """A facts file's content (what ``shockwave profile`` writes), checked as the reader
-    checks it."""
+    checks it (``schedules`` keyed ``model|mode|batch size|GPUs``)."""
     file = FactsFile(about=about, dataset_samples=dict(dataset_samples),
-                     min_batch_size=dict(min_batch_size), max_batch_size=dict(max_batch_size))
-    return file.model_dump(exclude_defaults=True)
+                     min_batch_size=dict(min_batch_size), max_batch_size=dict(max_batch_size),
+                     schedules={k: [list(r) for r in rows] for k, rows in (schedules or {}).items()})
+    data = file.model_dump(exclude_defaults=True)
+    merge_facts(load_workload_facts(), FactsFile.model_validate(data), "shockwave profile")
+    return data
