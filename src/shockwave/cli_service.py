@@ -84,6 +84,7 @@ def serve(
     lease_seconds: Annotated[float | None, typer.Option("--lease-seconds", help="a heartbeat keeps the lease this long, s (default: 3 heartbeats)", callback=finite_range(0.0, 86400.0, "s", low_open=True, optional=True), show_default=False)] = None,
     startup_seconds: Annotated[float, typer.Option("--startup-seconds", help="time a new attempt has to send its first heartbeat, s", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 120.0,
     grace_seconds: Annotated[float, typer.Option("--grace-seconds", help="to checkpoint after a stop request, then from SIGTERM to the kill, s", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 30.0,
+    tick_seconds: Annotated[float, typer.Option("--tick-seconds", help="how often the round loop reconciles (exits, leases, round boundaries), s", callback=finite_range(0.01, 10.0, "s"))] = 0.5,
     backoff_seconds: Annotated[float, typer.Option("--backoff-seconds", help="first retry delay after a failure (doubles, up to 300 s)", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 10.0,
     throughputs: Annotated[Path | None, typer.Option("--throughputs", help="throughputs JSON (e.g. from `shockwave profile`): speeds of jobs, by their name, until the service has measured them")] = None,
     gpu_type: Annotated[str, typer.Option("--gpu-type", help="the GPU type of the --throughputs table that a slot stands for")] = "v100",
@@ -106,7 +107,7 @@ def serve(
         state_dir=state_dir, gpus=slots, slot_kind=kind, cuda_devices=cuda, host=host, port=port,
         policy=policy, policy_config=str(policy_config) if policy_config else None,
         params=parse_params(param or []), round_s=round_seconds, heartbeat_s=heartbeat_seconds,
-        lease_s=lease_seconds, startup_s=startup_seconds, grace_s=grace_seconds,
+        lease_s=lease_seconds, startup_s=startup_seconds, grace_s=grace_seconds, tick_s=tick_seconds,
         backoff_s=backoff_seconds, max_backoff_s=max(300.0, backoff_seconds), token=token,
         throughputs=str(throughputs) if throughputs else None, gpu_type=gpu_type,
         workload_facts=str(workload_facts) if workload_facts else None)

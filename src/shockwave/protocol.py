@@ -128,7 +128,8 @@ class ExitReport(_Message):
     checkpoint_id: str | None = Field(default=None, max_length=200)
     message: str | None = Field(default=None, max_length=4000)
     samples_per_s: float | None = Field(default=None, ge=0,
-                                        description="measured speed of this attempt (EMA)")
+                                        description="mean speed of this attempt after its "
+                                                    "warm-up steps (the whole gang)")
     step_time_s: float | None = Field(default=None, ge=0)
     batch_sizes: tuple[BatchSizeChange, ...] = Field(
         default=(), max_length=10_000,

@@ -302,3 +302,15 @@ def test_a_finished_job_whose_exit_is_slow_completes(harness: Harness) -> None:
     row = harness.store.attempt(attempt.id)
     assert row.outcome == Outcome.completed, row.reason  # type: ignore[union-attr]
     assert harness.store.job(job.id).state == JobState.COMPLETED  # type: ignore[union-attr]
+
+
+def test_rounds_stay_on_their_grid_when_ticks_come_late(harness: Harness) -> None:
+    """Ticks every 0.3 s notice each 2 s boundary up to 0.3 s late; the rounds still start at
+    100, 102, 104... (the simulator's rounds), not half a tick later each."""
+    h = harness
+    h.submit(total_epochs=40)
+    h.tick()
+    h.drive(seconds=9, step_s=0.3)
+    starts = [r.start_s for r in h.store.rounds()]
+    assert starts[:5] == [100.0, 102.0, 104.0, 106.0, 108.0]
+    assert all(r.end_s - r.start_s == 2.0 for r in h.store.rounds())

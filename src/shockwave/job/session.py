@@ -105,6 +105,8 @@ class JobSession:
         self._steps_since_start = 0
         self._process_steps = 0
         self._samples_per_s: float | None = None
+        self._measured_samples = 0
+        self._measured_s = 0.0
         self.last_loss: Any = None
         self.exit_code: int | None = None
 
@@ -439,6 +441,8 @@ class JobSession:
             self._steps_since_start += 1
             interval = now - self._last_step_at
             if self._steps_since_start > WARMUP_STEPS and interval > 0:
+                self._measured_samples += consumed
+                self._measured_s += interval
                 self._timing.record_step(interval)
                 rate = consumed / interval
                 self._samples_per_s = rate if self._samples_per_s is None else \
@@ -456,6 +460,15 @@ class JobSession:
         if code == StopCode.STEP_LIMIT:
             return f"{ENV_MAX_STEPS}={self.env.max_steps} steps done"
         return "another rank asked to stop" if self.world_size > 1 else code.name.lower()
+
+    @property
+    def mean_samples_per_s(self) -> float | None:
+        """Samples/s of the whole gang over this attempt's steps after the warm-up, pauses
+        between steps (an evaluation at an epoch's end) included, checkpoint writes left out;
+        the exit report's speed. (Heartbeats carry the moving average of the last steps.)"""
+        if self._measured_s <= 0:
+            return self._samples_per_s
+        return self._measured_samples / self._measured_s
 
     def progress(self) -> Progress:
         """Where the job stands, for heartbeats and reports."""
@@ -530,7 +543,7 @@ class JobSession:
             if self._batch_size:
                 self._adapter.history.start(self._batch_size)
             report = build_report(outcome, self.progress(), self.last_checkpoint,
-                                  samples_per_s=self._samples_per_s,
+                                  samples_per_s=self.mean_samples_per_s,
                                   step_time_s=self._timing.step_s or None,
                                   batch_sizes=self._adapter.history.report())
             deliver(report, self.env.report_file, self._transport)

@@ -44,8 +44,8 @@ class ProfileError(ShockwaveError):
 class Measurement:
     """The steady-state speed of ``workload`` at a global ``batch_size`` on ``gpus`` ranks.
 
-    ``samples_per_s`` (the whole gang) and ``step_time_s`` are the job's moving averages over
-    its last steps, the warm-up steps left out (``ExitReport``); ``wall_s`` is the whole run,
+    ``samples_per_s`` (the whole gang) is the job's mean speed after its warm-up steps and
+    ``step_time_s`` its moving average of a step (``ExitReport``); ``wall_s`` is the whole run,
     process starts included."""
 
     workload: str

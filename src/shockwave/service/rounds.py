@@ -214,7 +214,8 @@ class RoundLoop:
                     self._revoke(attempt, now)
                     revoked.append(attempt.job_id)
             added = sorted(set(placements) - set(kept))
-            row = RoundRow(idx=index, start_s=now, end_s=now + self.settings.round_s,
+            start = self._round_start(now)
+            row = RoundRow(idx=index, start_s=start, end_s=start + self.settings.round_s,
                            placements=placements, kept=sorted(kept), revoked=sorted(revoked),
                            added=added, decision_s=decision_s, bookkeeping_s=0.0)
             self.store.add_round(row)
@@ -222,6 +223,15 @@ class RoundLoop:
         bookkeeping = time.perf_counter() - started - decision_s
         self.store.set_round_bookkeeping(index, bookkeeping)
         return index
+
+    def _round_start(self, now: float) -> float:
+        """Where the new round starts: on the grid of rounds when it follows the last one
+        within a tick or two (the tick that noticed the boundary came up to ``tick_s`` late;
+        without this the rounds would drift by half a tick each), else now."""
+        previous = self.round
+        if previous is not None and previous.end_s <= now < previous.end_s + 2 * self.settings.tick_s:
+            return previous.end_s
+        return now
 
     def _account(self, previous: RoundRow, now: float) -> None:
         """Tell the planner how long each job held its slots in the round that just ended, and
