@@ -195,14 +195,18 @@ def _check_unique(targets: Sequence[Any]) -> None:
 def _plan(targets: Sequence[Any], sizes: list[int] | None, gangs: list[int],
           jobs: Sequence[dict[str, Any]] = ()) -> list[tuple[Any, int, int]]:
     """(target, batch size, gang) for every run, by workload, gang, then batch size; a batch
-    smaller than its gang (a rank without samples) is left out. The initial batch sizes of a
-    trace's ``jobs`` join their workload's sizes."""
+    smaller than its gang (a rank without samples) is left out. A workload of a trace's
+    ``jobs`` is measured on the gangs it uses there, at its sizes and the jobs' initial
+    ones."""
     from shockwave.profiling import default_batch_sizes
 
     extra: dict[str, set[int]] = {}
+    used: dict[str, set[int]] = {}
     for job in jobs:
         extra.setdefault(str(job["model"]), set()).add(int(job["batch_size"]))
-    return [(target, size, gang) for target in targets for gang in gangs
+        used.setdefault(str(job["model"]), set()).add(int(job["gpus"]))
+    return [(target, size, gang) for target in targets
+            for gang in (sorted(used[target.name]) if target.name in used else gangs)
             for size in sorted(set(sizes or default_batch_sizes(target))
                                | extra.get(target.name, set())) if size >= gang]
 

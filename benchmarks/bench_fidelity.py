@@ -1,0 +1,187 @@
+"""Simulation against reality: does a simulated schedule predict the real one?
+
+For each policy, the same trace of the bundled workloads (static, Accordion and GNS jobs and a
+2-rank gang; ``benchmarks/data/fidelity-12jobs.jsonl``) runs twice:
+
+1. **for real**: ``shockwave serve`` on this machine's CPU slots, ``shockwave replay --real``
+   submitting the jobs at their arrival times, real PyTorch processes training, checkpointing,
+   being preempted and resumed, adapting their batch sizes;
+2. **simulated**: ``shockwave simulate`` with the throughputs and learned batch-size schedules
+   that ``shockwave profile --trace`` measured beforehand (run once, shared by every policy),
+   the same cluster and round length, and the profile's restart cost as the preemption penalty.
+
+It prints, and writes to ``OUT/fidelity.json``, the makespan of both and its error, and the
+per-job JCT errors (median and worst); ``OUT/report/`` holds ``shockwave report`` of every
+run, real and simulated side by side. Everything goes through the command line a user types.
+
+    python benchmarks/bench_fidelity.py --out /tmp/fidelity            # ~15 min on 2 cores
+    python benchmarks/bench_fidelity.py --out /tmp/fidelity --reuse-profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+TRACE = HERE / "data" / "fidelity-12jobs.jsonl"
+POLICIES = ("shockwave", "max_min_fairness")
+
+
+def shockwave(*args: str, capture: bool = True) -> str:
+    """Run the CLI; its stdout (the caller sees stderr); exit on failure."""
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "shockwave", *args], text=True,
+                         stdout=subprocess.PIPE if capture else None)
+    if run.returncode != 0:
+        sys.exit(f"shockwave {' '.join(args)} failed with exit {run.returncode}")
+    print(f"  shockwave {args[0]}: {time.monotonic() - started:.0f} s", flush=True)
+    return run.stdout or ""
+
+
+def profile(out: Path, trace: Path, steps: int, reuse: bool) -> float:
+    """Throughputs and schedules of what the trace needs; returns the suggested restart cost."""
+    table, saved = out / "profile.json", out / "profile-penalty.txt"
+    if reuse and table.exists() and saved.exists():
+        return float(saved.read_text())
+    text = shockwave("profile", "--trace", str(trace), "--busy", "--steps", str(steps),
+                     "--out", str(table), "--facts-out", str(out / "profile-facts.json"), "-q")
+    print(text)
+    match = re.search(r"--preemption-penalty-seconds ([0-9.]+)", text)
+    if match is None:
+        sys.exit("profile printed no suggested restart cost")
+    saved.write_text(match.group(1))
+    return float(match.group(1))
+
+
+def wait_healthy(url: str, server: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"shockwave serve exited with {server.returncode}")
+        try:
+            if httpx.get(f"{url}/v1/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    sys.exit("shockwave serve did not become healthy")
+
+
+def run_real(out: Path, trace: Path, policy: str, args: argparse.Namespace) -> Path:
+    """One real run: a fresh service with ``policy``, the trace replayed on it."""
+    from shockwave.service.backends.local import free_port
+
+    result = out / f"{policy}-real.json"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    state = out / f"{policy}-state"
+    log = (out / f"{policy}-serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shockwave", "serve", "--port", str(port), "--state-dir",
+         str(state), "--gpus", str(args.gpus), "--policy", policy, "--round-seconds",
+         str(args.round_seconds), "--heartbeat-seconds", "0.5", "--lease-seconds", "10",
+         "--grace-seconds", "5", "--startup-seconds", "60", "--tick-seconds", "0.1",
+         "--throughputs", str(out / "profile.json"),
+         "--workload-facts", str(out / "profile-facts.json")],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_healthy(url, server)
+        shockwave("replay", str(trace), "--real", "--server", url, "--json", str(result),
+                  "--throughputs", str(out / "profile.json"), "--time-scale", "1")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        log.close()
+    return result
+
+
+def run_sim(out: Path, trace: Path, policy: str, penalty_s: float,
+            args: argparse.Namespace) -> Path:
+    result = out / f"{policy}-sim.json"
+    shockwave("simulate", "--trace", str(trace), "--policy", policy, "--gpus", str(args.gpus),
+              "--round-seconds", str(args.round_seconds), "--throughputs",
+              str(out / "profile.json"), "--workload-facts", str(out / "profile-facts.json"),
+              "--preemption-penalty-seconds", f"{penalty_s:g}", "--json", str(result))
+    return result
+
+
+def compare(real_path: Path, sim_path: Path) -> dict[str, Any]:
+    """Makespan and per-job JCT errors of the simulation against the real run (relative to
+    the real values)."""
+    real, sim = json.loads(real_path.read_text()), json.loads(sim_path.read_text())
+    real_jobs = {j["id"]: j for j in real["jobs"]}
+    sim_jobs = {j["id"]: j for j in sim["jobs"]}
+    errors = {i: (sim_jobs[i]["jct_s"] - real_jobs[i]["jct_s"]) / real_jobs[i]["jct_s"]
+              for i in sorted(real_jobs) if i in sim_jobs}
+    return {
+        "makespan_real_s": real["makespan_s"], "makespan_sim_s": sim["makespan_s"],
+        "makespan_error": (sim["makespan_s"] - real["makespan_s"]) / real["makespan_s"],
+        "avg_jct_real_s": real["avg_jct_s"], "avg_jct_sim_s": sim["avg_jct_s"],
+        "median_abs_jct_error": statistics.median(abs(e) for e in errors.values()),
+        "worst_abs_jct_error": max(abs(e) for e in errors.values()),
+        "jct_errors": {str(i): round(e, 4) for i, e in errors.items()},
+        "jobs_compared": len(errors),
+        "real_stats": real.get("stats", {}),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="work and result folder")
+    parser.add_argument("--trace", type=Path, default=TRACE)
+    parser.add_argument("--policies", default=",".join(POLICIES))
+    parser.add_argument("--gpus", type=int, default=2, help="CPU slots (default 2)")
+    parser.add_argument("--round-seconds", type=float, default=6.0)
+    parser.add_argument("--steps", type=int, default=60, help="steps per profile run")
+    parser.add_argument("--reuse-profile", action="store_true",
+                        help="keep OUT/profile.json from an earlier run")
+    parser.add_argument("--profile-only", action="store_true", help="stop after the profile")
+    args = parser.parse_args()
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    print(f"profiling {args.trace.name}", flush=True)
+    penalty = profile(out, args.trace, args.steps, args.reuse_profile)
+    if args.profile_only:
+        return
+    summary: dict[str, Any] = {
+        "trace": str(args.trace), "gpus": args.gpus, "round_s": args.round_seconds,
+        "preemption_penalty_s": penalty, "machine": f"{platform.node()}: "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}", "policies": {}}
+    results = []
+    for policy in args.policies.split(","):
+        print(f"{policy}: real run", flush=True)
+        real = run_real(out, args.trace, policy, args)
+        print(f"{policy}: simulation", flush=True)
+        sim = run_sim(out, args.trace, policy, penalty, args)
+        summary["policies"][policy] = compare(real, sim)
+        results += [real, sim]
+    shockwave("report", *map(str, results), "--out", str(out / "report"))
+    summary["wall_s"] = round(time.monotonic() - started)
+    (out / "fidelity.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print("\n| policy | makespan real / sim (s) | error | avg JCT real / sim (s) | "
+          "median abs JCT error | worst |\n|---|---|---|---|---|---|")
+    for policy, c in summary["policies"].items():
+        print(f"| {policy} | {c['makespan_real_s']:.1f} / {c['makespan_sim_s']:.1f} | "
+              f"{c['makespan_error']:+.1%} | {c['avg_jct_real_s']:.1f} / "
+              f"{c['avg_jct_sim_s']:.1f} | {c['median_abs_jct_error']:.1%} | "
+              f"{c['worst_abs_jct_error']:.1%} |")
+    print(f"\nrestart cost {penalty:g} s (from the profile); {summary['wall_s']} s in all; "
+          f"details in {out / 'fidelity.json'}, report in {out / 'report'}")
+
+
+if __name__ == "__main__":
+    main()
