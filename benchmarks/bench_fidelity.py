@@ -51,13 +51,15 @@ def shockwave(*args: str, capture: bool = True) -> str:
     return run.stdout or ""
 
 
-def profile(out: Path, trace: Path, steps: int, reuse: bool) -> float:
+def profile(out: Path, trace: Path, steps: int, reuse: bool, sizes: str | None) -> float:
     """Throughputs and schedules of what the trace needs; returns the suggested restart cost."""
     table, saved = out / "profile.json", out / "profile-penalty.txt"
     if reuse and table.exists() and saved.exists():
         return float(saved.read_text())
+    extra = ["--batch-sizes", sizes] if sizes else []
     text = shockwave("profile", "--trace", str(trace), "--busy", "--steps", str(steps),
-                     "--out", str(table), "--facts-out", str(out / "profile-facts.json"), "-q")
+                     *extra, "--out", str(table), "--facts-out", str(out / "profile-facts.json"),
+                     "-q")
     print(text)
     match = re.search(r"--preemption-penalty-seconds ([0-9.]+)", text)
     if match is None:
@@ -146,6 +148,8 @@ def main() -> None:
     parser.add_argument("--gpus", type=int, default=2, help="CPU slots (default 2)")
     parser.add_argument("--round-seconds", type=float, default=6.0)
     parser.add_argument("--steps", type=int, default=60, help="steps per profile run")
+    parser.add_argument("--batch-sizes", help="profile only these batch sizes (and the ones "
+                        "the trace and its learned schedules need); default: all in bounds")
     parser.add_argument("--reuse-profile", action="store_true",
                         help="keep OUT/profile.json from an earlier run")
     parser.add_argument("--profile-only", action="store_true", help="stop after the profile")
@@ -154,7 +158,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     print(f"profiling {args.trace.name}", flush=True)
-    penalty = profile(out, args.trace, args.steps, args.reuse_profile)
+    penalty = profile(out, args.trace, args.steps, args.reuse_profile, args.batch_sizes)
     if args.profile_only:
         return
     summary: dict[str, Any] = {

@@ -28,3 +28,12 @@ def shockwave(*args: str) -> Run:
     with redirect_stdout(out), redirect_stderr(err):
         code = main(list(args))
     return Run(code, out.getvalue(), err.getvalue())
+
+
+def one_line_error(run: Run) -> str:
+    """The single ``error: ...`` line a bad input gets (exit 2, no traceback)."""
+    assert run.exit_code == 2, run.output
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
+    assert "Traceback" not in run.output
+    return lines[0]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_run import Run, shockwave
+from cli_run import Run, one_line_error, shockwave
 from shockwave import experiment
 from shockwave.config import SimConfig, make_sim_config
 from shockwave.errors import InputError
@@ -37,13 +37,6 @@ def usage_error(run: Run) -> str:
     assert lines[-1].startswith("Error: "), run.stderr
     return lines[-1]
 
-
-def one_line_error(run: Run) -> str:
-    """The single ``error: ...`` line a bad input gets."""
-    assert run.exit_code == 2, run.output
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
-    return lines[0]
 
 
 @pytest.fixture()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from service_process import FAKE_JOB, ServerProcess, free_port
 
-from cli_run import Run, shockwave
+from cli_run import one_line_error, shockwave
 from shockwave.sim.result import result_from_json
 
 pytest.importorskip("torch")
@@ -30,13 +30,6 @@ TRACE = (
     '"arrival_s": 20}\n')
 TIME_SCALE = 0.1
 
-
-def one_line_error(run: Run) -> str:
-    assert run.exit_code == 2, run.output
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
-    assert "Traceback" not in run.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

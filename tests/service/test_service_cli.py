@@ -11,15 +11,7 @@ from pathlib import Path
 import pytest
 from service_process import FAKE_JOB, ServerProcess, free_port
 
-from cli_run import Run, shockwave
-
-
-def one_line_error(run: Run) -> str:
-    assert run.exit_code == 2, run.output
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
-    assert "Traceback" not in run.output
-    return lines[0]
+from cli_run import one_line_error, shockwave
 
 
 @pytest.fixture(scope="module")

@@ -314,3 +314,27 @@ def test_rounds_stay_on_their_grid_when_ticks_come_late(harness: Harness) -> Non
     starts = [r.start_s for r in h.store.rounds()]
     assert starts[:5] == [100.0, 102.0, 104.0, 106.0, 108.0]
     assert all(r.end_s - r.start_s == 2.0 for r in h.store.rounds())
+
+
+def test_a_slot_is_free_for_the_next_job_once_the_revoked_one_has_reported(tmp_path: Path) -> None:
+    """One slot, two jobs time-sharing it: at the boundary the running job is revoked; the next
+    one starts as soon as the revoked one has posted its exit report, while its process is
+    still exiting, and not before."""
+    h = make_harness(tmp_path, policy="max_min_fairness", gpus=1)
+    first, second = h.submit(name="a"), h.submit(name="b")
+    h.tick()
+    (running,) = h.current()
+    for _ in range(8):  # a whole round: both jobs are known, one holds the slot
+        h.tick(0.25)
+        h.beat(running.id, 50)
+    h.tick(0.25)  # the boundary: the running job is revoked, the other may not start yet
+    row = h.store.attempt(running.id)
+    assert row is not None and row.state == AttemptState.DRAINING
+    assert [a.id for a in h.current()] == [running.id]
+    report = ExitReport(reason="yielded", exit_code=75, progress=progress(50),
+                        checkpoint_id=f"ckpt-50-a{running.id}")
+    h.store.update_attempt(running.id, report=report.model_dump())  # POST .../exit
+    h.tick(0.1)
+    started = [a for a in h.current() if a.id != running.id]
+    assert [a.job_id for a in started] == [({first.id, second.id} - {running.job_id}).pop()]
+    assert h.backend.alive(h.store.attempt(running.id).handle)  # type: ignore[union-attr,arg-type]

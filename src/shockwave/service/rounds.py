@@ -271,9 +271,13 @@ class RoundLoop:
     # -- launching -------------------------------------------------------------------------------
     def _launchable(self, plan: RoundRow) -> list[JobId]:
         """Planned jobs that may start now: scheduled, no live attempt, none started in this
-        round yet, and every slot of their gang free."""
+        round yet, and every slot of their gang free. A slot is free once its attempt has
+        posted its exit report: the job has checkpointed and said its last word, and the next
+        job's start-up (Python, torch, its data: seconds) overlaps the old process's exit
+        (interpreter and torch teardown, up to a second) instead of following it."""
         live = self.store.held_slots(LIVE_ATTEMPT_STATES)
-        busy = {slot for _, slots in live for slot in slots}
+        busy = {slot for _, slots in self.store.held_slots(LIVE_ATTEMPT_STATES, unreported=True)
+                for slot in slots}
         running_jobs = {job_id for job_id, _ in live}
         tried = self.store.jobs_with_attempts_in_round(plan.idx)
         ready = []

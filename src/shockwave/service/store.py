@@ -33,6 +33,18 @@ from shockwave.service.states import (
 
 SCHEMA_VERSION = 2
 
+_SPEEDS = """
+CREATE TABLE IF NOT EXISTS speeds (
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    batch_size INTEGER NOT NULL,
+    gpus INTEGER NOT NULL,
+    samples_per_s REAL NOT NULL,
+    measurements INTEGER NOT NULL,
+    updated_s REAL NOT NULL,
+    PRIMARY KEY (job_id, batch_size, gpus)
+);
+"""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -137,32 +149,14 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT
 );
 CREATE INDEX IF NOT EXISTS events_job ON events(job_id);
-CREATE TABLE IF NOT EXISTS speeds (
-    job_id INTEGER NOT NULL REFERENCES jobs(id),
-    batch_size INTEGER NOT NULL,
-    gpus INTEGER NOT NULL,
-    samples_per_s REAL NOT NULL,
-    measurements INTEGER NOT NULL,
-    updated_s REAL NOT NULL,
-    PRIMARY KEY (job_id, batch_size, gpus)
-);
-"""
+""" + _SPEEDS
 
 _MIGRATIONS = {
     1: """
 ALTER TABLE jobs ADD COLUMN noise_scale REAL;
 ALTER TABLE jobs ADD COLUMN batch_sizes TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE attempts ADD COLUMN reported_batch_size INTEGER;
-CREATE TABLE IF NOT EXISTS speeds (
-    job_id INTEGER NOT NULL REFERENCES jobs(id),
-    batch_size INTEGER NOT NULL,
-    gpus INTEGER NOT NULL,
-    samples_per_s REAL NOT NULL,
-    measurements INTEGER NOT NULL,
-    updated_s REAL NOT NULL,
-    PRIMARY KEY (job_id, batch_size, gpus)
-);
-""",
+""" + _SPEEDS,
 }
 """Statements that bring a database of schema ``key`` to ``key + 1``."""
 
@@ -522,10 +516,13 @@ class Store:
                            [s.value for s in states])
         return [(r["id"], _parsed(r["handle"])) for r in rows]
 
-    def held_slots(self, states: Sequence[AttemptState]) -> list[tuple[int, tuple[int, ...]]]:
-        """(job id, slots) of the attempts in ``states``."""
+    def held_slots(self, states: Sequence[AttemptState], *,
+                   unreported: bool = False) -> list[tuple[int, tuple[int, ...]]]:
+        """(job id, slots) of the attempts in ``states``; ``unreported``: only those that have
+        not posted their exit report yet."""
         rows = self._query(f"SELECT job_id, slots FROM attempts WHERE state IN "
-                           f"({','.join('?' * len(states))}) ORDER BY id",
+                           f"({','.join('?' * len(states))})"
+                           + (" AND report IS NULL" if unreported else "") + " ORDER BY id",
                            [s.value for s in states])
         return [(r["job_id"], _parsed_slots(r["slots"])) for r in rows]
 
