@@ -338,3 +338,35 @@ def test_a_slot_is_free_for_the_next_job_once_the_revoked_one_has_reported(tmp_p
     started = [a for a in h.current() if a.id != running.id]
     assert [a.job_id for a in started] == [({first.id, second.id} - {running.job_id}).pop()]
     assert h.backend.alive(h.store.attempt(running.id).handle)  # type: ignore[union-attr,arg-type]
+
+
+def test_the_planner_credits_a_planned_job_from_the_rounds_start(tmp_path: Path) -> None:
+    """Like the simulator, the planner credits a job placed in a round with the whole round
+    (its start-up is its own restart cost), not with the time its process held the slot: the
+    job that waited 0.5 s for the revoked one to report is credited 2 s, as its rival was."""
+    h = make_harness(tmp_path, policy="max_min_fairness", gpus=1)
+    credits: list[tuple[int, float]] = []
+    original = h.loop.planner.job_ran
+
+    def spy(job_id: int, seconds: float) -> None:
+        credits.append((job_id, seconds))
+        original(job_id, seconds)
+
+    h.loop.planner.job_ran = spy  # type: ignore[method-assign]
+    h.submit(name="a")
+    h.submit(name="b")
+    h.tick()
+    (first,) = h.current()
+    for _ in range(8):
+        h.tick(0.25)
+        h.beat(first.id, 50)
+    assert credits == [(first.job_id, 2.0)]  # the whole of round 0
+    h.tick(0.5)  # still draining, then it reports and its rival starts, 0.5 s late
+    h.checkpoint_and_exit(first, 50, 75)
+    h.tick(0.0)
+    (second,) = [a for a in h.current() if a.job_id != first.job_id]
+    assert second.started_s == pytest.approx(102.5)
+    for _ in range(6):
+        h.tick(0.25)
+        h.beat(second.id, 50)
+    assert credits[-1] == (second.job_id, pytest.approx(2.0))

@@ -234,14 +234,25 @@ class RoundLoop:
         return now
 
     def _account(self, previous: RoundRow, now: float) -> None:
-        """Tell the planner how long each job held its slots in the round that just ended, and
-        keep the counters the view shows (rounds received, attained time, throughput timeline)."""
+        """Tell the planner how much of the round that just ended each planned job had, and
+        keep the counters the view shows (rounds received, attained time, throughput timeline).
+
+        The planner is credited as the simulator credits it: a job planned in the round owns
+        its slots from the round's start (its start-up is its own restart cost) until the
+        round's end, or until its attempt ended inside the round (finished, failed). Jobs
+        placed alike are thus credited alike, and Gavel's deficits do not order them by the
+        milliseconds their processes took to launch. The view's attained time is the time the
+        job's attempts actually held slots."""
         held: dict[JobId, float] = {}
+        last_end: dict[JobId, float] = {}
         for attempt in self.store.attempts_since(previous.start_s):
             start = max(attempt.started_s or now, previous.start_s)
             end = min(attempt.ended_s if attempt.ended_s is not None else now, now)
             if end > start:
                 held[attempt.job_id] = held.get(attempt.job_id, 0.0) + end - start
+                last_end[attempt.job_id] = max(last_end.get(attempt.job_id, 0.0), end)
+        credited = {job_id: last_end[job_id] - previous.start_s
+                    for job_id in previous.placements if job_id in last_end}
         measured = self.store.speeds(sorted(held))
         with self.store.atomic():
             for job_id, seconds in sorted(held.items()):
@@ -254,7 +265,7 @@ class RoundLoop:
                 self.store.update_job(job_id, rounds_received=job.rounds_received + 1,
                                       attained_s=job.attained_s + seconds,
                                       last_round_ran=previous.idx, timeline=timeline)
-        for job_id, seconds in sorted(held.items()):
+        for job_id, seconds in sorted(credited.items()):
             self.planner.job_ran(job_id, seconds)
 
     def _revoke(self, attempt: AttemptRow, now: float) -> None:
