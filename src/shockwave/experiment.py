@@ -250,19 +250,21 @@ def _run_in_pool(names: Sequence[str], inputs: Inputs, workers: int,
             for p in pending:
                 if p.ready() and not p.successful():
                     p.get()  # raises the run's error
-        _drain(progress_queue, on_progress, timeout_s=0.0)
         results = [p.get() for p in pending]
+        # A worker's last progress messages may still be in its queue's feeder thread when its
+        # result arrives; the workers flush it as they exit, so drain after they have.
+        pool.close()
+        pool.join()
+        _drain(progress_queue, on_progress, timeout_s=0.0)
     except KeyboardInterrupt:
         pool.terminate()
+        pool.join()
         finished = [n for n, p in zip(names, pending, strict=True) if p.ready() and p.successful()]
         raise Interrupted(finished, [n for n in names if n not in finished]) from None
     except BaseException:
         pool.terminate()
-        raise
-    else:
-        pool.close()
-    finally:
         pool.join()
+        raise
     return results
 
 

@@ -354,7 +354,8 @@ def test_ctrl_c_stops_compare_and_its_workers(tmp_path: Path) -> None:
 def test_submit_a_bundled_workload_names_the_known_ones(tmp_path: Path) -> None:
     message = usage_error(shockwave("submit", "--workload", "resnet"))
     assert message == ("Error: Invalid value for '--workload': no bundled workload "
-                       "'resnet'; known: digits, tinylm, recommend, digits-2rank")
+                       "'resnet'; known: digits, tinylm, recommend, digits-2rank, digits-gns, "
+                       "tinylm-accordion")
     spec = tmp_path / "job.yaml"
     spec.write_text("name: x\n")
     message = usage_error(shockwave("submit", str(spec), "--workload", "digits"))
