@@ -229,9 +229,9 @@ def markdown(summary: dict[str, Any]) -> str:
     for policy, c in summary["policies"].items():
         errors = ", ".join(f"{i}: {e:+.0%}" for i, e in c["jct_errors"].items())
         lines.append(f"- {policy}: {errors}")
-    lines += ["", "The runs' results are in `benchmarks/results/fidelity/` (`shockwave report "
-              "benchmarks/results/fidelity/*-real.json benchmarks/results/fidelity/*-sim.json "
-              "--out fidelity/` draws them side by side); where the differences come from: "
+    lines += ["", "Every run's results are in `benchmarks/results/fidelity-runs/<run>/` "
+              "(`shockwave report DIR/*-real.json DIR/*-sim.json --out fidelity/` draws one side "
+              "by side); the runs compared, and where the differences come from: "
               "`docs/adaptation.md`, \"How close is a simulation to a real run\"."]
     return "\n".join(lines)
 

@@ -177,3 +177,19 @@ def test_a_reused_pid_is_not_taken_for_the_attempt(runner: Runner) -> None:
     assert not adopter.alive(forged)  # our own pid, but not the start time recorded
     adopter.kill(forged)  # and nothing is signalled
     assert adopter.poll(forged) == AttemptExit(None)
+
+
+def test_a_teardown_crash_after_an_orderly_report_does_not_fail_the_attempt(runner: Runner) -> None:
+    """Found by `shockwave profile` on a loaded machine: a 2-rank gang stopped at its step limit,
+    rank 0 reported 'yielded', and rank 1 aborted while shutting down its process group. The
+    gang is not torn down (rank 0 exits by itself) and the attempt ends as its report says."""
+    handle = runner.start("gang_teardown_crash.py", slots=(0, 1))
+    ended = runner.wait_exit(handle)
+    assert ended.exit_code == 75 and ended.signal is None
+    assert ended.report is not None and ended.report.reason == "yielded"
+
+
+def test_a_rank_that_dies_without_a_report_still_fails_the_gang(runner: Runner) -> None:
+    handle = runner.start("exit_code.py", "3", slots=(0, 1))
+    ended = runner.wait_exit(handle)
+    assert ended.exit_code == 3 and ended.report is None

@@ -31,6 +31,7 @@ from shockwave.protocol import (
     EXIT_FINISHED,
     EXIT_SIGTERM,
     EXIT_YIELDED,
+    ExitReport,
 )
 from shockwave.service.backends.base import AttemptExit, AttemptSpec, Handle, read_report
 from shockwave.service.config import Settings
@@ -77,15 +78,23 @@ class LocalBackend:
         }
 
     def poll(self, handle: Handle) -> AttemptExit | None:
+        """The attempt's exit once every rank has exited, else ``None``. A rank that dies
+        tears the gang down, unless rank 0 has already given an orderly exit report: the gang
+        agreed to stop and checkpointed, and a crash in a rank's teardown after that (torch's
+        process-group shutdown can abort on a loaded machine) changes nothing; the attempt ends
+        as its report says."""
         codes = self._rank_codes(handle)
         if any(code == "running" for code in codes):
             failed = [c for c in codes if isinstance(c, int) and c not in _ORDERLY]
-            if failed:  # a rank died: the rest of the gang cannot go on without it
-                self.kill(handle)
+            if failed and _orderly_report(handle) is None:
+                self.kill(handle)  # a rank died: the rest of the gang cannot go on without it
             return None
         _killpg_safely(handle, signal.SIGKILL)  # whatever the ranks left behind
         self._children.pop(handle["attempt_id"], None)
         report = read_report(handle["report_file"])
+        if report is not None and report.reason in _ORDERLY_REASONS \
+                and any(c != report.exit_code for c in codes if isinstance(c, int)):
+            return AttemptExit(report.exit_code, None, report)
         known = [c for c in codes if isinstance(c, int)]
         if len(known) < len(codes):  # ended while nobody could wait for it
             if report is None:
@@ -181,6 +190,14 @@ def _code(returncode: int | None) -> int | str:
     if returncode is None:
         return "running"
     return 128 - returncode if returncode < 0 else returncode
+
+
+_ORDERLY_REASONS = frozenset({"finished", "yielded", "lease_expired"})
+
+
+def _orderly_report(handle: Handle) -> ExitReport | None:
+    report = read_report(handle["report_file"])
+    return report if report is not None and report.reason in _ORDERLY_REASONS else None
 
 
 def _gang_code(codes: list[int]) -> int:
