@@ -199,14 +199,12 @@ def _result(client: Any, plan: _Plan, run: ReplayRun, cluster: dict[str, Any],
     from shockwave.replay.records import ServiceRecords, build_result
 
     jobs = {index: client.job(job_id) for index, job_id in run.job_ids.items()}
-    events = {index: client.events(job_id, limit=100_000)
-              for index, job_id in run.job_ids.items()}
     latest = client.rounds(limit=1)
     count = (int(latest[-1]["index"]) - run.after_round) if latest else 0
     rounds = [r for r in client.rounds(limit=min(100_000, count))
               if r["index"] > run.after_round] if count > 0 else []
     records = ServiceRecords(start_s=run.start_s, num_gpus=len(cluster["slots"]), jobs=jobs,
-                             events=events, rounds=rounds)
+                             rounds=rounds)
     return build_result(plan.trace, records, policy=cluster["policy"], inputs=inputs,
                         rate_of=plan.rate_of)
 

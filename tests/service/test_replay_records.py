@@ -1,5 +1,5 @@
 """A real run's result from the service's records: hand-made API answers (``GET /v1/jobs/{id}``,
-``/v1/jobs/{id}/events``, ``/v1/rounds``) in, the exact ``simulate --json`` values out."""
+``/v1/rounds``) in, the exact ``simulate --json`` values out."""
 
 from __future__ import annotations
 
@@ -41,10 +41,15 @@ def attempt(slots: list[int], started: float | None, ended: float | None, outcom
 
 
 def job(job_id: int, state: str, submitted: float, finished: float | None, batch_size: int,
-        samples: int, attempts: list[dict[str, Any]], speed: float | None = None) -> dict[str, Any]:
+        samples: int, attempts: list[dict[str, Any]], speed: float | None = None,
+        approved: list[tuple[float, int]] = ()) -> dict[str, Any]:
+    """A job as ``GET /v1/jobs/{id}`` gives it; ``approved``: (time, size) of approvals."""
+    history = [{"at_s": submitted, "round_index": None, "batch_size": batch_size}]
+    history += [{"at_s": at, "round_index": 3, "batch_size": size} for at, size in approved]
     return {"id": job_id, "name": f"trace-{job_id}", "state": state, "submitted_s": submitted,
             "finished_s": finished, "spec": {"batch_size": batch_size},
-            "progress": {"samples": samples}, "samples_per_s": speed, "attempts": attempts}
+            "progress": {"samples": samples}, "samples_per_s": speed, "attempts": attempts,
+            "batch_sizes": history}
 
 
 JOBS = {
@@ -55,13 +60,9 @@ JOBS = {
     # A 2-GPU gang that doubled its batch size after 1024 samples.
     1: job(8, "COMPLETED", 102.0, 130.0, 64, 4096, [
         attempt([0, 1], 121.0, 130.0, "completed", 0, 4096, 2048.0,
-                [{"samples": 0, "batch_size": 64}, {"samples": 1024, "batch_size": 128}])]),
+                [{"samples": 0, "batch_size": 64}, {"samples": 1024, "batch_size": 128}])],
+        approved=[(125.0, 128), (126.0, 128)]),  # a repeated approval adds nothing
     2: job(9, "FAILED", 103.0, 111.0, 512, 0, [attempt([1], 105.0, 111.0, "failed", 0, 0)]),
-}
-EVENTS = {
-    1: [{"at_s": 102.0, "data": None}, {"at_s": 125.0, "data": {"proposal": 128, "approved": 128}},
-        {"at_s": 126.0, "data": {"proposal": 256, "approved": 128}},
-        {"at_s": 127.0, "data": {"samples": 2048}}],
 }
 
 
@@ -79,7 +80,7 @@ ROUNDS = [
     round_row(10, 127.0, 133.0, {"8": [0, 1]}),
     round_row(11, 131.0, 134.0, {}),  # after the last job ended: not the replay's
 ]
-RECORDS = ServiceRecords(start_s=START_S, num_gpus=2, jobs=JOBS, events=EVENTS, rounds=ROUNDS)
+RECORDS = ServiceRecords(start_s=START_S, num_gpus=2, jobs=JOBS, rounds=ROUNDS)
 INPUTS = {"run": "real", "trace": "t.jsonl", "policy": "gavel"}
 
 

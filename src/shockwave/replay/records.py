@@ -38,14 +38,13 @@ PREEMPTED = ("yielded", "killed")
 class ServiceRecords:
     """What the service recorded of one replay, as its API answered.
 
-    ``jobs`` and ``events`` are keyed by trace index (``GET /v1/jobs/{id}``, ``GET
-    /v1/jobs/{id}/events``); ``rounds`` are the replay's rounds in order (``GET /v1/rounds``);
+    ``jobs`` are keyed by trace index (``GET /v1/jobs/{id}``); ``rounds`` are the replay's
+    rounds in order (``GET /v1/rounds``);
     ``start_s`` is the service's clock when the replay started; ``num_gpus`` its slots."""
 
     start_s: float
     num_gpus: int
     jobs: Mapping[int, Payload]
-    events: Mapping[int, Sequence[Payload]]
     rounds: Sequence[Payload]
 
 
@@ -65,8 +64,7 @@ def build_result(trace: Trace, records: ServiceRecords, *, policy: str,
     start = records.start_s
     ended = [job["finished_s"] for job in records.jobs.values() if job.get("finished_s") is not None]
     end = max(ended, default=start)
-    timelines = {index: batch_size_timeline(job, records.events.get(index, ()), start)
-                 for index, job in records.jobs.items()}
+    timelines = {index: batch_size_timeline(job, start) for index, job in records.jobs.items()}
     completed, measured = [], 0
     for index in sorted(records.jobs):
         job = records.jobs[index]
@@ -95,17 +93,14 @@ def build_result(trace: Trace, records: ServiceRecords, *, policy: str,
                "measured_run_times": measured})
 
 
-def batch_size_timeline(job: Payload, events: Sequence[Payload],
-                        start_s: float) -> tuple[tuple[float, int], ...]:
+def batch_size_timeline(job: Payload, start_s: float) -> tuple[tuple[float, int], ...]:
     """(time, batch size) from the job's submission: the submitted size, then each size the
-    service approved that differs from the one before (events whose ``data`` has
-    ``approved``)."""
+    service approved that differs from the one before (the job's ``batch_sizes``)."""
     timeline = [(_since(job["submitted_s"], start_s), int(job["spec"]["batch_size"]))]
-    for event in events:
-        data = event.get("data") or {}
-        size = data.get("approved")
-        if isinstance(size, int) and not isinstance(size, bool) and size != timeline[-1][1]:
-            timeline.append((_since(event["at_s"], start_s), size))
+    for change in job.get("batch_sizes") or ():
+        size = int(change["batch_size"])
+        if size != timeline[-1][1]:
+            timeline.append((_since(change["at_s"], start_s), size))
     return tuple(timeline)
 
 
