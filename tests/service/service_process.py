@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -93,8 +94,22 @@ class ServerProcess:
                 return jobs
             if time.monotonic() > deadline:
                 raise AssertionError(f"not all final: {[(j['id'], j['state']) for j in jobs]}; "
-                                     f"log: {self.log.read_text()[-2000:]}")
+                                     f"log: {self.log.read_text()[-2000:]}\n"
+                                     f"{self.diagnosis(jobs)}")
             time.sleep(0.2)
+
+    def diagnosis(self, jobs: list[dict[str, Any]]) -> str:
+        """What a stuck run leaves to read: the last events, and the end of each unfinished
+        job's latest logs."""
+        lines = [f"{e['at_s']:.1f} job {e['job_id']} attempt {e['attempt_id']}: {e['entity']} "
+                 f"{e['from_state']}->{e['to_state']} {e['reason'] or ''} {e['data'] or ''}"
+                 for e in self.get("/v1/events")[-60:]]
+        for job in jobs:
+            if job["state"] not in ("COMPLETED", "FAILED", "CANCELLED"):
+                with contextlib.suppress(httpx.HTTPError):
+                    tail = httpx.get(f"{self.url}/v1/jobs/{job['id']}/logs", timeout=10).text
+                    lines.append(f"-- job {job['id']} logs:\n{tail[-1500:]}")
+        return "\n".join(lines)
 
     def kill_leftovers(self) -> list[int]:
         """Kill any process an attempt left (there should be none); their pids. Reads the
