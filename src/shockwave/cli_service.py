@@ -83,6 +83,7 @@ def serve(
     heartbeat_seconds: Annotated[float, typer.Option("--heartbeat-seconds", help="how often jobs report, s", callback=finite_range(0.0, 3600.0, "s", low_open=True))] = 5.0,
     lease_seconds: Annotated[float | None, typer.Option("--lease-seconds", help="a heartbeat keeps the lease this long, s (default: 3 heartbeats)", callback=finite_range(0.0, 86400.0, "s", low_open=True, optional=True), show_default=False)] = None,
     startup_seconds: Annotated[float, typer.Option("--startup-seconds", help="time a new attempt has to send its first heartbeat, s", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 120.0,
+    min_train_seconds: Annotated[float | None, typer.Option("--min-train-seconds", help="a revoked job trains at least this long, and as long as its start-up took, before it must stop; 0: stop at once, s (default: half a round)", callback=finite_range(0.0, 864000.0, "s", optional=True), show_default=False)] = None,
     grace_seconds: Annotated[float, typer.Option("--grace-seconds", help="to checkpoint after a stop request, then from SIGTERM to the kill, s", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 30.0,
     tick_seconds: Annotated[float, typer.Option("--tick-seconds", help="how often the round loop reconciles (exits, leases, round boundaries), s", callback=finite_range(0.01, 10.0, "s"))] = 0.5,
     backoff_seconds: Annotated[float, typer.Option("--backoff-seconds", help="first retry delay after a failure (doubles, up to 300 s)", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 10.0,
@@ -108,6 +109,7 @@ def serve(
         policy=policy, policy_config=str(policy_config) if policy_config else None,
         params=parse_params(param or []), round_s=round_seconds, heartbeat_s=heartbeat_seconds,
         lease_s=lease_seconds, startup_s=startup_seconds, grace_s=grace_seconds, tick_s=tick_seconds,
+        min_train_s=min_train_seconds,
         backoff_s=backoff_seconds, max_backoff_s=max(300.0, backoff_seconds), token=token,
         throughputs=str(throughputs) if throughputs else None, gpu_type=gpu_type,
         workload_facts=str(workload_facts) if workload_facts else None)

@@ -144,7 +144,7 @@ def test_the_planner_sees_measured_speeds(harness: Harness) -> None:
     assert view.jobs[job.id].throughput == pytest.approx(400.0 / 20)
 
 
-def test_a_schema_1_database_is_migrated(tmp_path: Path) -> None:
+def test_a_schema_1_database_is_migrated_to_the_latest(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     store = Store(path)
     h = make_harness(tmp_path / "h")
@@ -156,6 +156,7 @@ def test_a_schema_1_database_is_migrated(tmp_path: Path) -> None:
     for statement in ("ALTER TABLE jobs DROP COLUMN noise_scale",
                       "ALTER TABLE jobs DROP COLUMN batch_sizes",
                       "ALTER TABLE attempts DROP COLUMN reported_batch_size",
+                      "ALTER TABLE attempts DROP COLUMN training_since_s",
                       "DROP TABLE speeds", "PRAGMA user_version = 1"):
         db.execute(statement)
     db.commit()

@@ -137,6 +137,11 @@ def test_serve_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     line = one_line_error(shockwave("serve", "--param", "k=5", "--policy", "fifo",
                                     "--state-dir", str(tmp_path / "s"), "--gpus", "1"))
     assert "--param k" in line
+    run = shockwave("serve", "--min-train-seconds", "-1", "--state-dir", str(tmp_path / "s"),
+                    "--gpus", "1")
+    assert run.exit_code == 2 and "Traceback" not in run.output
+    assert run.stderr.strip().splitlines()[-1] == \
+        "Error: Invalid value for '--min-train-seconds': must be in [0, 864000] s, got -1"
 
 
 def test_serve_checks_its_throughputs_table(tmp_path: Path) -> None:

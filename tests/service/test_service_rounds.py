@@ -370,3 +370,91 @@ def test_the_planner_credits_a_planned_job_from_the_rounds_start(tmp_path: Path)
         h.tick(0.25)
         h.beat(second.id, 50)
     assert credits[-1] == (second.job_id, pytest.approx(2.0))
+
+
+def test_a_job_still_starting_is_revoked_once_it_has_trained_as_long_as_it_took_to_start(
+        tmp_path: Path) -> None:
+    """Rounds shorter than a job's start-up (a loaded machine) must not restart jobs without
+    end: one that has not trained a step keeps its slot past the boundary; once it trains, it is
+    revoked with a deadline that buys it as much training as its start-up cost (here 5 s of
+    start-up against a 1 s floor, half a 2 s round)."""
+    h = make_harness(tmp_path, policy="max_min_fairness", gpus=1, startup_s=30.0)
+    first, second = h.submit(name="slow"), h.submit(name="next")
+    h.tick()
+    (slow,) = h.current()
+    started = h.clock.now()
+    for _ in range(20):  # 5 s of start-up: heartbeats, but no step yet (two round boundaries)
+        h.tick(0.25)
+        h.beat(slow.id, 0)
+    assert [a.id for a in h.current()] == [slow.id]
+    assert h.store.attempt(slow.id).state == AttemptState.RUNNING  # type: ignore[union-attr]
+    rounds = h.store.rounds()
+    assert len(rounds) >= 3 and all(slow.job_id in r.kept for r in rounds[1:])
+    assert any(slow.job_id not in r.placements for r in rounds)  # the plan wanted the other
+    h.beat(slow.id, 10)  # its first step: training since now
+    training_since = h.clock.now()
+    assert training_since - started == pytest.approx(5.0)
+    while h.store.attempt(slow.id).state == AttemptState.RUNNING:  # type: ignore[union-attr]
+        h.tick(0.25)
+        h.beat(slow.id, 20)
+    row = h.store.attempt(slow.id)
+    assert row is not None and row.stop_reason == "revoked"
+    assert row.stop_by_s == pytest.approx(training_since + 5.0)
+    assert row.sigterm_at_s == pytest.approx(training_since + 5.0 + h.settings.grace_s)
+    reply = h.beat(slow.id, 30)
+    assert reply.action == "checkpoint_and_stop"
+    assert reply.stop_by_s == pytest.approx(training_since + 5.0 - h.clock.now())
+    assert {a.job_id for a in h.current()} == {first.id} == {slow.job_id}  # the other waits
+    assert second.id not in {a.job_id for a in h.store.attempts()}
+
+
+def test_a_job_that_never_trains_is_revoked_when_its_start_up_lease_is_over(
+        tmp_path: Path) -> None:
+    h = make_harness(tmp_path, policy="max_min_fairness", gpus=1, startup_s=3.0)
+    h.submit(name="stuck"), h.submit(name="next")
+    h.tick()
+    (stuck,) = h.current()
+    while h.store.attempt(stuck.id).state == AttemptState.RUNNING:  # type: ignore[union-attr]
+        h.tick(0.25)
+        h.beat(stuck.id, 0)
+    row = h.store.attempt(stuck.id)
+    assert row is not None and row.stop_reason == "revoked"
+    assert row.stop_by_s == pytest.approx(h.clock.now())
+    assert 3.0 <= h.clock.now() - (row.started_s or 0) <= 3.0 + h.settings.round_s
+
+
+def test_with_no_floor_a_starting_job_is_revoked_at_the_boundary(tmp_path: Path) -> None:
+    h = make_harness(tmp_path, policy="max_min_fairness", gpus=1, min_train_s=0.0,
+                     startup_s=30.0)
+    h.submit(name="a"), h.submit(name="b")
+    h.tick()
+    (first,) = h.current()
+    while h.store.attempt(first.id).state == AttemptState.RUNNING:  # type: ignore[union-attr]
+        h.tick(0.25)
+        h.beat(first.id, 0)
+    assert h.clock.now() - (h.store.attempt(first.id).started_s or 0) <= 2.0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("started", "training", "now", "floor", "deadline"), [
+    (0.0, None, 10.0, 1.0, 10.0),   # never trained: now
+    (0.0, 1.0, 10.0, 2.0, 10.0),    # trained long enough: now
+    (0.0, 9.0, 10.0, 2.0, 18.0),    # 9 s of start-up: 9 s of training
+    (8.0, 9.0, 10.0, 2.0, 11.0),    # 1 s of start-up: the floor
+    (8.0, 9.0, 10.0, 0.0, 10.0),    # no floor: now
+])
+def test_revocation_deadline(started: float, training: float | None, now: float, floor: float,
+                             deadline: float) -> None:
+    from dataclasses import replace
+
+    from shockwave.service.rounds import revocation_deadline
+
+    h_attempt = _attempt_row()
+    attempt = replace(h_attempt, started_s=started, training_since_s=training)
+    assert revocation_deadline(attempt, now, floor) == pytest.approx(deadline)
+
+
+def _attempt_row():  # type: ignore[no-untyped-def]
+    from shockwave.service.store import AttemptRow
+
+    fields = {name: None for name in AttemptRow.__dataclass_fields__}
+    return AttemptRow(**fields)  # type: ignore[arg-type]

@@ -42,6 +42,11 @@ class Settings:
     """How long a heartbeat keeps the lease alive; default three heartbeats."""
     startup_s: float = 120.0
     """The lease of a new attempt: how long it may take to send its first heartbeat."""
+    min_train_s: float | None = None
+    """A revoked attempt trains at least this long, and at least as long as its start-up took,
+    before it must stop; one still starting is not revoked before its start-up lease is over.
+    Default: half a round. (Rounds shorter than a job's start-up, say on a loaded machine,
+    would otherwise restart jobs without end, each for one step.) 0: revoke at once."""
     grace_s: float = 30.0
     """Soft deadline to checkpoint after a stop request, then again from SIGTERM to the kill."""
     tick_s: float = 0.5
@@ -77,6 +82,9 @@ class Settings:
                             ("--max-backoff-seconds", self.max_backoff_s),
                             ("default_samples_per_s", self.default_samples_per_s)):
             check_range(name, value, 0.0, MAX_ROUND_S * 10, low_open=True)
+        if self.min_train_s is None:
+            object.__setattr__(self, "min_train_s", self.round_s / 2)
+        check_range("--min-train-seconds", self.min_train_s, 0.0, MAX_ROUND_S * 10)
         if self.lease_s is None:
             object.__setattr__(self, "lease_s", 3 * self.heartbeat_s)
         check_range("--lease-seconds", self.lease_s, self.heartbeat_s, MAX_ROUND_S * 10)
@@ -89,6 +97,10 @@ class Settings:
     @property
     def lease_ttl_s(self) -> float:
         return float(self.lease_s)  # type: ignore[arg-type]
+
+    @property
+    def min_train_floor_s(self) -> float:
+        return float(self.min_train_s)  # type: ignore[arg-type]
 
     @property
     def db_path(self) -> Path:

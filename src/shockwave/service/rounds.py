@@ -210,6 +210,13 @@ class RoundLoop:
             for attempt in self.store.attempts(states=[AttemptState.RUNNING]):
                 if placements.get(attempt.job_id) == attempt.slots:
                     kept.append(attempt.job_id)
+                elif self._still_starting(attempt, now):
+                    # Not revoked yet: stopping it now would throw its start-up away for
+                    # nothing. The slots stay busy; the jobs planned on them start after it.
+                    kept.append(attempt.job_id)
+                    self.store.add_event(now, "attempt", job_id=attempt.job_id,
+                                         attempt_id=attempt.id,
+                                         reason="revocation deferred: still starting")
                 else:
                     self._revoke(attempt, now)
                     revoked.append(attempt.job_id)
@@ -268,16 +275,26 @@ class RoundLoop:
         for job_id, seconds in sorted(credited.items()):
             self.planner.job_ran(job_id, seconds)
 
+    def _still_starting(self, attempt: AttemptRow, now: float) -> bool:
+        """Whether ``attempt`` has not trained a step yet and is still within its start-up
+        lease (with ``min_train_s`` 0, nothing is)."""
+        return (self.settings.min_train_floor_s > 0 and attempt.training_since_s is None
+                and attempt.started_s is not None
+                and now < attempt.started_s + self.settings.startup_s)
+
     def _revoke(self, attempt: AttemptRow, now: float) -> None:
         """Its slots belong to another job from this round on: it is told to checkpoint and
-        stop at its next step (soft deadline now), gets SIGTERM after the grace period, and is
-        killed after another. (A later deadline would let it train into the next round while
-        the job it made room for waits.)"""
+        stop at its next step, gets SIGTERM after the grace period, and is killed after another.
+        The soft deadline is now (a later one lets it train into the next round while the job
+        it made room for waits), unless it began training less than its floor ago: it trains
+        ``min_train_s``, and at least as long as its start-up took, so that a restart never
+        costs more than the training it buys."""
         grace = self.settings.grace_s
+        stop_by = revocation_deadline(attempt, now, self.settings.min_train_floor_s)
         self.store.transition_attempt(
             attempt.id, AttemptState.RUNNING, AttemptState.DRAINING, now_s=now,
-            note="revoked: not in this round's plan", stop_reason=REVOKED, stop_by_s=now,
-            sigterm_at_s=now + grace, kill_at_s=now + 2 * grace)
+            note="revoked: not in this round's plan", stop_reason=REVOKED, stop_by_s=stop_by,
+            sigterm_at_s=stop_by + grace, kill_at_s=stop_by + 2 * grace)
 
     # -- launching -------------------------------------------------------------------------------
     def _launchable(self, plan: RoundRow) -> list[JobId]:
@@ -367,6 +384,16 @@ class RoundLoop:
     def _live_attempt(self, job_id: JobId) -> AttemptRow | None:
         live = self.store.attempts(job_id=job_id, states=list(LIVE_ATTEMPT_STATES))
         return live[-1] if live else None
+
+
+def revocation_deadline(attempt: AttemptRow, now: float, min_train_s: float) -> float:
+    """When a revoked ``attempt`` must have stopped: now, or, if it began training recently,
+    once it has trained ``min_train_s`` and as long as its start-up took (0: now)."""
+    if min_train_s <= 0 or attempt.training_since_s is None:
+        return now
+    started = attempt.training_since_s if attempt.started_s is None else attempt.started_s
+    startup = max(0.0, attempt.training_since_s - started)
+    return max(now, attempt.training_since_s + max(min_train_s, startup))
 
 
 def _with_posted_report(attempt: AttemptRow, ended: AttemptExit) -> AttemptExit:

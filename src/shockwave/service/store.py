@@ -31,7 +31,7 @@ from shockwave.service.states import (
     check_job,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SPEEDS = """
 CREATE TABLE IF NOT EXISTS speeds (
@@ -112,7 +112,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     signal INTEGER,
     report TEXT,
     reason TEXT,
-    reported_batch_size INTEGER
+    reported_batch_size INTEGER,
+    training_since_s REAL
 );
 CREATE INDEX IF NOT EXISTS attempts_job ON attempts(job_id);
 CREATE INDEX IF NOT EXISTS attempts_state ON attempts(state);
@@ -157,6 +158,9 @@ ALTER TABLE jobs ADD COLUMN noise_scale REAL;
 ALTER TABLE jobs ADD COLUMN batch_sizes TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE attempts ADD COLUMN reported_batch_size INTEGER;
 """ + _SPEEDS,
+    2: """
+ALTER TABLE attempts ADD COLUMN training_since_s REAL;
+""",
 }
 """Statements that bring a database of schema ``key`` to ``key + 1``."""
 
@@ -243,6 +247,8 @@ class AttemptRow:
     report: dict[str, Any] | None
     reason: str | None
     reported_batch_size: int | None
+    training_since_s: float | None
+    """When a heartbeat first showed progress past ``start_samples`` (its start-up was over)."""
 
 
 @dataclass(frozen=True)
@@ -587,10 +593,13 @@ class Store:
             cursor = self._db.execute(
                 "UPDATE attempts SET last_seq = ?, last_heartbeat_s = ?, "
                 "lease_expires_s = COALESCE(?, lease_expires_s), samples = ?, epoch = ?, "
-                "step = ?, samples_per_s = COALESCE(?, samples_per_s), reported_batch_size = ? "
+                "step = ?, samples_per_s = COALESCE(?, samples_per_s), reported_batch_size = ?, "
+                "training_since_s = COALESCE(training_since_s, "
+                "CASE WHEN ? > start_samples THEN ? END) "
                 "WHERE id = ? AND state IN (?, ?, ?) AND last_seq < ?",
                 (seq, now_s, lease_expires_s, progress["samples"], progress["epoch"],
-                 progress["step"], samples_per_s, batch, attempt_id, *current, seq))
+                 progress["step"], samples_per_s, batch, progress["samples"], now_s, attempt_id,
+                 *current, seq))
             if cursor.rowcount != 1:
                 return False
             job_id = before[0]["job_id"]
