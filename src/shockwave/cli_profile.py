@@ -213,26 +213,9 @@ def _plan(targets: Sequence[Any], sizes: list[int] | None, gangs: list[int],
 
 def _trace_jobs(path: Path, maps: Sequence[str], work_scale: float) -> list[dict[str, Any]]:
     """The job specs ``shockwave replay`` would submit for the trace at ``path``."""
-    from shockwave.cli_service import load_job_file
-    from shockwave.replay.mapping import (
-        parse_map,
-        submissions,
-        trace_format,
-        workload_table,
-        workloads_of,
-    )
-    from shockwave.traces.trace import parse_trace_text, read_text
-    from shockwave.workloads import spec_path
+    from shockwave.replay.plan import plan_replay
 
-    text = read_text(path)
-    trace = parse_trace_text(text, source=str(path))
-    if not len(trace):
-        raise InputError("the trace has no jobs", path=path)
-    fmt = trace_format(text)
-    workloads = workloads_of(trace, workload_table(parse_map(maps)), fmt)
-    specs = {name: load_job_file(spec_path(name))[0] for name in sorted(set(workloads))}
-    return [job.spec for job in submissions(trace, workloads, specs, work_scale=work_scale,
-                                            fmt=fmt)]
+    return [job.spec for job in plan_replay(path, maps, work_scale).jobs]
 
 
 def _unmeasured(schedules: dict[str, list[list[int]]], plan: Sequence[tuple[Any, int, int]],

@@ -11,9 +11,8 @@ which jobs were submitted (exit 130)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,17 +22,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shockwave.cli_options import finite_range
-from shockwave.cli_service import DEFAULT_SERVER, ServerOpt, TokenOpt, _client, load_job_file
+from shockwave.cli_service import DEFAULT_SERVER, ServerOpt, TokenOpt, _client
 from shockwave.errors import InputError
 from shockwave.outputs import check_output_file
 from shockwave.sim.result import SimResult
 
 if TYPE_CHECKING:
-    from shockwave.replay.mapping import Submission
-    from shockwave.replay.records import RateOf
+    from shockwave.replay.plan import ReplayPlan
     from shockwave.replay.runner import ReplayProgress, ReplayRun
     from shockwave.traces.trace import Trace
-    from shockwave.workload.throughput import ThroughputTable
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
 stdout = Console(width=None if sys.stdout.isatty() else 132)
@@ -41,8 +38,6 @@ stderr = Console(stderr=True)
 
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
-GPU_TYPE = "v100"
-"""The GPU type a profile table is read at: the simulator's (so one table serves both)."""
 
 
 @app.command("replay")
@@ -65,8 +60,10 @@ def replay_command(
                                  param_hint="'--real'")
     if json_out is not None:
         check_output_file(json_out, "--json")
-    plan = _plan(trace, map_ or [], work_scale, throughputs)
+    from shockwave.replay.plan import plan_replay
     from shockwave.replay.runner import ReplayInterrupted, replay
+
+    plan = plan_replay(trace, map_ or [], work_scale, throughputs)
 
     with _client(server, token) as client:
         cluster = client.cluster()
@@ -96,87 +93,7 @@ def replay_command(
     raise typer.Exit(_check_complete(result, run, plan.trace, allow_partial))
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """A checked replay: the trace and its format, each job's submission, which workload runs
-    each model, and the profile table's rate of a job at a batch size (None without a
-    table)."""
-
-    trace: Trace
-    fmt: str
-    jobs: list[Submission]
-    models: dict[str, str]
-    rate_of: RateOf | None
-
-
-def _plan(path: Path, maps: Sequence[str], work_scale: float, throughputs: Path | None) -> _Plan:
-    """Everything checked before the service is asked anything."""
-    from shockwave.replay.mapping import (
-        parse_map,
-        submissions,
-        trace_format,
-        workload_table,
-        workloads_of,
-    )
-    from shockwave.traces.trace import parse_trace_text, read_text
-    from shockwave.workload.throughput import load_throughputs
-    from shockwave.workloads import spec_path
-
-    models = workload_table(parse_map(maps))
-    text = read_text(path)
-    table = load_throughputs(throughputs) if throughputs is not None else None
-    trace = parse_trace_text(text, source=str(path), throughputs=_for_lengths(table))
-    if not len(trace):
-        raise InputError("the trace has no jobs", path=path)
-    fmt = trace_format(text)
-    workloads = workloads_of(trace, models, fmt)
-    specs = {name: load_job_file(spec_path(name))[0] for name in sorted(set(workloads))}
-    rate_of, speeds = None, None
-    if table is not None:
-        rate_of, speeds = _rates(trace, workloads, table)
-    jobs = submissions(trace, workloads, specs, work_scale=work_scale, speeds=speeds, fmt=fmt)
-    used = {job.model: workload for job, workload in zip(trace.jobs, workloads, strict=True)}
-    return _Plan(trace, fmt, jobs, dict(sorted(used.items())), rate_of)
-
-
-def _for_lengths(profile: ThroughputTable | None) -> ThroughputTable | None:
-    """The table a trace line's missing ``total_steps`` or ``duration_s`` is derived from: the
-    bundled one (the reference's models), with the profile's entries (the workloads) added."""
-    if profile is None:
-        return None
-    from shockwave.workload.throughput import ThroughputTable, load_throughputs
-
-    bundled = load_throughputs()
-    merged = {gpu: {**bundled.table.get(gpu, {}), **profile.table.get(gpu, {})}
-              for gpu in {*bundled.table, *profile.table}}
-    return ThroughputTable(merged, source=f"{profile.source} or {bundled.source}")
-
-
-def _rates(trace: Trace, workloads: Sequence[str],
-           table: ThroughputTable) -> tuple[RateOf, list[float]]:
-    """The profile table's rate of each job (iterations/s of its gang at a batch size, or None
-    where the table lacks it), and each job's speed hint in samples/s at its trace batch size.
-    The table must hold every job's workload at its trace batch size and gang."""
-    from shockwave.model import job_type_name
-
-    def rate_of(index: int, batch_size: int) -> float | None:
-        key = (job_type_name(workloads[index], batch_size), trace.jobs[index].gpus)
-        return table.table.get(GPU_TYPE, {}).get(key) or None
-
-    speeds = []
-    for index, job in enumerate(trace.jobs):
-        rate = rate_of(index, job.batch_size)
-        if rate is None:
-            raise InputError(f"{table.source} has no positive {GPU_TYPE} throughput for "
-                             f"'{job_type_name(workloads[index], job.batch_size)}' on "
-                             f"{job.gpus} GPU(s), the workload of trace job {index} (line "
-                             f"{trace.line_of(index)})", field="--throughputs")
-        speeds.append(rate * job.batch_size)
-
-    return rate_of, speeds
-
-
-def _check_service(server: str, cluster: dict[str, Any], plan: _Plan) -> None:
+def _check_service(server: str, cluster: dict[str, Any], plan: ReplayPlan) -> None:
     """The service is idle (a replay measures the trace's jobs alone) and has slots for every
     gang."""
     busy = cluster["jobs"].get("QUEUED", 0) + cluster["jobs"].get("RUNNING", 0)
@@ -193,7 +110,7 @@ def _check_service(server: str, cluster: dict[str, Any], plan: _Plan) -> None:
                              field="gpus" if plan.fmt == "jsonl" else "scale_factor")
 
 
-def _result(client: Any, plan: _Plan, run: ReplayRun, cluster: dict[str, Any],
+def _result(client: Any, plan: ReplayPlan, run: ReplayRun, cluster: dict[str, Any],
             inputs: dict[str, Any]) -> SimResult:
     """The service's records of the replay, as a result."""
     from shockwave.replay.records import ServiceRecords, build_result

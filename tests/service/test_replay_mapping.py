@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from shockwave.cli_service import load_job_file
 from shockwave.errors import InputError
 from shockwave.replay.mapping import (
     DEFAULT_WORKLOADS,
@@ -15,6 +14,7 @@ from shockwave.replay.mapping import (
     workload_table,
     workloads_of,
 )
+from shockwave.service.jobspec import load_job_file
 from shockwave.traces.trace import parse_trace_text
 from shockwave.workloads import WORKLOADS, spec_path
 

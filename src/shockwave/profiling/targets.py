@@ -43,8 +43,7 @@ def target_from_file(path: Path) -> ProfileTarget:
     file and field when the service would refuse it."""
     import sys
 
-    from shockwave.cli_service import load_job_file
-    from shockwave.service.jobspec import JobSubmit
+    from shockwave.service.jobspec import JobSubmit, load_job_file
 
     fields, lines = load_job_file(path)
     try:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from shockwave.errors import InputError
 from shockwave.limits import MAX_BATCH_SIZE, MAX_GPUS, MAX_PRIORITY_WEIGHT, MAX_SEED
 from shockwave.service.config import Settings
 
@@ -197,3 +198,34 @@ def _exactly_one(value: object, info: ValidationInfo, other: str, *, both: str,
         raise ValueError(both)
     if value is None and given is None and other in info.data:
         raise ValueError(neither)
+
+
+def load_job_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """The fields of a YAML (or JSON) job file, and the line of each top-level key. A relative
+    ``working_dir`` is taken relative to the file."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot read the job file: {reason}", path=path) from None
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"not valid YAML: {problem}", path=path,
+                         line=mark.line + 1 if mark is not None else None) from None
+    if not isinstance(data, dict):
+        kind = "nothing" if data is None else type(data).__name__
+        raise InputError(f"expected a mapping of job fields (name: ..., gpus: ...), got {kind}",
+                         path=path)
+    lines = {str(key.value): key.start_mark.line + 1 for key, _ in node.value} \
+        if isinstance(node, yaml.MappingNode) else {}
+    spec = {str(k): v for k, v in data.items()}
+    workdir = spec.get("working_dir")
+    if isinstance(workdir, str) and workdir and not Path(workdir).is_absolute():
+        spec["working_dir"] = str((path.parent / workdir).resolve())
+    return spec, lines
