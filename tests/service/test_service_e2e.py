@@ -42,8 +42,10 @@ def assert_resumed_from_checkpoints(server: ServerProcess, job: dict[str, Any]) 
 @pytest.mark.parametrize("server", [("--policy", "max_min_fairness"), ("--policy", "shockwave")],
                          indirect=True, ids=["max_min_fairness", "shockwave"])
 def test_jobs_time_share_the_slots_and_all_complete(server: ServerProcess) -> None:
-    ids = [server.submit(**fake_job(f"job{i}", epochs=5)) for i in range(4)]
-    ids.append(server.submit(**fake_job("gang", gpus=2, epochs=4)))
+    # Each job trains for 4 s (the gang 3 s) in rounds of 1.5 s: time-sharing must preempt,
+    # even where a slow start-up earns a revoked job some extra training (--min-train-seconds).
+    ids = [server.submit(**fake_job(f"job{i}", epochs=8)) for i in range(4)]
+    ids.append(server.submit(**fake_job("gang", gpus=2, epochs=6)))
     jobs = server.wait_final(timeout_s=90)
     assert [j["state"] for j in jobs] == ["COMPLETED"] * 5
     outcomes = [a["outcome"] for j in ids for a in attempts_of(server, j)]
