@@ -84,7 +84,10 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerPro
         yield service
 
 
-@pytest.mark.parametrize("server", ["shockwave", "max_min_fairness"], indirect=True)
+# Shockwave only: preemption and exact resumption do not depend on the policy, and Gavel's
+# time-sharing is covered with protocol-level jobs (test_service_e2e.py); each policy here costs
+# minutes of real training on a loaded CI machine.
+@pytest.mark.parametrize("server", ["shockwave"], indirect=True)
 def test_real_jobs_are_preempted_resumed_and_end_bit_identical(
         server: ServerProcess, uninterrupted: dict[str, Path]) -> None:
     specs, ids = [], {}
