@@ -41,7 +41,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-stdout = Console(width=None if sys.stdout.isatty() else 132)
+stdout = Console(width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True)
 
 EXIT_INPUT_ERROR = 2
@@ -132,6 +132,8 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("p50_jct_s", "p50 JCT (s)", "{:,.0f}"),
     ("p99_jct_s", "p99 JCT (s)", "{:,.0f}"),
     ("worst_ftf_rho", "worst FTF rho", "{:.3f}"),
+    ("worst_themis_rho", "worst Themis rho", "{:.3f}"),
+    ("max_slowdown", "max slowdown", "{:.2f}"),
     ("unfair_fraction_pct", "unfair jobs (%)", "{:.2f}"),
     ("cluster_util", "utilisation", "{:.3f}"),
     ("rounds", "rounds", "{:d}"),
@@ -162,12 +164,16 @@ def _completed(result: SimResult) -> str:
     return done + "  (PARTIAL)" if _unfinished(result) else done
 
 
+_NOT_COMPARED = frozenset({"p50_jct_s", "p99_jct_s", "rounds", "lease_extension_pct"})
+"""Metrics ``simulate`` shows that the comparison leaves out (its table fits 132 columns; 160 when runs are partial)."""
+
+
 def _compare_table(results: Sequence[SimResult], summaries: Sequence[Summary]) -> Table:
     base = summaries[0]
     table = Table(title=f"normalised to {_display(results[0].policy)}")
     table.add_column("policy")
     for key, label, _ in METRICS:
-        if key in ("p50_jct_s", "p99_jct_s", "lease_extension_pct"):
+        if key in _NOT_COMPARED:
             continue
         table.add_column(label, justify="right")
     partial = any(_unfinished(r) for r in results)
@@ -176,7 +182,7 @@ def _compare_table(results: Sequence[SimResult], summaries: Sequence[Summary]) -
     for result, summary in zip(results, summaries, strict=True):
         cells = []
         for key, _, fmt in METRICS:
-            if key in ("p50_jct_s", "p99_jct_s", "lease_extension_pct"):
+            if key in _NOT_COMPARED:
                 continue
             value, ref = getattr(summary, key), getattr(base, key)
             ratio = f" ({value / ref:.2f}x)" if ref else ""

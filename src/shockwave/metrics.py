@@ -41,6 +41,44 @@ def ftf_rhos(records: Sequence[JobRecord], num_jobs: int, num_gpus: int) -> list
     return [ftf_rho(r, num_jobs, num_gpus) for r in records]
 
 
+def active_jobs_per_round(records: Sequence[JobRecord],
+                          round_start_s: Sequence[float]) -> np.ndarray:
+    """How many jobs were in the system (arrived, not completed) at the start of each round."""
+    starts = np.asarray(round_start_s, dtype=float)
+    arrivals = np.sort(np.array([r.arrival_s for r in records], dtype=float))
+    completions = np.sort(np.array([r.completion_s for r in records], dtype=float))
+    arrived = np.searchsorted(arrivals, starts, side="right")
+    completed = np.searchsorted(completions, starts, side="right")
+    return (arrived - completed).astype(float)
+
+
+def themis_rhos(records: Sequence[JobRecord], round_start_s: Sequence[float],
+                num_gpus: int) -> list[float]:
+    """Finish-time fairness with Themis's contention factor (SPEC section 5): ``rho = JCT /
+    (T_j * max(1, c_j / G))``, ``c_j`` the mean number of jobs in the system over the rounds of
+    the job's life (from the first round starting at or after its arrival to the last starting
+    before its completion). Unlike the static factor N/G over the whole trace, it sees the
+    contention a job actually met: on a long trace, a job that waited through a busy month is
+    not excused by the quiet months around it."""
+    if not records:
+        return []
+    starts = np.asarray(round_start_s, dtype=float)
+    active = active_jobs_per_round(records, starts)
+    prefix = np.concatenate(([0.0], np.cumsum(active)))
+    rhos = []
+    for r in records:
+        first = int(np.searchsorted(starts, r.arrival_s, side="left"))
+        last = int(np.searchsorted(starts, r.completion_s, side="left"))
+        mean = (prefix[last] - prefix[first]) / (last - first) if last > first else 0.0
+        rhos.append(r.jct_s / (r.run_time_s * max(1.0, mean / num_gpus)))
+    return rhos
+
+
+def slowdowns(records: Sequence[JobRecord]) -> list[float]:
+    """Each job's JCT over its exclusive run time ``T_j`` (1: it never waited or shared)."""
+    return [r.jct_s / r.run_time_s for r in records]
+
+
 def unfair_fraction_pct(rhos: Sequence[float], threshold: float = UNFAIR_RHO) -> float:
     """Percentage of jobs whose rho exceeds ``threshold``."""
     if not rhos:
@@ -84,6 +122,8 @@ class Summary:
     p50_jct_s: float
     p99_jct_s: float
     worst_ftf_rho: float
+    worst_themis_rho: float
+    max_slowdown: float
     unfair_fraction_pct: float
     cluster_util: float
     rounds: int
@@ -106,6 +146,9 @@ def summarize(result: SimResult) -> Summary:
         p50_jct_s=float(np.percentile(jct, 50)) if len(jct) else 0.0,
         p99_jct_s=float(np.percentile(jct, 99)) if len(jct) else 0.0,
         worst_ftf_rho=max(rhos, default=0.0),
+        worst_themis_rho=max(themis_rhos(records, result.round_start_s, result.num_gpus),
+                             default=0.0),
+        max_slowdown=max(slowdowns(records), default=0.0),
         unfair_fraction_pct=unfair_fraction_pct(rhos),
         cluster_util=utilization(result.gpu_busy_s, span),
         rounds=len(result.schedule),

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from shockwave.metrics import (
+    active_jobs_per_round,
     ftf_rho,
     lease_extension_pct,
     makespan_s,
+    slowdowns,
     summarize,
+    themis_rhos,
     unfair_fraction_pct,
     utilization,
 )
@@ -55,6 +58,24 @@ def test_summary_on_a_hand_computed_run():
     assert summary.unfair_fraction_pct == 25.0
     assert summary.cluster_util == pytest.approx((200 / 250 + 100 / 250) / 2)
     assert summary.rounds == 4
+    assert summary.worst_themis_rho == pytest.approx(240 / 70)
+    assert summary.max_slowdown == pytest.approx(4.0)
+
+
+def test_themis_rho_divides_by_the_contention_each_job_met():
+    """Jobs in the system at the round starts 0, 100, 120, 200: 1, 3, 2, 2. Job 0 lived through
+    round 0 (1 job: factor 1), job 2 through round 1 (3 jobs on 2 GPUs: 1.5), jobs 1 and 3
+    through rounds 1-3 (mean 7/3 jobs: 7/6); the static factor is 4/2 = 2 for all."""
+    starts = (0.0, 100.0, 120.0, 200.0)
+    assert list(active_jobs_per_round(RECORDS, starts)) == [1.0, 3.0, 2.0, 2.0]
+    assert themis_rhos(RECORDS, starts, num_gpus=2) == pytest.approx(
+        [100 / 50, 240 / (60 * 7 / 6), 100 / (100 * 1.5), 210 / (100 * 7 / 6)])
+    assert slowdowns(RECORDS) == pytest.approx([2.0, 4.0, 1.0, 2.1])
+
+
+def test_themis_rho_of_a_job_with_no_round_in_its_life_is_its_slowdown():
+    assert themis_rhos(RECORDS[:1], (), num_gpus=2) == pytest.approx([2.0])
+    assert themis_rhos((), (0.0,), num_gpus=2) == []
 
 
 def test_lease_extensions_ignore_jobs_that_finished():

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from shockwave.metrics import UNFAIR_RHO, Summary
+from shockwave.metrics import UNFAIR_RHO, Summary, themis_rhos
 from shockwave.report.runs import Run
 from shockwave.sim.result import result_to_json
 
@@ -30,6 +30,8 @@ _HEADERS: dict[str, tuple[str, str]] = {
     "p50_jct_s": ("p50 JCT (s)", "{:,.1f}"),
     "p99_jct_s": ("p99 JCT (s)", "{:,.1f}"),
     "worst_ftf_rho": ("Worst FTF ρ", "{:.3f}"),
+    "worst_themis_rho": ("Worst Themis ρ (contention met)", "{:.3f}"),
+    "max_slowdown": ("Max slowdown (JCT / run time)", "{:.2f}"),
     "unfair_fraction_pct": (f"Unfair jobs, ρ > {UNFAIR_RHO} (%)", "{:.2f}"),
     "cluster_util": ("Cluster utilization (fraction)", "{:.3f}"),
     "rounds": ("Rounds", "{:d}"),
@@ -44,7 +46,7 @@ METRIC_COLUMNS: tuple[Column, ...] = tuple(
 
 JOB_COLUMNS: tuple[str, ...] = (
     "policy", "policy_label", "job_id", "model", "batch_size", "gpus", "mode", "arrival_s",
-    "completion_s", "jct_s", "run_time_s", "attained_s", "ftf_rho", "unfair",
+    "completion_s", "jct_s", "run_time_s", "attained_s", "ftf_rho", "themis_rho", "slowdown", "unfair",
     "final_batch_size", "batch_size_changes",
 )
 """The columns of ``jobs.csv``: one row per job per run."""
@@ -53,7 +55,9 @@ JOB_COLUMNS: tuple[str, ...] = (
 def job_rows(run: Run) -> list[dict[str, Any]]:
     """The ``jobs.csv`` rows of one run (floats at full precision)."""
     rows = []
-    for record, rho in zip(run.result.records, run.ftf_rhos, strict=True):
+    result = run.result
+    themis = themis_rhos(result.records, result.round_start_s, result.num_gpus)
+    for record, rho, contended in zip(result.records, run.ftf_rhos, themis, strict=True):
         timeline = record.batch_size_timeline
         rows.append({
             "policy": run.key, "policy_label": run.label, "job_id": record.job_id,
@@ -61,6 +65,7 @@ def job_rows(run: Run) -> list[dict[str, Any]]:
             "mode": record.mode, "arrival_s": record.arrival_s,
             "completion_s": record.completion_s, "jct_s": record.jct_s,
             "run_time_s": record.run_time_s, "attained_s": record.attained_s, "ftf_rho": rho,
+            "themis_rho": contended, "slowdown": record.jct_s / record.run_time_s,
             "unfair": int(rho > UNFAIR_RHO),
             "final_batch_size": timeline[-1][1] if timeline else record.batch_size,
             "batch_size_changes": max(len(timeline) - 1, 0),
