@@ -204,7 +204,7 @@ def format_info(info: TraceInfo) -> str:
     lines.append(_stats("dynamic run time T_j", info.run_time))
     lines.append(f"{'GPU-seconds (sum gpus x T_j)':<32}{info.gpu_seconds:,.0f}")
     lines.append(f"{'makespan lower bound':<32}{info.makespan_lower_bound_s:,.0f} s "
-                 f"on {info.num_gpus} GPUs")
+                 f"on {info.num_gpus} GPUs (the work alone: {info.work_bound_s:,.0f} s)")
     return "\n".join(lines) + "\n"
 
 

@@ -74,6 +74,25 @@ def themis_rhos(records: Sequence[JobRecord], round_start_s: Sequence[float],
     return rhos
 
 
+def makespan_lower_bound_s(arrivals_s: Sequence[float], gpus: Sequence[int],
+                           run_times_s: Sequence[float], num_gpus: int) -> float:
+    """A makespan no schedule on ``num_gpus`` GPUs can beat: the larger of
+    - each job's own critical path, its arrival plus its exclusive run time ``T_j``;
+    - for every arrival time t, t plus the work (``gpus_j * T_j``) of the jobs arriving at or
+      after t, spread over every GPU (at t = the first arrival: all the work).
+    Both hold for any schedule that runs a job on its own gang at its profiled speed."""
+    if not len(arrivals_s):
+        return 0.0
+    order = np.argsort(np.asarray(arrivals_s, dtype=float), kind="stable")
+    arrivals = np.asarray(arrivals_s, dtype=float)[order]
+    runs = np.asarray(run_times_s, dtype=float)[order]
+    work = np.asarray(gpus, dtype=float)[order] * runs
+    later_work = np.cumsum(work[::-1])[::-1]  # work of the jobs from each one on
+    first_of_time = np.r_[True, arrivals[1:] != arrivals[:-1]]
+    by_release = float((arrivals + later_work / num_gpus)[first_of_time].max())
+    return max(by_release, float((arrivals + runs).max()))
+
+
 def slowdowns(records: Sequence[JobRecord]) -> list[float]:
     """Each job's JCT over its exclusive run time ``T_j`` (1: it never waited or shared)."""
     return [r.jct_s / r.run_time_s for r in records]
@@ -118,6 +137,8 @@ class Summary:
     """The headline metrics of one run."""
 
     makespan_s: float
+    makespan_over_lb: float
+    """The makespan over ``makespan_lower_bound_s`` of the completed jobs (1: optimal)."""
     avg_jct_s: float
     p50_jct_s: float
     p99_jct_s: float
@@ -140,8 +161,11 @@ def summarize(result: SimResult) -> Summary:
     jct = jcts_s(records)
     rhos = ftf_rhos(records, result.num_trace_jobs, result.num_gpus)
     span = makespan_s(records)
+    bound = makespan_lower_bound_s([r.arrival_s for r in records], [r.gpus for r in records],
+                                   [r.run_time_s for r in records], result.num_gpus)
     return Summary(
         makespan_s=span,
+        makespan_over_lb=span / bound if bound > 0 else 0.0,
         avg_jct_s=float(jct.mean()) if len(jct) else 0.0,
         p50_jct_s=float(np.percentile(jct, 50)) if len(jct) else 0.0,
         p99_jct_s=float(np.percentile(jct, 99)) if len(jct) else 0.0,

@@ -8,6 +8,7 @@ from shockwave.metrics import (
     active_jobs_per_round,
     ftf_rho,
     lease_extension_pct,
+    makespan_lower_bound_s,
     makespan_s,
     slowdowns,
     summarize,
@@ -60,6 +61,9 @@ def test_summary_on_a_hand_computed_run():
     assert summary.rounds == 4
     assert summary.worst_themis_rho == pytest.approx(240 / 70)
     assert summary.max_slowdown == pytest.approx(4.0)
+    # Lower bound: job 1's path, 10 + 60 = 70; the work from t = 0, 0 + 310 / 2 = 155; from
+    # t = 10, 10 + 260 / 2 = 140: 155.
+    assert summary.makespan_over_lb == pytest.approx(250 / 155)
 
 
 def test_themis_rho_divides_by_the_contention_each_job_met():
@@ -98,3 +102,13 @@ def test_json_round_trip_keeps_every_metric():
     again = result_from_json(result_to_json(result))
     assert summarize(again) == summarize(result)
     assert again.schedule == result.schedule
+
+
+def test_the_makespan_lower_bound_takes_release_times_and_critical_paths():
+    # Critical paths 50, 40, 30 and 140; the work from each arrival on: 0 + 170 / 2, 10 + 120 / 2,
+    # 100 + 40 / 2. The last job's own path decides: 140.
+    assert makespan_lower_bound_s([0, 10, 10, 100], [1, 2, 1, 1], [50, 30, 20, 40], 2) == 140.0
+    # Two long jobs that arrive late on one GPU: 100 + 120 beats every critical path (160) and
+    # all the work from t = 0 (130).
+    assert makespan_lower_bound_s([100, 0, 100], [1, 1, 1], [60, 10, 60], 1) == 220.0
+    assert makespan_lower_bound_s([], [], [], 4) == 0.0

@@ -34,7 +34,7 @@ def _result(records: tuple[JobRecord, ...], num_gpus: int = 2, **kw) -> SimResul
 def test_an_empty_run_has_zero_everywhere():
     summary = summarize(_result(()))
     assert makespan_s(()) == 0.0
-    assert summary == Summary(makespan_s=0.0, avg_jct_s=0.0, p50_jct_s=0.0, p99_jct_s=0.0,
+    assert summary == Summary(makespan_s=0.0, makespan_over_lb=0.0, avg_jct_s=0.0, p50_jct_s=0.0, p99_jct_s=0.0,
                               worst_ftf_rho=0.0, worst_themis_rho=0.0, max_slowdown=0.0,
                               unfair_fraction_pct=0.0, cluster_util=0.0,
                               rounds=0, lease_extension_pct=0.0, jobs_completed=0)
@@ -143,7 +143,7 @@ def test_summary_as_dict_has_every_field_by_name():
     records = (_record(0, 0.0, 100.0, 50.0),)
     summary = summarize(_result(records, num_gpus=1, busy=(50.0,)))
     assert summary.as_dict() == {
-        "makespan_s": 100.0, "avg_jct_s": 100.0, "p50_jct_s": 100.0, "p99_jct_s": 100.0,
+        "makespan_s": 100.0, "makespan_over_lb": 2.0, "avg_jct_s": 100.0, "p50_jct_s": 100.0, "p99_jct_s": 100.0,
         "worst_ftf_rho": 2.0, "worst_themis_rho": 2.0, "max_slowdown": 2.0,
         "unfair_fraction_pct": 100.0, "cluster_util": 0.5, "rounds": 0,
         "lease_extension_pct": 0.0, "jobs_completed": 1,

@@ -29,13 +29,15 @@ def test_canonical_trace_matches_spec_1_5() -> None:
     assert [round(v) for v in (dyn.min_s, dyn.median_s, dyn.mean_s, dyn.max_s, dyn.total_s)] == [
         673, 3025, 3930, 17235, 471542]
     assert round(info.gpu_seconds) == 635795
-    assert round(info.makespan_lower_bound_s) == 19869
+    assert round(info.work_bound_s) == 19869
+    assert round(info.makespan_lower_bound_s) == 20518  # the work of the jobs from the t-th on
     assert info.too_wide_job_ids == ()
 
 
 def test_lower_bound_scales_with_cluster_and_flags_wide_jobs() -> None:
     info = describe_trace(load_trace(), load_throughputs(), num_gpus=2)
-    assert info.makespan_lower_bound_s == pytest.approx(info.gpu_seconds / 2)
+    assert info.work_bound_s == pytest.approx(info.gpu_seconds / 2)
+    assert info.makespan_lower_bound_s >= info.work_bound_s
     assert len(info.too_wide_job_ids) == 8
 
 

@@ -26,6 +26,7 @@ class Column:
 
 _HEADERS: dict[str, tuple[str, str]] = {
     "makespan_s": ("Makespan (s)", "{:,.1f}"),
+    "makespan_over_lb": ("Makespan (x LB)", "{:.3f}"),
     "avg_jct_s": ("Avg JCT (s)", "{:,.1f}"),
     "p50_jct_s": ("p50 JCT (s)", "{:,.1f}"),
     "p99_jct_s": ("p99 JCT (s)", "{:,.1f}"),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shockwave.errors import InputError
+from shockwave.metrics import makespan_lower_bound_s
 from shockwave.traces.trace import Trace
 from shockwave.workload.adaptation import WorkloadFacts, build_profile, load_workload_facts
 from shockwave.workload.throughput import ThroughputTable
@@ -37,8 +38,9 @@ class TraceInfo:
 
     ``static_duration`` is the trace's own duration column (alone, initial batch size);
     ``run_time`` is the adaptation-aware exclusive run time T_j of the dynamic profile.
-    ``makespan_lower_bound_s`` is ``gpu_seconds / num_gpus`` with ``gpu_seconds`` the sum of
-    ``gpus_j * T_j``: no schedule can finish all the work sooner.
+    ``work_bound_s`` is ``gpu_seconds / num_gpus`` with ``gpu_seconds`` the sum of
+    ``gpus_j * T_j``: no schedule can finish all the work sooner. ``makespan_lower_bound_s``
+    (``metrics.makespan_lower_bound_s``) adds the release times and each job's own run time.
     """
 
     source: str
@@ -53,6 +55,7 @@ class TraceInfo:
     run_time: DurationStats
     gpu_seconds: float
     num_gpus: int
+    work_bound_s: float
     makespan_lower_bound_s: float
     too_wide_job_ids: tuple[int, ...]
 
@@ -113,6 +116,8 @@ def describe_trace(
         run_time=DurationStats.of(run_times),
         gpu_seconds=gpu_seconds,
         num_gpus=num_gpus,
-        makespan_lower_bound_s=gpu_seconds / num_gpus,
+        work_bound_s=gpu_seconds / num_gpus,
+        makespan_lower_bound_s=makespan_lower_bound_s(arrivals, [job.gpus for job in jobs],
+                                                      run_times, num_gpus),
         too_wide_job_ids=tuple(job.job_id for job in jobs if job.gpus > num_gpus),
     )
