@@ -20,7 +20,7 @@ from typing import Any
 
 from shockwave.errors import InputError
 from shockwave.sweep.grid import RunPoint
-from shockwave.sweep.spec import SweepSpec, generator_params
+from shockwave.sweep.spec import SweepSpec, generator_params, param_files
 
 KEY_FORMAT = 1
 """Bumped when what goes into a key changes, so that old cache files are not taken for new."""
@@ -68,14 +68,12 @@ def digest_inputs(spec: SweepSpec) -> InputDigests:
     facts = bundled_digest("workload.json")
     if spec.workload_facts is not None:
         facts += "+" + file_digest(spec.workload_facts)
-    paths = {value for pairs in spec.params.values() for _, values in pairs for value in values
-             if isinstance(value, str) and os.path.isabs(value)}
     return InputDigests(
         throughputs=file_digest(spec.throughputs) if spec.throughputs
         else bundled_digest("tacc_throughputs.json"),
         workload_facts=facts,
         trace=file_digest(spec.trace_file) if spec.trace_file else bundled_digest("job_templates.json"),
-        files={path: file_digest(path) for path in sorted(paths)},
+        files={path: file_digest(path) for path in param_files(spec)},
     )
 
 

@@ -25,7 +25,7 @@ from shockwave.sweep.cache import (
 )
 from shockwave.sweep.execute import Outcome, SharedInputs
 from shockwave.sweep.grid import RunPoint, columns, expand, values
-from shockwave.sweep.spec import SweepSpec, generator_params
+from shockwave.sweep.spec import SweepSpec, generator_params, param_files
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,11 @@ def load_shared(spec: SweepSpec, shockwave_version: str) -> SharedInputs:
 
     throughputs = load_throughputs(spec.throughputs)
     trace = load_trace(spec.trace_file, throughputs=throughputs) if spec.trace_file else None
+    files = {path: Path(path).read_bytes() for path in param_files(spec)}
     return SharedInputs(throughputs=throughputs, facts=load_facts(spec.workload_facts),
                         trace=trace, gpus_per_server=spec.gpus_per_server, compat=spec.compat,
                         preemption_penalty_s=spec.preemption_penalty_s,
-                        shockwave_version=shockwave_version)
+                        shockwave_version=shockwave_version, files=files)
 
 
 def check_runs(plan: Plan, shared: SharedInputs, indices: Sequence[int]) -> None:

@@ -7,8 +7,13 @@ read once by the driver), so that no worker needs the spec's files on its disk.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from shockwave.config import Compat
 from shockwave.errors import ShockwaveError
@@ -30,6 +35,9 @@ class SharedInputs:
     compat: Compat
     preemption_penalty_s: float | None
     shockwave_version: str
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    """The bytes of each file a policy parameter names (``config``), by the spec's absolute
+    path: a worker on another machine uses these, not whatever its own disk holds there."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +76,25 @@ def _metrics(point: RunPoint, shared: SharedInputs) -> dict[str, float | int]:
     if trace is None:
         trace = generate_trace(generator_params(dict(point.trace), point.seed),
                                shared.throughputs)
+    params = tuple((key, _local_copy(shared.files[value], value)
+                    if isinstance(value, str) and value in shared.files else value)
+                   for key, value in point.params)
     inputs = Inputs(gpus=point.gpus, gpus_per_server=shared.gpus_per_server,
-                    round_s=point.round_s, compat=shared.compat, params=point.params,
+                    round_s=point.round_s, compat=shared.compat, params=params,
                     preemption_penalty_s=shared.preemption_penalty_s)
     result = simulate(trace, Cluster(point.gpus, shared.gpus_per_server),
                       build_policy(point.policy, inputs), inputs.sim_config(),
                       throughputs=shared.throughputs, facts=shared.facts)
     return summarize(result).as_dict() | {"jobs_total": result.num_trace_jobs}
 
+
+def _local_copy(content: bytes, path: str) -> str:
+    """A file on this machine holding ``content`` (named by its hash, written once per machine),
+    to give a policy that reads its parameter from a path."""
+    digest = hashlib.sha256(content).hexdigest()
+    local = Path(tempfile.gettempdir()) / f"shockwave-sweep-{digest}{Path(path).suffix}"
+    if not local.exists():
+        partial = local.with_name(f".{local.name}.{os.getpid()}.tmp")
+        partial.write_bytes(content)
+        os.replace(partial, local)
+    return str(local)

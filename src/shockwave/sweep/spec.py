@@ -173,6 +173,12 @@ def generator_params(settings: Mapping[str, Any], seed: int) -> GeneratorParams:
     return GeneratorParams(**values, seed=seed)
 
 
+def param_files(spec: SweepSpec) -> list[str]:
+    """The files policy parameters name (``config``), absolute paths, each once, sorted."""
+    return sorted({value for pairs in spec.params.values() for _, values in pairs
+                   for value in values if isinstance(value, str) and Path(value).is_absolute()})
+
+
 class _Located:
     """Turns a problem at a place in the document into an ``InputError`` with file and line."""
 
