@@ -63,8 +63,8 @@ def bars_figure(rows: Sequence[Row], grouping: Grouping, title: str) -> Figure:
     FTF rho, unfair jobs), one bar per series, height the mean across seeds, whiskers the 95 %
     interval."""
     width = max(10.0, 1.9 + 0.4 * len(rows) * len(PANELS))
-    fig = new_figure(width, 4.4, cols=len(PANELS),
-                     margins=Margins(left=0.6, right=0.15, bottom=1.3, top=0.9, wspace=0.38))
+    fig = new_figure(width, 4.2, cols=len(PANELS),
+                     margins=Margins(left=0.85, right=0.15, bottom=1.0, top=0.9, wspace=0.55))
     positions = list(range(len(rows)))
     labels = [series_label(row, grouping.series) for row in rows]
     for ax, panel in zip(fig.axes, PANELS, strict=True):
