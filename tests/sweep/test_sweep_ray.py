@@ -27,14 +27,17 @@ def _metrics(out: Path) -> dict[str, dict]:
     return {p.name: json.loads(p.read_text())["metrics"] for p in (out / "runs").glob("*.json")}
 
 
-def test_the_command_starts_a_local_ray_cluster_and_stops_it(tiny_local, tmp_path):
-    """Run first, before this module's fixture starts Ray in the test process."""
+def _command(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    out = tmp_path / "out"
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "shockwave", "sweep", str(write(tmp_path, TINY)), "--out",
-         str(out), "--ray", "--jobs", "2", "--no-report", "--quiet"],
+         str(tmp_path / "out"), "--no-report", "--quiet", *args],
         capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_the_command_starts_a_local_ray_cluster_and_stops_it(tiny_local, tmp_path):
+    out = tmp_path / "out"
+    proc = _command(tmp_path, "--ray", "--jobs", "2")
     assert proc.returncode == 0, proc.stderr
     assert ("sweep tiny: 30 runs (3 policies x 2 cluster sizes x 5 seeds); 0 cached, 30 to run "
             "on a local Ray cluster") in proc.stderr
@@ -42,10 +45,12 @@ def test_the_command_starts_a_local_ray_cluster_and_stops_it(tiny_local, tmp_pat
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """A Ray cluster of 2 CPUs in this process, for the module; the sweep uses it as it is."""
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
-    yield
+def ray_cluster() -> str:
+    """A Ray cluster of 2 CPUs started by this process, for the module (a sweep run in this
+    process uses it as it is); its address, for other processes."""
+    context = ray.init(address="local", num_cpus=2, include_dashboard=False,
+                       logging_level=logging.WARNING)
+    yield context.address_info["gcs_address"]
     ray.shutdown()
 
 
@@ -59,6 +64,16 @@ def test_a_sweep_on_ray_writes_byte_identical_tables_to_a_local_one(ray_cluster,
     assert (out / "summary.csv").read_bytes() == (tiny_local / "summary.csv").read_bytes()
     assert _metrics(out) == _metrics(tiny_local)  # same keys, same numbers
     assert ray.is_initialized()  # a cluster the sweep did not start is left running
+
+
+def test_a_sweep_connects_to_a_running_cluster_by_its_address(ray_cluster, tiny_local, tmp_path):
+    """What ``--ray-address HEAD:6379`` does with a cluster of ``ray start``: another process
+    (the command) connects to this module's cluster, runs there, and leaves it running."""
+    proc = _command(tmp_path, "--ray-address", ray_cluster)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[0].endswith(f"30 to run on the Ray cluster at {ray_cluster}")
+    assert (tmp_path / "out" / "runs.csv").read_bytes() == (tiny_local / "runs.csv").read_bytes()
+    assert ray.get(ray.remote(lambda: 42).remote()) == 42  # still up
 
 
 def test_a_sweep_begun_locally_finishes_on_ray_with_the_same_tables(ray_cluster, tiny_local,

@@ -83,8 +83,8 @@ def import_ray() -> Any:
 
 class RayBackend:
     """One Ray task (``num_cpus=1``) per run. Connects to the cluster at ``address`` (``auto``:
-    the one ``ray start`` runs on this machine), or starts a local one with ``num_cpus``; uses
-    Ray as it is when this process already initialised it."""
+    the one ``ray start`` runs on this machine), or starts a new local one with ``num_cpus`` (and
+    stops it in ``close``); uses Ray as it is when this process already initialised it."""
 
     POLL_S = 0.1
 
@@ -93,7 +93,9 @@ class RayBackend:
         self.started = False
         if not self.ray.is_initialized():
             try:
-                self.ray.init(address=address, num_cpus=num_cpus if address is None else None,
+                # "local": a new cluster of our own, even when `ray start` runs one here.
+                self.ray.init(address=address or "local",
+                              num_cpus=num_cpus if address is None else None,
                               include_dashboard=False, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"at {address}" if address else "locally"
