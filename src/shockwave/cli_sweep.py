@@ -15,6 +15,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -87,8 +88,8 @@ def sweep_command(
     check_choices(plan.columns, x, metrics)
     from shockwave.sweep.driver import locked
 
-    with locked(out):
-        records, pending = _cached(plan, out, force)
+    with nullcontext() if dry_run else locked(out):  # a dry run writes nothing
+        records, pending = _cached(plan, out, force, tidy=not dry_run)
         todo = pending[:max_runs] if max_runs is not None else pending
         where = _where(use_ray, ray_address, _workers(jobs, len(todo)))
         shared = _checked_inputs(plan, todo)
@@ -98,12 +99,12 @@ def sweep_command(
             return
         result = _execute(plan, out, records, todo, shared, use_ray, ray_address, jobs, quiet) \
             if shared is not None else _nothing_to_run(plan, records)
-    argv = ["shockwave", "sweep", str(spec), "--out", str(out)]
-    argv += ["--ray-address", ray_address] if ray_address else (["--ray"] if ray else [])
-    argv += ["--x", x] if x else []
-    argv += [a for m in metric or () for a in ("--metric", m)]
-    _finish(plan, out, result, len(pending) - len(todo), report=report, x=x, metrics=metrics,
-            command_line=shlex.join(argv))
+        argv = ["shockwave", "sweep", str(spec), "--out", str(out)]
+        argv += ["--ray-address", ray_address] if ray_address else (["--ray"] if ray else [])
+        argv += ["--x", x] if x else []
+        argv += [a for m in metric or () for a in ("--metric", m)]
+        _finish(plan, out, result, len(pending) - len(todo), report=report, x=x,
+                metrics=metrics, command_line=shlex.join(argv))
 
 
 def _runs(count: int) -> str:
@@ -133,12 +134,15 @@ def _checked_inputs(plan: Plan, todo: Sequence[int]) -> SharedInputs | None:
     return shared
 
 
-def _cached(plan: Plan, out: Path, force: bool) -> tuple[dict[int, dict], list[int]]:
+def _cached(plan: Plan, out: Path, force: bool, tidy: bool) -> tuple[dict[int, dict], list[int]]:
+    """The stored runs (none with ``--force``) and the grid indices still to run; ``tidy``
+    removes what a killed sweep left half-written."""
     from shockwave.sweep.cache import RunCache
     from shockwave.sweep.driver import cached_records
 
     cache = RunCache(out / "runs")
-    cache.remove_stale_temporaries()
+    if tidy:
+        cache.remove_stale_temporaries()
     records = {} if force else cached_records(plan, cache)
     return records, [i for i in range(len(plan.points)) if i not in records]
 

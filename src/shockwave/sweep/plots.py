@@ -103,7 +103,8 @@ def line_figure(rows: Sequence[Row], grouping: Grouping, metric: str, x: str) ->
     xs = list(dict.fromkeys(row[x] for row in rows))
     numeric = _numeric(xs)
     position = {value: (value if numeric else i) for i, value in enumerate(xs)}
-    others = [c for c in grouping.conditions if c != x]
+    others = [c for c in grouping.conditions  # the ones that vary name a line
+              if c != x and len({cell(row.get(c)) for row in rows}) > 1]
     series = [c for c in grouping.series if c != x]
     lines: dict[str, list[Row]] = {}
     for row in rows:

@@ -123,6 +123,8 @@ def build_sweep_report(out: Path, name: str, columns: Sequence[str], rows: Seque
         command_line: the command that re-creates the sweep, shown on the page.
     """
     out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob("bars*.png"), *out.glob("*-vs-*.png")]:  # of an earlier report
+        stale.unlink()
     x = x or default_x(columns, rows)
     figures = draw_figures(out, name, columns, rows, x, metrics)
     images = "".join(
