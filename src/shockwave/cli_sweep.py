@@ -36,8 +36,7 @@ from shockwave.outputs import check_output_dir
 
 if TYPE_CHECKING:
     from shockwave.sweep.backends import Backend
-    from shockwave.sweep.driver import Plan, SweepResult
-    from shockwave.sweep.driver import Progress as SweepProgress
+    from shockwave.sweep.driver import Plan, SweepProgress, SweepResult
     from shockwave.sweep.execute import SharedInputs
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
@@ -148,8 +147,7 @@ def _cached(plan: Plan, out: Path, force: bool, tidy: bool) -> tuple[dict[int, d
 
 
 def _nothing_to_run(plan: Plan, records: dict[int, dict]) -> SweepResult:
-    from shockwave.sweep.driver import Progress as SweepProgress
-    from shockwave.sweep.driver import SweepResult
+    from shockwave.sweep.driver import SweepProgress, SweepResult
 
     return SweepResult(SweepProgress(len(plan.points), len(records)), dict(records))
 

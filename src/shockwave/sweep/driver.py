@@ -107,7 +107,7 @@ def _trace_name(point: RunPoint, swept: Sequence[str]) -> str:
 
 
 @dataclass
-class Progress:
+class SweepProgress:
     """Where a sweep stands: ``done`` counts cached, run and failed runs alike."""
 
     total: int
@@ -124,7 +124,7 @@ class Progress:
 class SweepResult:
     """What a call of ``run_sweep`` did, and every finished run's record by grid index."""
 
-    progress: Progress
+    progress: SweepProgress
     records: dict[int, dict[str, Any]]
     failures: list[tuple[int, str]] = field(default_factory=list)
     left: int = 0
@@ -147,11 +147,11 @@ def cached_records(plan: Plan, cache: RunCache) -> dict[int, dict[str, Any]]:
 
 def run_sweep(plan: Plan, cache: RunCache, backend: Backend, pending: Sequence[int],
               records: dict[int, dict[str, Any]],
-              on_progress: Callable[[Progress], None] | None = None) -> SweepResult:
+              on_progress: Callable[[SweepProgress], None] | None = None) -> SweepResult:
     """Run the grid indices ``pending`` on ``backend``, storing each finished run in ``cache``
     at once; ``records`` are the runs already done. Ctrl-C propagates (what finished is
     stored)."""
-    progress = Progress(total=len(plan.points), cached=len(records))
+    progress = SweepProgress(total=len(plan.points), cached=len(records))
     result = SweepResult(progress, dict(records))
     notify = on_progress or (lambda _: None)
     notify(progress)
