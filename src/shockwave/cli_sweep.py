@@ -75,10 +75,12 @@ def sweep_command(
     from shockwave.sweep.spec import load_spec
 
     use_ray = ray or ray_address is not None
-    if use_ray:
-        from shockwave.sweep.backends import import_ray
+    if use_ray:  # before any work: say at once that the extra is missing, or the cluster
+        from shockwave.sweep.backends import check_reachable, import_ray
 
-        import_ray()  # before any work: say at once that the extra is missing
+        import_ray()
+        if ray_address:
+            check_reachable(ray_address)
     out = out if out is not None else Path(f"sweep-{spec.stem}")
     check_output_dir(out, "--out")
     checked = load_spec(spec)

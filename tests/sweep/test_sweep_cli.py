@@ -259,6 +259,14 @@ def test_ray_without_the_extra_says_how_to_install_it(spec_file, tmp_path, monke
             "(pip install 'shockwave[ray]')")
 
 
+def test_an_address_where_no_cluster_listens_is_one_line_at_once(spec_file, tmp_path):
+    """Ray would retry for minutes; port 1 on the loopback refuses at once."""
+    pytest.importorskip("ray")
+    assert one_line_error(sweep(spec_file(TINY), tmp_path / "out", "--ray-address",
+                                "127.0.0.1:1")) == (
+        "error: --ray-address: cannot reach a Ray cluster at 127.0.0.1:1: Connection refused")
+
+
 def test_the_package_never_imports_ray_for_a_local_sweep(tmp_path):
     code = ("import sys; from shockwave.cli import main; "
             f"code = main(['sweep', {str(write(tmp_path, TINY))!r}, '--out', "

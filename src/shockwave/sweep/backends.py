@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -81,6 +82,23 @@ def import_ray() -> Any:
     return ray
 
 
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str) -> None:
+    """Fail fast, in one line, when nothing listens at a ``HOST:PORT`` (or ``ray://HOST:PORT``)
+    address: Ray itself retries for minutes. ``auto`` and other forms are left to Ray."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot reach a Ray cluster at {address}: {exc.strerror or exc}",
+                         field="--ray-address") from None
+
+
 class RayBackend:
     """One Ray task (``num_cpus=1``) per run. Connects to the cluster at ``address`` (``auto``:
     the one ``ray start`` runs on this machine), or starts a new local one with ``num_cpus`` (and
@@ -92,6 +110,8 @@ class RayBackend:
         self.ray = import_ray()
         self.started = False
         if not self.ray.is_initialized():
+            if address is not None:
+                check_reachable(address)
             try:
                 # "local": a new cluster of our own, even when `ray start` runs one here.
                 self.ray.init(address=address or "local",
