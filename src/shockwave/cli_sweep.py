@@ -69,7 +69,7 @@ def sweep_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
 ) -> None:
     """Run a grid of simulations (cached, resumable) and summarize it across seeds."""
-    from shockwave.sweep.driver import plan_sweep
+    from shockwave.sweep.driver import locked, plan_sweep
     from shockwave.sweep.grid import shape
     from shockwave.sweep.report import DEFAULT_METRICS, check_choices
     from shockwave.sweep.spec import load_spec
@@ -87,8 +87,6 @@ def sweep_command(
     metrics = list(metric or DEFAULT_METRICS)
     plan = plan_sweep(checked)
     check_choices(plan.columns, x, metrics)
-    from shockwave.sweep.driver import locked
-
     with nullcontext() if dry_run else locked(out):  # a dry run writes nothing
         records, pending = _cached(plan, out, force, tidy=not dry_run)
         todo = pending[:max_runs] if max_runs is not None else pending

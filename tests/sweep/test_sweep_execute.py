@@ -39,3 +39,37 @@ def test_a_run_that_fails_returns_its_reason_instead_of_raising(tmp_path):
     assert outcome.metrics is None
     assert outcome.error == ("<generated seed=0>:4: scale_factor: job 3 needs 2 GPUs but the "
                              "cluster has 1")
+
+
+class _Reversed:
+    """A backend that finishes the runs in the opposite order to the grid's."""
+
+    def __init__(self, shared):
+        self.shared = shared
+
+    def run(self, tasks):
+        for index, point in reversed(tasks):
+            yield index, simulate_point(point, self.shared)
+
+    def close(self):
+        pass
+
+
+def test_the_tables_follow_the_grid_whatever_order_runs_finish_in(tiny_local, tmp_path):
+    from sweep_helpers import TINY, write
+
+    from shockwave.sweep.cache import RunCache
+    from shockwave.sweep.driver import run_sweep
+    from shockwave.sweep.tables import run_rows, write_tables
+
+    spec = load_spec(write(tmp_path, TINY))
+    plan = plan_sweep(spec)
+    seen = []
+    result = run_sweep(plan, RunCache(tmp_path / "runs"), _Reversed(load_shared(spec, package_version())),
+                       range(len(plan.points)), {}, lambda p: seen.append((p.ran, p.cached)))
+    assert result.complete and not result.failures
+    assert seen[0] == (0, 0) and seen[-1] == (30, 0) and len(seen) == 31
+    rows = run_rows(plan.points, plan.keys, plan.columns, result.records)
+    write_tables(tmp_path, plan.columns, rows)
+    assert (tmp_path / "runs.csv").read_bytes() == (tiny_local / "runs.csv").read_bytes()
+    assert (tmp_path / "summary.csv").read_bytes() == (tiny_local / "summary.csv").read_bytes()

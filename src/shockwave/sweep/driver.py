@@ -127,8 +127,6 @@ class SweepResult:
     progress: SweepProgress
     records: dict[int, dict[str, Any]]
     failures: list[tuple[int, str]] = field(default_factory=list)
-    left: int = 0
-    """Runs not attempted (``max_runs`` reached)."""
 
     @property
     def complete(self) -> bool:
