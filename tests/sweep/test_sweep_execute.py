@@ -1,5 +1,6 @@
-"""One run as a worker executes it, from plain values: what a Ray worker on another machine
-needs is all in the shared inputs the driver sends."""
+"""One run as a worker executes it, from plain values (what a Ray worker on another machine
+needs is all in the shared inputs the driver sends), and the driver storing runs as they
+finish."""
 
 from __future__ import annotations
 
