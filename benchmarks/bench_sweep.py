@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from results_file import replace_section
+from results_file import cpu_name, replace_section
 
 SPEC = """\
 name: bench
@@ -36,16 +36,6 @@ CONFIGS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Ray, local cluster of 2 CPUs (`--ray --jobs 2`)", ("--ray", "--jobs", "2")),
 )
 RAN = re.compile(r"ran (\d+) simulations in ([\d.]+) s")
-
-
-def _cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    names = [line.split(":", 1)[1].strip() for line in out.splitlines()
-             if line.startswith("Model name")]
-    return names[0] if names else "unknown CPU"
 
 
 def _sweep(spec: Path, out: Path, args: tuple[str, ...]) -> tuple[float, float | None]:
@@ -88,7 +78,7 @@ def measure(repeat: int) -> list[tuple[str, float, float, float]]:
 def report(rows: list[tuple[str, float, float, float]], repeat: int,
            load: tuple[float, float]) -> str:
     lines = [
-        f"Machine: {_cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}. "
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}. "
         f"A sweep of {RUNS} runs (Gavel, Themis, Shockwave x 2 arrival rates x 2 cluster sizes "
         "x 5 seeds; generated traces of 40 jobs, 16 and 32 GPUs), each configuration a fresh "
         f"`shockwave sweep` into an empty folder, median of {repeat}. 1-minute load average "
