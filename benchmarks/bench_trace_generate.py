@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from results_file import replace_section
+from results_file import cpu_name, replace_section
 
 from shockwave.traces.generate import GeneratorParams, generate_trace
 from shockwave.traces.info import describe_trace
@@ -33,16 +33,6 @@ def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
         fn()
         runs.append(time.perf_counter() - start)
     return statistics.median(runs), min(runs)
-
-
-def _cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    names = [line.split(":", 1)[1].strip() for line in out.splitlines()
-             if line.startswith("Model name")]
-    return names[0] if names else "unknown CPU"
 
 
 def _cli_seconds(jobs: int, repeat: int) -> tuple[float, float]:
@@ -79,7 +69,7 @@ def report(rows: list[tuple[str, float, float]], repeat: int, load: float) -> st
     lines = [
         "## Traces",
         "",
-        f"Machine: {_cpu()}, {len(os.sched_getaffinity(0))} cores; "
+        f"Machine: {cpu_name()}, {len(os.sched_getaffinity(0))} cores; "
         f"Python {platform.python_version()}. Median and best of {repeat} runs, wall-clock "
         f"seconds; 1-minute load average {load:.1f} when it started (the machine is shared). "
         "Script: `benchmarks/bench_trace_generate.py --write`.",

@@ -1,7 +1,10 @@
-"""Write one ``## Section`` of BENCHMARKS.md (the benchmark scripts' ``--write``)."""
+"""Write one ``## Section`` of BENCHMARKS.md (the benchmark scripts' ``--write``), and name the
+machine it was measured on."""
 
 from __future__ import annotations
 
+import platform
+import subprocess
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).parent.parent / "BENCHMARKS.md"
@@ -20,3 +23,14 @@ def replace_section(title: str, body: str, path: Path = BENCHMARKS) -> None:
     end = text.find("\n## ", start)
     rest = "" if end < 0 else text[end:]
     path.write_text(text[:start] + "\n" + body + rest, encoding="utf-8")
+
+
+def cpu_name() -> str:
+    """The CPU's model name as ``lscpu`` reports it."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown CPU"
+    names = [line.split(":", 1)[1].strip() for line in out.splitlines()
+             if line.startswith("Model name")]
+    return names[0] if names else "unknown CPU"

@@ -350,6 +350,7 @@ def _mount_subcommands() -> None:
     from shockwave.cli_replay import app as replay_app
     from shockwave.cli_report import app as report_app
     from shockwave.cli_service import app as service_app
+    from shockwave.cli_sweep import app as sweep_app
     from shockwave.cli_trace import app as trace_app
 
     app.add_typer(trace_app, name="trace")
@@ -357,6 +358,7 @@ def _mount_subcommands() -> None:
     app.registered_commands.extend(service_app.registered_commands)
     app.registered_commands.extend(replay_app.registered_commands)
     app.registered_commands.extend(profile_app.registered_commands)
+    app.registered_commands.extend(sweep_app.registered_commands)
 
 
 _mount_subcommands()

@@ -53,10 +53,10 @@ def render(task: FigureTask) -> None:
             if path.suffix == ".svg":
                 fig.savefig(path, dpi=DPI, metadata=SVG_METADATA)
             else:
-                _save_png(fig, path)
+                save_png(fig, path)
 
 
-def _save_png(fig: Figure, path: Path) -> None:
+def save_png(fig: Figure, path: Path) -> None:
     """Draw with Agg and write an opaque RGB PNG (a quarter less to encode than RGBA)."""
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
