@@ -69,7 +69,7 @@ def themis_rhos(records: Sequence[JobRecord], round_start_s: Sequence[float],
     for r in records:
         first = int(np.searchsorted(starts, r.arrival_s, side="left"))
         last = int(np.searchsorted(starts, r.completion_s, side="left"))
-        mean = (prefix[last] - prefix[first]) / (last - first) if last > first else 0.0
+        mean = float(prefix[last] - prefix[first]) / (last - first) if last > first else 0.0
         rhos.append(r.jct_s / (r.run_time_s * max(1.0, mean / num_gpus)))
     return rhos
 

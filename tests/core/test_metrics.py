@@ -64,6 +64,7 @@ def test_summary_on_a_hand_computed_run():
     # Lower bound: job 1's path, 10 + 60 = 70; the work from t = 0, 0 + 310 / 2 = 155; from
     # t = 10, 10 + 260 / 2 = 140: 155.
     assert summary.makespan_over_lb == pytest.approx(250 / 155)
+    assert all(type(v) in (float, int) for v in summary.as_dict().values())  # JSON, CSV: no numpy
 
 
 def test_themis_rho_divides_by_the_contention_each_job_met():

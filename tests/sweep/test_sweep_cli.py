@@ -27,8 +27,9 @@ from shockwave.traces.generate import GeneratorParams, generate_trace
 from shockwave.workload.throughput import load_throughputs
 
 SRC = Path(shockwave.__file__).parents[1]
-HEADER = ("run,policy,gpus,seed,makespan_s,avg_jct_s,p50_jct_s,p99_jct_s,worst_ftf_rho,"
-          "unfair_fraction_pct,cluster_util,rounds,lease_extension_pct,jobs_completed,jobs_total")
+HEADER = ("run,policy,gpus,seed,makespan_s,makespan_over_lb,avg_jct_s,p50_jct_s,p99_jct_s,"
+          "worst_ftf_rho,worst_themis_rho,max_slowdown,unfair_fraction_pct,cluster_util,rounds,"
+          "lease_extension_pct,jobs_completed,jobs_total")
 SLOW = """\
 name: slow
 policies: [fifo, gavel]
@@ -74,6 +75,8 @@ def test_runs_csv_has_one_row_per_run_in_grid_order_with_the_simulator_s_exact_m
     assert row["makespan_s"] == repr(expected.makespan_s)
     assert row["avg_jct_s"] == repr(expected.avg_jct_s)
     assert row["worst_ftf_rho"] == repr(expected.worst_ftf_rho)
+    assert row["worst_themis_rho"] == repr(expected.worst_themis_rho)
+    assert row["makespan_over_lb"] == repr(expected.makespan_over_lb)
     assert row["rounds"] == str(expected.rounds) and row["jobs_total"] == "6"
 
 
@@ -226,8 +229,9 @@ def test_failed_runs_are_named_the_rest_stored_and_retried_alone(tmp_path, monke
 @pytest.mark.parametrize(("args", "expected"), [
     (["--x", "lam"], "error: --x: 'lam' is not a swept variable; swept: gpus"),
     (["--metric", "speed"], "error: --metric: unknown metric 'speed'; known: makespan_s, "
-     "avg_jct_s, p50_jct_s, p99_jct_s, worst_ftf_rho, unfair_fraction_pct, cluster_util, "
-     "rounds, lease_extension_pct, jobs_completed, jobs_total"),
+     "makespan_over_lb, avg_jct_s, p50_jct_s, p99_jct_s, worst_ftf_rho, worst_themis_rho, "
+     "max_slowdown, unfair_fraction_pct, cluster_util, rounds, lease_extension_pct, "
+     "jobs_completed, jobs_total"),
 ])
 def test_bad_figure_choices_are_refused_before_any_run(spec_file, tmp_path, args, expected):
     assert one_line_error(sweep(spec_file(TINY), tmp_path / "out", *args)) == expected
