@@ -113,6 +113,10 @@ def test_job_files_that_are_not_specs(tmp_path: Path) -> None:
         f"error: {listed}: expected a mapping of job fields (name: ..., gpus: ...), got list")
     missing = tmp_path / "missing.yaml"
     assert "cannot read the job file" in one_line_error(shockwave("submit", str(missing)))
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("name: x\ngpus: 1\nname: y\n")
+    assert one_line_error(shockwave("submit", str(twice))) == (
+        f"error: {twice}:3: name: given twice in the same mapping")
 
 
 def test_an_unknown_job_and_an_unreachable_service(server: ServerProcess) -> None:

@@ -202,22 +202,18 @@ def _exactly_one(value: object, info: ValidationInfo, other: str, *, both: str,
 
 def load_job_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     """The fields of a YAML (or JSON) job file, and the line of each top-level key. A relative
-    ``working_dir`` is taken relative to the file."""
+    ``working_dir`` is taken relative to the file; a key given twice is refused."""
     import yaml
 
+    from shockwave.yamlfile import read_yaml
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InputError(f"cannot read the job file: {reason}", path=path) from None
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"not valid YAML: {problem}", path=path,
-                         line=mark.line + 1 if mark is not None else None) from None
+        data, node = read_yaml(path)
+    except InputError as exc:
+        if exc.reason.startswith("cannot read:"):
+            raise InputError(exc.reason.replace("cannot read:", "cannot read the job file:"),
+                             path=path) from None
+        raise
     if not isinstance(data, dict):
         kind = "nothing" if data is None else type(data).__name__
         raise InputError(f"expected a mapping of job fields (name: ..., gpus: ...), got {kind}",
