@@ -1,0 +1,46 @@
+"""How a gang's rank exits add up to one attempt exit: the rules every backend shares (pure).
+
+A rank's exit is *orderly* when it does not tear the rest of the gang down: it finished (0),
+yielded after a checkpoint (75) or ended by a SIGTERM the service sent (143). Any other exit of
+one rank ends the gang, unless rank 0 has already written an orderly exit report: the gang agreed
+to stop and checkpointed, and a crash in a rank's teardown after that changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from shockwave.protocol import EXIT_FINISHED, EXIT_SIGTERM, EXIT_YIELDED, ExitReport
+from shockwave.service.backends.base import AttemptExit, read_report
+
+ORDERLY_CODES = frozenset({EXIT_FINISHED, EXIT_YIELDED, EXIT_SIGTERM})
+"""Rank exits that do not tear down the rest of the gang (it is stopping, or done)."""
+ORDERLY_REASONS = frozenset({"finished", "yielded", "lease_expired"})
+"""Report reasons that say the gang stopped in agreement (after a checkpoint, or done)."""
+
+
+def orderly_report(report_file: str | Path) -> ExitReport | None:
+    """Rank 0's report when it says the gang stopped in order, else ``None``."""
+    report = read_report(report_file)
+    return report if report is not None and report.reason in ORDERLY_REASONS else None
+
+
+def gang_code(codes: Sequence[int]) -> int:
+    """The attempt's exit code: a rank's real failure first, else rank 0's."""
+    failed = [c for c in codes if c not in ORDERLY_CODES]
+    return failed[0] if failed else codes[0]
+
+
+def failed_ranks(codes: Sequence[int | None]) -> list[int]:
+    """Ranks that exited with a code that is not orderly (``None``: still running)."""
+    return [r for r, c in enumerate(codes) if c is not None and c not in ORDERLY_CODES]
+
+
+def gang_exit(codes: Sequence[int], report: ExitReport | None) -> AttemptExit:
+    """The exit of a gang whose ranks all ended with these codes (128 + N for signal N): as
+    rank 0's orderly report says when a rank's code disagrees with it, else ``gang_code``."""
+    if report is not None and report.reason in ORDERLY_REASONS \
+            and any(c != report.exit_code for c in codes):
+        return AttemptExit(report.exit_code, None, report)
+    code = gang_code(codes)
+    return AttemptExit(code, code - 128 if code > 128 else None, report)
