@@ -1,4 +1,5 @@
-"""How a gang's rank exits add up to one attempt exit: the rules every backend shares (pure).
+"""What every backend shares about a gang (pure): the environment a rank inherits, and how its
+ranks' exits add up to one attempt exit.
 
 A rank's exit is *orderly* when it does not tear the rest of the gang down: it finished (0),
 yielded after a checkpoint (75) or ended by a SIGTERM the service sent (143). Any other exit of
@@ -7,11 +8,23 @@ to stop and checkpointed, and a crash in a rank's teardown after that changes no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from shockwave.protocol import EXIT_FINISHED, EXIT_SIGTERM, EXIT_YIELDED, ExitReport
 from shockwave.service.backends.base import AttemptExit, read_report
+
+_STRIPPED_PREFIXES = ("SHOCKWAVE_",)
+_STRIPPED = frozenset({"RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+                       "CUDA_VISIBLE_DEVICES"})
+
+
+def inherited_env(source: Mapping[str, str]) -> dict[str, str]:
+    """What a rank inherits of the environment that starts it: everything but the service's
+    secrets (``SHOCKWAVE_*``) and the variables the backend sets per rank."""
+    return {k: v for k, v in source.items()
+            if k not in _STRIPPED and not k.startswith(_STRIPPED_PREFIXES)}
+
 
 ORDERLY_CODES = frozenset({EXIT_FINISHED, EXIT_YIELDED, EXIT_SIGTERM})
 """Rank exits that do not tear down the rest of the gang (it is stopping, or done)."""

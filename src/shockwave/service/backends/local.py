@@ -30,12 +30,13 @@ from shockwave.protocol import (
     ENV_WORLD_SIZE,
 )
 from shockwave.service.backends.base import AttemptExit, AttemptSpec, Handle, read_report
-from shockwave.service.backends.gang import failed_ranks, gang_exit, orderly_report
+from shockwave.service.backends.gang import (
+    failed_ranks,
+    gang_exit,
+    inherited_env,
+    orderly_report,
+)
 from shockwave.service.config import Settings
-
-_STRIPPED_PREFIXES = ("SHOCKWAVE_",)
-_STRIPPED = frozenset({"RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
-                       "CUDA_VISIBLE_DEVICES"})
 
 
 class LocalBackend:
@@ -43,10 +44,8 @@ class LocalBackend:
 
     def __init__(self, settings: Settings, environ: Mapping[str, str] | None = None) -> None:
         self.settings = settings
-        source = os.environ if environ is None else environ
         # The service's own environment minus its secrets and the variables set per rank.
-        self._base_env = {k: v for k, v in source.items()
-                          if k not in _STRIPPED and not k.startswith(_STRIPPED_PREFIXES)}
+        self._base_env = inherited_env(os.environ if environ is None else environ)
         self._children: dict[int, list[subprocess.Popen[bytes]]] = {}
 
     # -- the four verbs ------------------------------------------------------------------------
