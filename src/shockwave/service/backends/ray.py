@@ -129,6 +129,8 @@ class _Gang:
     deadline: float = 0.0
     stop_asked: bool = False
     killed: bool = False
+    killed_ranks: frozenset[int] = frozenset()
+    """Ranks still running when this backend killed the gang: their codes are its doing."""
     lost: str | None = None
     """Why it was lost (an actor died that this backend did not kill), once known."""
     result: AttemptExit | None = None
@@ -223,6 +225,8 @@ class RayBackend:
 
     def kill(self, handle: Handle) -> None:
         gang = self._gang(handle)
+        if not gang.killed:
+            gang.killed_ranks = frozenset(r for r, code in enumerate(gang.codes) if code is None)
         gang.killed = True
         if gang.phase in ("launching", "running"):
             _ready([actor.signal.remote(signal.SIGKILL) for actor in gang.actors],
@@ -315,14 +319,19 @@ class RayBackend:
     def _verdict(self, gang: _Gang, report: ExitReport | None) -> AttemptExit:
         """How the gang ended, every rank's exit known: as rank 0's orderly report says; else
         lost if an actor died under it, or if a node of the gang is gone (its peers then fail
-        in their collectives before Ray has told of the death); else by the exit codes
-        (``gang_exit``), a rank whose actor this backend killed counted as SIGKILLed."""
+        in their collectives before Ray has told of the death); else the failure of a rank
+        that ended by itself, the others then killed; else by the exit codes (``gang_exit``),
+        a rank whose actor this backend killed counted as SIGKILLed."""
         orderly = report is not None and report.reason in ORDERLY_REASONS
         if gang.lost is not None:
             if orderly:
                 return AttemptExit(report.exit_code, None, report)  # type: ignore[union-attr]
             return AttemptExit(None, None, report, lost=True, note=gang.lost)
         codes = [SIGKILL_CODE if code is None or code == _LOST else code for code in gang.codes]
+        own = [c for r, c in enumerate(codes) if r not in gang.killed_ranks]
+        if not orderly and failed_ranks(own):  # what made this backend kill the others
+            code = own[failed_ranks(own)[0]]
+            return AttemptExit(code, code - 128 if code > 128 else None, report)
         ended = gang_exit(codes, report)
         if not orderly and ended.exit_code not in ORDERLY_CODES:
             dead = self._dead_nodes(gang)
