@@ -79,6 +79,14 @@ def run_script(runner: RankRunner, tmp_path: Path, code: str, **env: str) -> int
                          str(tmp_path / "rank-0.log"))
 
 
+def test_the_log_directory_is_made_where_the_rank_runs(tmp_path: Path) -> None:
+    """On another machine the service's attempt directory does not exist yet."""
+    runner = RankRunner()
+    log = tmp_path / "attempts" / "7" / "rank-1.log"
+    runner.launch([sys.executable, "-c", "print('up')"], None, {}, str(log))
+    assert runner.wait_exit() == 0 and log.read_text() == "up\n"
+
+
 def test_the_rank_runs_with_its_environment_and_its_exit_code_is_reported(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOCKWAVE_TOKEN", "the-service-secret")

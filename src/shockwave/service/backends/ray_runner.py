@@ -88,6 +88,7 @@ class RankRunner:
     def _supervise(self, argv: list[str], cwd: str | None, env: dict[str, str], log_path: str,
                    started: threading.Event, failure: list[BaseException]) -> None:
         try:
+            os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)  # on another machine
             with open(log_path, "ab") as log:
                 self._proc = subprocess.Popen(
                     argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
