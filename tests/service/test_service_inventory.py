@@ -146,3 +146,6 @@ def test_a_failed_rank_decides_the_gang_exit_unless_rank_0_reported_in_order() -
     assert gang_exit([75, 134], yielded) == AttemptExit(75, None, yielded)
     crashed = ExitReport(reason="failed", exit_code=1, message="boom")
     assert gang_exit([1, 137], crashed) == AttemptExit(1, None, crashed)
+    # Rank 1 failed by itself; rank 0 was still running and the backend killed it.
+    assert gang_exit([137, 3], None, killed={0}) == AttemptExit(3, None, None)
+    assert gang_exit([137, 137], None, killed={0, 1}) == AttemptExit(137, 9, None)

@@ -8,7 +8,7 @@ to stop and checkpointed, and a crash in a rank's teardown after that changes no
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from shockwave.protocol import EXIT_FINISHED, EXIT_SIGTERM, EXIT_YIELDED, ExitReport
@@ -49,11 +49,15 @@ def failed_ranks(codes: Sequence[int | None]) -> list[int]:
     return [r for r, c in enumerate(codes) if c is not None and c not in ORDERLY_CODES]
 
 
-def gang_exit(codes: Sequence[int], report: ExitReport | None) -> AttemptExit:
+def gang_exit(codes: Sequence[int], report: ExitReport | None,
+              killed: Collection[int] = ()) -> AttemptExit:
     """The exit of a gang whose ranks all ended with these codes (128 + N for signal N): as
-    rank 0's orderly report says when a rank's code disagrees with it, else ``gang_code``."""
+    rank 0's orderly report says when a rank's code disagrees with it; else the failure of a
+    rank that ended by itself, not one of the ``killed`` ranks the backend then tore down (their
+    137 is its doing); else ``gang_code``."""
     if report is not None and report.reason in ORDERLY_REASONS \
             and any(c != report.exit_code for c in codes):
         return AttemptExit(report.exit_code, None, report)
-    code = gang_code(codes)
+    own = [c for r, c in enumerate(codes) if r not in killed and c not in ORDERLY_CODES]
+    code = own[0] if own else gang_code(codes)
     return AttemptExit(code, code - 128 if code > 128 else None, report)

@@ -47,6 +47,9 @@ class LocalBackend:
         # The service's own environment minus its secrets and the variables set per rank.
         self._base_env = inherited_env(os.environ if environ is None else environ)
         self._children: dict[int, list[subprocess.Popen[bytes]]] = {}
+        self._torn_down: dict[int, frozenset[int]] = {}
+        """Per attempt, the ranks still running when a rank's failure made this backend kill
+        the gang (their 137 is not the gang's failure)."""
 
     # -- the four verbs ------------------------------------------------------------------------
     def start(self, spec: AttemptSpec) -> Handle:
@@ -81,17 +84,20 @@ class LocalBackend:
         if any(code == "running" for code in codes):
             known = [c if isinstance(c, int) else None for c in codes]
             if failed_ranks(known) and orderly_report(handle["report_file"]) is None:
+                self._torn_down.setdefault(handle["attempt_id"], frozenset(
+                    r for r, c in enumerate(codes) if c == "running"))
                 self.kill(handle)  # a rank died: the rest of the gang cannot go on without it
             return None
         _killpg_safely(handle, signal.SIGKILL)  # whatever the ranks left behind
         self._children.pop(handle["attempt_id"], None)
+        killed = self._torn_down.pop(handle["attempt_id"], frozenset())
         report = read_report(handle["report_file"])
         known = [c for c in codes if isinstance(c, int)]
         if len(known) < len(codes):  # ended while nobody could wait for it
             if report is None:
                 return AttemptExit(None)
             return AttemptExit(report.exit_code, None, report)
-        return gang_exit(known, report)
+        return gang_exit(known, report, killed)
 
     def stop(self, handle: Handle, grace_s: float) -> None:
         _killpg_safely(handle, signal.SIGTERM)

@@ -319,20 +319,16 @@ class RayBackend:
     def _verdict(self, gang: _Gang, report: ExitReport | None) -> AttemptExit:
         """How the gang ended, every rank's exit known: as rank 0's orderly report says; else
         lost if an actor died under it, or if a node of the gang is gone (its peers then fail
-        in their collectives before Ray has told of the death); else the failure of a rank
-        that ended by itself, the others then killed; else by the exit codes (``gang_exit``),
-        a rank whose actor this backend killed counted as SIGKILLed."""
+        in their collectives before Ray has told of the death); else by the exit codes
+        (``gang_exit``: a rank that failed by itself first), a rank whose actor this backend
+        killed counted as SIGKILLed."""
         orderly = report is not None and report.reason in ORDERLY_REASONS
         if gang.lost is not None:
             if orderly:
                 return AttemptExit(report.exit_code, None, report)  # type: ignore[union-attr]
             return AttemptExit(None, None, report, lost=True, note=gang.lost)
         codes = [SIGKILL_CODE if code is None or code == _LOST else code for code in gang.codes]
-        own = [c for r, c in enumerate(codes) if r not in gang.killed_ranks]
-        if not orderly and failed_ranks(own):  # what made this backend kill the others
-            code = own[failed_ranks(own)[0]]
-            return AttemptExit(code, code - 128 if code > 128 else None, report)
-        ended = gang_exit(codes, report)
+        ended = gang_exit(codes, report, gang.killed_ranks)
         if not orderly and ended.exit_code not in ORDERLY_CODES:
             dead = self._dead_nodes(gang)
             if dead:
