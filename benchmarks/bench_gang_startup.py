@@ -206,10 +206,13 @@ def markdown(summary: dict[str, Any]) -> str:
         "",
         f"The Ray backend adds {on_ray - local:+.2f} s to a gang's start (median first step "
         f"{on_ray:.2f} s against {local:.2f} s): the placement group, then one actor per rank "
-        "(a new Ray worker process each), whose `where` and `launch` calls each take a poll "
-        "of the round loop; the rest, the same under both, is the job's own start-up (Python, "
-        "torch, the gloo rendezvous, the data). `start()` itself only submits to Ray, so it "
-        "blocks the round loop no longer than the local backend's fork-and-exec. Placement "
+        "(a new Ray worker process each) reporting their node, then the launch of the "
+        "processes; the rest, the same under both, is the job's own start-up (Python, torch, "
+        "the gloo rendezvous, the data). `start()` itself only submits to Ray, so it blocks "
+        "the round loop no longer than the local backend's fork-and-exec. The benchmark polls "
+        "every 10 ms; under the service each launch step waits for the next tick of the round "
+        "loop (`--tick-seconds`, 0.5 s by default): up to one tick more before the processes "
+        "start. Placement "
         f"groups left after the runs: {summary['placement_groups_left']}.",
     ])
 
