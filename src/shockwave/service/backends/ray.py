@@ -163,7 +163,8 @@ class RayBackend:
     # -- the verbs ---------------------------------------------------------------------------
     def start(self, spec: AttemptSpec) -> Handle:
         nodes = self.topology.nodes_of(spec.slots)
-        gone = self.unavailable_slots().intersection(spec.slots)
+        self._refresh_nodes()
+        gone = self._unavailable.intersection(spec.slots)
         if gone:
             raise SlotsUnavailable(f"slots {sorted(gone)} are on a Ray node that left")
         spec.attempt_dir.mkdir(parents=True, exist_ok=True)
@@ -243,11 +244,16 @@ class RayBackend:
         return len(_ready(pending, timeout_s=2.0)) < len(pending)
 
     def unavailable_slots(self) -> frozenset[int]:
-        now = self._clock()
-        if now - self._nodes_at >= NODES_TTL_S:
-            self._unavailable = self.topology.unavailable(alive_nodes())
-            self._nodes_at = now
+        if self._clock() - self._nodes_at >= NODES_TTL_S:
+            self._refresh_nodes()
         return self._unavailable
+
+    def _refresh_nodes(self) -> set[str]:
+        """Ask Ray which nodes are alive now; remember which slots that leaves out."""
+        alive = alive_nodes()
+        self._unavailable = self.topology.unavailable(alive)
+        self._nodes_at = self._clock()
+        return alive
 
     # -- the launch, step by step ------------------------------------------------------------
     def _placed(self, gang: _Gang) -> None:
@@ -411,7 +417,7 @@ class RayBackend:
 
     def _dead_nodes(self, gang: _Gang) -> str | None:
         """``node <ip> (<id>) died`` for the gang's nodes that are gone, or ``None``."""
-        alive = alive_nodes()
+        alive = self._refresh_nodes()  # the round loop then re-plans without them at once
         dead = sorted({(ip, node) for ip, node in zip(gang.handle["ips"], gang.handle["nodes"],
                                                        strict=True) if node not in alive})
         if not dead:
