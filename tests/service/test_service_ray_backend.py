@@ -410,3 +410,13 @@ def test_a_restarted_service_adopts_a_running_gang_by_its_handle(
     assert all(dead(env["pid"]) for env in envs)
     assert not ray_backend.RayBackend(gangs.settings, gangs.topology).alive(handle)
     assert live_placement_groups(gangs.backend.prefix) == [] and live_actors([handle]) == []
+
+    # A service that died before recording a gang's handle: the next one removes it.
+    kept, orphan = gangs.start((0,), "-1"), gangs.start((1,), "-1")
+    restarted = ray_backend.RayBackend(gangs.settings, gangs.topology)
+    assert restarted.reap_orphans([kept]) == 1
+    wait_for(lambda: live_actors([orphan]) == [], 10, "the orphan's actors to go")
+    assert live_placement_groups(gangs.backend.prefix) == [
+        f"{gangs.backend.prefix}-a{kept['attempt_id']}"]
+    gangs.backend.kill(kept)
+    assert live_placement_groups(gangs.backend.prefix) == []

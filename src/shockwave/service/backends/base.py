@@ -56,8 +56,8 @@ class SlotsUnavailable(OSError):
 
 
 class Backend(Protocol):
-    """Four verbs, plus ``alive`` for recovery and ``unavailable_slots`` for the inventory. None
-    of them blocks for long; deadlines (when to send SIGTERM, when to kill) are the round loop's,
+    """Four verbs, plus ``alive`` and ``reap_orphans`` for recovery and ``unavailable_slots``
+    for the inventory. None of them blocks for long; deadlines (when to send SIGTERM, when to kill) are the round loop's,
     persisted in the store."""
 
     def start(self, spec: AttemptSpec) -> Handle:
@@ -82,6 +82,11 @@ class Backend(Protocol):
 
     def unavailable_slots(self) -> frozenset[int]:
         """Slots that cannot run anything now (their server left the cluster)."""
+        ...
+
+    def reap_orphans(self, live: list[Handle]) -> int:
+        """After a restart: end what this service started for attempts other than ``live``
+        (started, then the service died before it recorded the handle); how many."""
         ...
 
 

@@ -72,6 +72,9 @@ class FakeBackend:
     def unavailable_slots(self) -> frozenset[int]:
         return frozenset(self.down)
 
+    def reap_orphans(self, live: list[Handle]) -> int:
+        return 0
+
     # -- test controls -------------------------------------------------------------------------
     def finish(self, attempt_id: int, exit_code: int | None, report: ExitReport | None = None,
                signal: int | None = None, *, lost: bool = False, note: str | None = None) -> None:

@@ -114,6 +114,9 @@ class LocalBackend:
     def unavailable_slots(self) -> frozenset[int]:
         return frozenset()  # this machine's slots come and go with it
 
+    def reap_orphans(self, live: list[Handle]) -> int:
+        return 0  # an unrecorded process is told stop_now at its first heartbeat
+
     # -- helpers -------------------------------------------------------------------------------
     def _start_rank(self, spec: AttemptSpec, rank: int, port: int,
                     group: int | None) -> subprocess.Popen[bytes]:

@@ -243,6 +243,25 @@ class RayBackend:
         pending = [ref for ref, code in zip(gang.refs, gang.codes, strict=True) if code is None]
         return len(_ready(pending, timeout_s=2.0)) < len(pending)
 
+    def reap_orphans(self, live: list[Handle]) -> int:
+        """Remove this service's placement groups (and their actors) that no ``live`` handle
+        names: a service that died between asking Ray for a gang and recording its handle left
+        them, idle and holding their slots, since only ``poll`` launches the processes."""
+        keep = {h.get("placement_group") for h in live}
+        reaped = 0
+        for pg_id, info in ray.util.placement_group_table().items():
+            if not info["name"].startswith(f"{self.prefix}-a") or info["state"] == "REMOVED" \
+                    or pg_id in keep:
+                continue
+            actors = []
+            for rank in range(len(info["bundles"])):
+                with contextlib.suppress(ValueError):
+                    actors.append(ray.get_actor(f"{info['name']}-r{rank}", namespace=NAMESPACE))
+            self._tear_down(_Gang(handle={}, actors=actors, phase="ended", pg=PlacementGroup(
+                ray.PlacementGroupID(bytes.fromhex(pg_id)))))
+            reaped += 1
+        return reaped
+
     def unavailable_slots(self) -> frozenset[int]:
         if self._clock() - self._nodes_at >= NODES_TTL_S:
             self._refresh_nodes()
