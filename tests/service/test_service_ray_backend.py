@@ -333,11 +333,11 @@ sys.exit(code) if code >= 0 else time.sleep(60)
 
 
 class Gangs:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, resource: str = "GPU") -> None:
         self.tmp = tmp_path
-        self.settings = Settings(state_dir=tmp_path / "state", gpus=4, servers=(2, 2),
-                                 backend="ray")
-        self.topology = ray_backend.discover("GPU", self.settings.state_dir)
+        self.topology = ray_backend.discover(resource, tmp_path / "state")
+        self.settings = Settings(state_dir=tmp_path / "state", gpus=self.topology.num_slots,
+                                 servers=self.topology.slot_counts, backend="ray")
         self.backend = ray_backend.RayBackend(self.settings, self.topology)
         self.handles: list[Handle] = []
 
@@ -419,4 +419,17 @@ def test_a_restarted_service_adopts_a_running_gang_by_its_handle(
     assert live_placement_groups(gangs.backend.prefix) == [
         f"{gangs.backend.prefix}-a{kept['attempt_id']}"]
     gangs.backend.kill(kept)
+    assert live_placement_groups(gangs.backend.prefix) == []
+
+
+def test_slots_counted_in_another_resource_get_no_gpu(tmp_path: Path, nodes: list[Any]) -> None:
+    """``--ray-resource CPU``: every CPU of a node is a slot (the head's one too)."""
+    gangs = Gangs(tmp_path, resource="CPU")
+    assert sorted(gangs.topology.slot_counts) == [1, 2, 2]
+    two = next(slot for slot, node in enumerate(gangs.topology.slot_nodes()) if node.slots == 2)
+    handle = gangs.start((two, two + 1), "0,0")
+    envs = gangs.wait_running(handle, 2)
+    assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["", ""]
+    assert len(set(handle["nodes"])) == 1
+    assert gangs.wait_exit(handle) == AttemptExit(0, None, None)
     assert live_placement_groups(gangs.backend.prefix) == []

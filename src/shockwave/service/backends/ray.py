@@ -175,12 +175,10 @@ class RayBackend:
                 [{self.topology.resource: 1.0}] * len(nodes), name=name, lifetime="detached",
                 strategy="STRICT_PACK" if one_node else "PACK",
                 bundle_label_selector=[{NODE_ID_LABEL: n.node_id} for n in nodes])
-            gpu = self.topology.resource == "GPU"
             actors = [
                 self._runner.options(
                     name=f"{name}-r{rank}", namespace=NAMESPACE, lifetime="detached",
-                    max_restarts=0, max_concurrency=4, num_cpus=0, num_gpus=1 if gpu else 0,
-                    resources={} if gpu else {self.topology.resource: 1.0},
+                    max_restarts=0, max_concurrency=4, **self._slot_resources(),
                     scheduling_strategy=PlacementGroupSchedulingStrategy(
                         placement_group=pg, placement_group_bundle_index=rank),
                 ).remote()
@@ -361,6 +359,13 @@ class RayBackend:
         return ended
 
     # -- helpers -----------------------------------------------------------------------------
+    def _slot_resources(self) -> dict[str, Any]:
+        """A rank actor's resources: one slot (Ray sets ``CUDA_VISIBLE_DEVICES`` for a GPU)."""
+        resource = self.topology.resource
+        return {"num_cpus": 1 if resource == "CPU" else 0,
+                "num_gpus": 1 if resource == "GPU" else 0,
+                "resources": {} if resource in ("CPU", "GPU") else {resource: 1.0}}
+
     def _rank_envs(self, spec: AttemptSpec, wheres: list[dict[str, Any]]) -> list[dict[str, str]]:
         """Each rank's environment: the attempt's, the rank layout, rank 0's node and port for
         the rendezvous, and the gang's GPUs on the rank's node (in local-rank order)."""
