@@ -41,6 +41,13 @@ class Device(StrEnum):
     cpu = "cpu"
 
 
+class BackendChoice(StrEnum):
+    """Where attempts run."""
+
+    local = "local"
+    ray = "ray"
+
+
 class LogLevel(StrEnum):
     critical = "critical"
     error = "error"
@@ -90,37 +97,97 @@ def serve(
     throughputs: Annotated[Path | None, typer.Option("--throughputs", help="throughputs JSON (e.g. from `shockwave profile`): speeds of jobs, by their name, until the service has measured them")] = None,
     gpu_type: Annotated[str, typer.Option("--gpu-type", help="the GPU type of the --throughputs table that a slot stands for")] = "v100",
     workload_facts: Annotated[Path | None, typer.Option("--workload-facts", help="workload facts (e.g. from `shockwave profile`): the learned batch-size schedules of adaptive jobs shape their profiles, as in the simulator")] = None,
+    checkpoint_dir: Annotated[Path | None, typer.Option("--checkpoint-dir", help="where jobs checkpoint (default: STATE_DIR/checkpoints); with --backend ray, a directory every node reaches at this same path (NFS)", show_default=False)] = None,
+    backend: Annotated[BackendChoice, typer.Option("--backend", help="where jobs run: process groups on this machine, or rank actors on a Ray cluster's nodes (pip install 'shockwave[ray]')")] = BackendChoice.local,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="with --backend ray: the cluster to join, `auto` (the one this machine is part of) or HEAD:PORT (default: start a private Ray on this machine)", show_default=False)] = None,
+    ray_resource: Annotated[str | None, typer.Option("--ray-resource", help="with --backend ray: the node resource whose units are slots, one per rank (default GPU; e.g. `slot` for nodes started with --resources '{\"slot\": 2}')", show_default=False)] = None,
     token: TokenOpt = None,
     log_level: Annotated[LogLevel, typer.Option("--log-level", help="the service's log level")] = LogLevel.info,
 ) -> None:
-    """Run the scheduler service: real jobs time-share this machine's slots round by round."""
+    """Run the scheduler service: real jobs time-share this machine's slots (or a Ray
+    cluster's) round by round."""
     from shockwave.experiment import parse_params
-    from shockwave.service.config import Settings, detect_cuda_devices
+    from shockwave.service.config import Settings, detect_cuda_devices, is_loopback
     from shockwave.service.rounds import make_planner
     from shockwave.service.server import run_server
 
-    cuda = detect_cuda_devices() if device != Device.cpu else ()
-    if device == Device.cuda and not cuda:
-        raise InputError("no CUDA device is visible", field="--device")
-    kind = "cuda" if cuda else "cpu"
-    slots = gpus if gpus is not None else (len(cuda) or max(1, (os.cpu_count() or 2) // 2))
-    settings = Settings(
-        state_dir=state_dir, gpus=slots, slot_kind=kind, cuda_devices=cuda, host=host, port=port,
-        policy=policy, policy_config=str(policy_config) if policy_config else None,
+    if not is_loopback(host) and token is None:
+        raise InputError(f"refusing to listen on {host} (not loopback) without a token: give "
+                         "--token or set SHOCKWAVE_TOKEN", field="--host")
+    common: dict[str, Any] = dict(
+        state_dir=state_dir, host=host, port=port, policy=policy,
+        policy_config=str(policy_config) if policy_config else None,
         params=parse_params(param or []), round_s=round_seconds, heartbeat_s=heartbeat_seconds,
         lease_s=lease_seconds, startup_s=startup_seconds, grace_s=grace_seconds, tick_s=tick_seconds,
         min_train_s=min_train_seconds,
         backoff_s=backoff_seconds, max_backoff_s=max(300.0, backoff_seconds), token=token,
         throughputs=str(throughputs) if throughputs else None, gpu_type=gpu_type,
-        workload_facts=str(workload_facts) if workload_facts else None)
-    if not settings.loopback and settings.token is None:
-        raise InputError(f"refusing to listen on {host} (not loopback) without a token: give "
-                         "--token or set SHOCKWAVE_TOKEN", field="--host")
-    make_planner(settings)  # the policy and its options, checked before anything starts
-    _check_throughputs(settings)
-    _err(f"shockwave serving on http://{host}:{port} with {settings.policy}, {slots} "
-         f"{kind} slot(s), {round_seconds:g} s rounds; state in {state_dir}")
-    run_server(settings, log_level.value)
+        workload_facts=str(workload_facts) if workload_facts else None,
+        checkpoint_root=checkpoint_dir.resolve() if checkpoint_dir else None)
+    probe = Settings(gpus=1, **common)
+    make_planner(probe)  # the policy and its options, checked before anything starts
+    _check_throughputs(probe)
+    if backend == BackendChoice.ray:
+        settings, make_backend, where = _ray_settings(common, gpus, device, ray_address,
+                                                      ray_resource or "GPU")
+    else:
+        for flag, value in (("--ray-address", ray_address), ("--ray-resource", ray_resource)):
+            if value is not None:
+                raise InputError("only with --backend ray", field=flag)
+        cuda = detect_cuda_devices() if device != Device.cpu else ()
+        if device == Device.cuda and not cuda:
+            raise InputError("no CUDA device is visible", field="--device")
+        kind = "cuda" if cuda else "cpu"
+        slots = gpus if gpus is not None else (len(cuda) or max(1, (os.cpu_count() or 2) // 2))
+        settings = Settings(gpus=slots, slot_kind=kind, cuda_devices=cuda, **common)
+        make_backend, where = None, f"{slots} {kind} slot(s)"
+    make_planner(settings)
+    _err(f"shockwave serving on http://{host}:{port} with {settings.policy}, {where}, "
+         f"{round_seconds:g} s rounds; state in {state_dir}")
+    run_server(settings, log_level.value, make_backend)
+
+
+def _ray_settings(common: dict[str, Any], gpus: int | None, device: Device,
+                  address: str | None, resource: str) -> tuple[Any, Any, str]:
+    """``serve --backend ray``: the settings over the Ray cluster's slots, how to build the
+    backend, and what the slots are, in words. Joins the cluster (or starts a private one)."""
+    from shockwave.service.config import Settings, is_loopback
+
+    if gpus is not None:
+        raise InputError("with --backend ray the slots are the Ray nodes' (see --ray-resource)",
+                         field="--gpus")
+    if device != Device.auto:
+        raise InputError("with --backend ray the slots are the Ray nodes' (see --ray-resource)",
+                         field="--device")
+    try:
+        from shockwave.service.backends import ray as ray_backend
+    except ImportError:
+        raise InputError("needs Ray: install shockwave[ray] (pip install 'shockwave[ray]')",
+                         field="--backend") from None
+    try:
+        ray_backend.connect(address)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise InputError(f"cannot join the Ray cluster at {address or 'a new local Ray'}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                         field="--ray-address") from None
+    topology = ray_backend.discover(resource, common["state_dir"])
+    if len(topology.unavailable(ray_backend.alive_nodes())) == topology.num_slots:
+        raise InputError(f"no alive node of the Ray cluster has a {resource!r} resource: start "
+                         "nodes with GPUs, or give the resource that counts slots",
+                         field="--ray-resource")
+    here = ray_backend.driver_ip()
+    elsewhere = sorted({node.ip for node in topology.nodes} - {here})
+    if is_loopback(common["host"]) and elsewhere:
+        raise InputError(f"jobs on Ray nodes at {', '.join(elsewhere)} cannot reach a service on "
+                         f"{common['host']}: give --host {here} (or 0.0.0.0) and a --token",
+                         field="--host")
+    settings = Settings(
+        gpus=topology.num_slots, servers=topology.slot_counts, slot_names=topology.slot_names(),
+        slot_kind="cuda" if resource == "GPU" else "cpu", backend="ray", ray_address=address,
+        ray_resource=resource, advertise_host=here, **common)
+    where = (f"{topology.num_slots} {resource} slot(s) on {len(topology.nodes)} Ray node(s)"
+             f" ({address or 'a private Ray'})")
+    return settings, lambda: ray_backend.RayBackend(settings, topology), where
 
 
 # -- submit ----------------------------------------------------------------------------------------

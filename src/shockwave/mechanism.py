@@ -106,19 +106,22 @@ def place_gangs(
 ) -> dict[JobId, tuple[int, ...]]:
     """GPU ids for each selected job, gang width by gang width, widest first (Gavel's rule).
 
-    Within a width, jobs first keep last round's GPUs where none was taken yet (a lease
-    extension); the others then take the lowest free ids in server order, from a cursor that
-    only moves forward. ``selected`` gives the order within a width.
+    Within a width, jobs first keep last round's GPUs where none was taken yet and all still
+    exist (a lease extension; a server may have left the cluster); the others then take the
+    lowest free ids in server order, from a cursor that only moves forward. ``selected`` gives
+    the order within a width.
     """
     taken: set[int] = set()
     placed: dict[JobId, tuple[int, ...]] = {}
     free = [gpu for server in servers for gpu in server]
+    exists = set(free)
     cursor = 0
     for width in sorted({gpus[j] for j in selected}, reverse=True):
         group = [j for j in selected if gpus[j] == width]
         for job_id in group:
             before = previous.get(job_id)
-            if before and len(before) == width and not taken.intersection(before):
+            if before and len(before) == width and not taken.intersection(before) \
+                    and exists.issuperset(before):
                 placed[job_id] = tuple(before)
                 taken.update(before)
         for job_id in group:

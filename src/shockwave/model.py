@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -47,11 +47,15 @@ class JobSpec:
 
 @dataclass(frozen=True)
 class Cluster:
-    """A homogeneous cluster: ``num_gpus`` GPUs of one type, ``gpus_per_server`` per server."""
+    """A cluster of ``num_gpus`` GPUs of one type: ``gpus_per_server`` per server, GPU ids
+    ``0..num_gpus-1`` in server order; or, when ``layout`` is given, exactly those servers, each
+    a tuple of GPU ids (servers of different sizes, ids with gaps: the service's view of a
+    multi-node cluster, some of whose nodes may be gone). ``from_layout`` builds one."""
 
     num_gpus: int
     gpus_per_server: int = 1
     gpu_type: str = "v100"
+    layout: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         from shockwave.errors import InputError
@@ -61,15 +65,32 @@ class Cluster:
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_GPUS:
                 raise InputError(f"must be an integer in [1, {MAX_GPUS:,}], got {value!r}",
                                  field=name)
+        if self.layout is not None:
+            ids = [gpu for server in self.layout for gpu in server]
+            if len(ids) != self.num_gpus or len(set(ids)) != len(ids) or min(ids) < 0 \
+                    or any(not server for server in self.layout):
+                raise InputError(f"a layout of {self.num_gpus} distinct GPU ids in non-empty "
+                                 f"servers expected, got {self.layout!r}", field="layout")
+            return
         if self.num_gpus % self.gpus_per_server:
             raise InputError(
                 f"{self.num_gpus} GPUs do not make whole servers of {self.gpus_per_server}",
                 field="gpus-per-server",
             )
 
+    @classmethod
+    def from_layout(cls, servers: Sequence[Sequence[int]], gpu_type: str = "v100") -> Cluster:
+        """The cluster of exactly these servers (GPU ids per server, in server order)."""
+        layout = tuple(tuple(server) for server in servers)
+        return cls(num_gpus=sum(map(len, layout)),
+                   gpus_per_server=max(map(len, layout), default=0), gpu_type=gpu_type,
+                   layout=layout)
+
     @property
     def servers(self) -> list[list[int]]:
         """GPU ids grouped by server, in server order."""
+        if self.layout is not None:
+            return [list(server) for server in self.layout]
         per = self.gpus_per_server
         return [list(range(s, min(s + per, self.num_gpus))) for s in range(0, self.num_gpus, per)]
 

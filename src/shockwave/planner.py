@@ -43,6 +43,12 @@ class RoundPlanner:
         if not self.config.reference:
             self.needs_allocation = True
 
+    def cluster_changed(self, cluster: Cluster) -> None:
+        """Servers left or came back (the service on a multi-node cluster): place on
+        ``cluster`` from now on, with shares re-solved for it."""
+        self.cluster = cluster
+        self.needs_allocation = True
+
     # The decision -------------------------------------------------------------------------
     def next_round(self, view: ClusterView) -> RoundPlan:
         """The placement for the round starting at ``view.now_s``."""

@@ -96,3 +96,14 @@ def test_a_policy_that_is_not_work_conserving_leaves_zero_priority_jobs_out():
         p.job_added(0)
         p.job_added(1)
         assert sorted(p.next_round(view(jobs)).placements) == placed, conserving
+
+
+def test_a_changed_cluster_is_placed_on_and_re_solved_for():
+    policy = Shares({0: 1.0})
+    p = planner(policy)
+    p.job_added(0)
+    assert p.next_round(view([job(0, gpus=2)])).placements == {0: (0, 1)}
+    assert len(policy.calls) == 1 and p.needs_allocation is False
+    p.cluster_changed(Cluster.from_layout([[2, 3]]))  # the server of GPUs 0-1 left
+    plan = p.next_round(view([job(0, gpus=2)], now_s=1e6, num_gpus=2))
+    assert len(policy.calls) == 2 and plan.placements == {0: (2, 3)}

@@ -20,17 +20,33 @@ DEFAULT_SAMPLES_PER_S = 100.0
 gives no ``expected_samples_per_s`` hint: what the planner assumes for a job never seen running."""
 
 SlotKind = Literal["cuda", "cpu"]
+BackendName = Literal["local", "ray"]
 
 
 @dataclass(frozen=True)
 class Settings:
     """The service's configuration. ``cuda_devices`` names the CUDA device of each slot when
-    ``slot_kind`` is ``cuda`` (slot i is ``cuda_devices[i]``)."""
+    ``slot_kind`` is ``cuda`` (slot i is ``cuda_devices[i]``). ``servers`` gives the number of
+    slots of each server in slot order (empty: one server holds them all); ``slot_names`` says
+    what each slot is when the backend knows better (a Ray node's GPU)."""
 
     state_dir: Path
     gpus: int = 1
     slot_kind: SlotKind = "cpu"
     cuda_devices: tuple[str, ...] = ()
+    servers: tuple[int, ...] = ()
+    slot_names: tuple[str, ...] = ()
+    backend: BackendName = "local"
+    ray_address: str | None = None
+    """``serve --ray-address``: ``auto``, ``HOST:PORT`` or ``ray://...``; None: a private Ray."""
+    ray_resource: str = "GPU"
+    """The Ray node resource whose units are slots (one per rank)."""
+    checkpoint_root: Path | None = None
+    """``serve --checkpoint-dir``: where jobs checkpoint (default: the state directory's
+    ``checkpoints``); on Ray, a directory every node reaches at the same path."""
+    advertise_host: str | None = None
+    """The address jobs use to reach the service when ``host`` is a wildcard (the Ray backend:
+    this machine's address on the Ray cluster)."""
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     policy: str = "shockwave"
@@ -71,9 +87,18 @@ class Settings:
                 or not 1 <= self.gpus <= MAX_GPUS:
             raise InputError(f"must be an integer in [1, {MAX_GPUS:,}], got {self.gpus!r}",
                              field="--gpus")
-        if self.slot_kind == "cuda" and len(self.cuda_devices) < self.gpus:
+        if self.slot_kind == "cuda" and self.backend == "local" \
+                and len(self.cuda_devices) < self.gpus:
             raise InputError(f"{self.gpus} slots asked for but {len(self.cuda_devices)} CUDA "
                              "device(s) are visible", field="--gpus")
+        if self.servers and (sum(self.servers) != self.gpus or min(self.servers) < 1):
+            raise InputError(f"servers of {list(self.servers)} slots do not make {self.gpus}",
+                             field="servers")
+        if self.slot_names and len(self.slot_names) != self.gpus:
+            raise InputError(f"{len(self.slot_names)} slot names for {self.gpus} slots",
+                             field="slot_names")
+        if self.checkpoint_root is not None:
+            object.__setattr__(self, "checkpoint_root", Path(self.checkpoint_root))
         check_range("--round-seconds", self.round_s, MIN_ROUND_S, MAX_ROUND_S)
         for name, value in (("--heartbeat-seconds", self.heartbeat_s),
                             ("--startup-seconds", self.startup_s),
@@ -112,7 +137,15 @@ class Settings:
 
     @property
     def checkpoints_dir(self) -> Path:
-        return self.state_dir / "checkpoints"
+        return self.checkpoint_root or self.state_dir / "checkpoints"
+
+    @property
+    def slot_layout(self) -> tuple[tuple[int, ...], ...]:
+        """Slot ids grouped by server, in server order."""
+        sizes = self.servers or (self.gpus,)
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        return tuple(tuple(range(start, start + size)) for start, size in zip(starts, sizes,
+                                                                              strict=True))
 
     @property
     def loopback(self) -> bool:
@@ -120,13 +153,18 @@ class Settings:
 
     @property
     def job_server_url(self) -> str:
-        """The URL the service's own jobs use to reach it (they run on this machine)."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "localhost") else self.host
+        """The URL the service's own jobs use to reach it: on this machine (the local backend)
+        loopback serves for a wildcard ``host``; on other machines ``advertise_host`` does."""
+        wildcard = self.host in ("0.0.0.0", "", "::")
+        host = self.advertise_host if wildcard and self.advertise_host else self.host
+        host = "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
         host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
         return f"http://{host}:{self.port}"
 
     def slot_device(self, slot: int) -> str:
-        """What slot ``slot`` is: ``cuda:<id>`` or ``cpu``."""
+        """What slot ``slot`` is: ``cuda:<id>`` or ``cpu`` (or its name from the backend)."""
+        if self.slot_names:
+            return self.slot_names[slot]
         return f"cuda:{self.cuda_devices[slot]}" if self.slot_kind == "cuda" else "cpu"
 
 

@@ -1,7 +1,8 @@
 """How an attempt ended (its ``Outcome``) and what that means for its job (reference/RUNTIME.md
-section 5): completed -> the job is COMPLETED; yielded, killed or lost -> requeued, nothing
-counted; failed -> counted, retried from the last acknowledged checkpoint after a back-off, or
-FAILED with the reason and the log tail once the budget is spent. A job whose cancel was asked
+section 5): completed -> the job is COMPLETED; yielded, killed or lost (heartbeats stopped, or
+the backend says the infrastructure ended it: a node died) -> requeued, nothing counted;
+failed -> counted, retried from the last acknowledged checkpoint after a back-off, or FAILED
+with the reason and the log tail once the budget is spent. A job whose cancel was asked
 for ends CANCELLED. Work done after the last acknowledged checkpoint is lost: the job's progress
 goes back to it."""
 
@@ -28,6 +29,8 @@ def classify(attempt: AttemptRow, ended: AttemptExit) -> tuple[Outcome, str]:
     if ended.report is not None and ended.report.reason == "finished":
         # Trained to the end and said so (final state saved first); only its exit was slow.
         return Outcome.completed, f"finished (reported; the process then ended with {code})"
+    if ended.lost:
+        return Outcome.lost, ended.note or "lost with its server"
     if code is None:
         return Outcome.lost, "ended while the service was down and left no report"
     if asked == LEASE_EXPIRED and attempt.last_heartbeat_s is None:
@@ -45,7 +48,8 @@ def classify(attempt: AttemptRow, ended: AttemptExit) -> tuple[Outcome, str]:
         return Outcome.lost, "stopped by a SIGTERM the service did not send (exit 143)"
     signal = f" (signal {ended.signal})" if ended.signal else ""
     message = f": {ended.report.message}" if ended.report and ended.report.message else ""
-    return Outcome.failed, f"exit code {code}{signal}{message}"
+    note = f" ({ended.note})" if ended.note else ""
+    return Outcome.failed, f"exit code {code}{signal}{message}{note}"
 
 
 def backoff_s(settings: Settings, failures: int) -> float:

@@ -1,7 +1,8 @@
 """Start-up reconciliation, before the service serves anything (Ray's ``_recover_running_jobs``,
 a Kubernetes controller's resync): every attempt the store says may be running is either adopted
 (the backend says its processes live: it gets a fresh lease to resume heartbeating) or ended
-(never started, or started but unrecorded: lost). Attempts whose processes died while the service
+(never started, or started but unrecorded: lost; the backend then ends what it started for them,
+``reap_orphans``). Attempts whose processes died while the service
 was down are left to the first tick, whose ``poll`` reads their report file (or records them
 lost)."""
 
@@ -24,6 +25,8 @@ class Recovery:
     lost: list[int] = field(default_factory=list)
     dead: list[int] = field(default_factory=list)
     failed_jobs: list[int] = field(default_factory=list)
+    orphans: int = 0
+    """What the backend ended that no recorded attempt owned (started, never recorded)."""
 
 
 def recover(store: Store, backend: Backend, settings: Settings, now_s: float) -> Recovery:
@@ -41,6 +44,8 @@ def recover(store: Store, backend: Backend, settings: Settings, now_s: float) ->
             found.adopted.append(attempt.id)
         else:
             found.dead.append(attempt.id)
+    live = [a.handle for a in store.attempts(states=list(LIVE_ATTEMPT_STATES)) if a.handle]
+    found.orphans = backend.reap_orphans(live)
     _requeue_orphans(store, now_s)
     for job in store.jobs([JobState.QUEUED]):
         if job.spec.gpus > settings.gpus:
@@ -50,7 +55,8 @@ def recover(store: Store, backend: Backend, settings: Settings, now_s: float) ->
                                         f"{settings.gpus}")
             found.failed_jobs.append(job.id)
     store.add_event(now_s, "service", reason="started",
-                    data={"adopted": found.adopted, "lost": found.lost, "dead": found.dead})
+                    data={"adopted": found.adopted, "lost": found.lost, "dead": found.dead,
+                          "orphans": found.orphans})
     return found
 
 

@@ -2,15 +2,16 @@
 (adaptdl's ``_sync_job``). The API only records intent (a submission, a cancel request, a
 heartbeat); the loop acts on it.
 
-Each tick, in order: collect the exits the backend reports; expire silent leases; act on cancel
-requests; send SIGTERM and kills whose time has come; tell the planner which jobs it schedules
-(``job_added`` / ``job_removed``: jobs queued or running, not in back-off, not being cancelled);
-at a round boundary report the last round's time to the planner (``job_ran``), call
-``RoundPlanner.next_round`` on a view built from measured progress, and diff its placement
-against the running attempts: the same slots keep their attempt (the lease simply continues),
-revoked attempts get ``checkpoint_and_stop`` with a soft deadline, then SIGTERM, then a kill after
-the grace period; finally start the planned jobs whose slots are free. Every change is written
-to the store before it is acted on.
+Each tick, in order: collect the exits the backend reports; follow the backend's inventory
+(slots of a server that left are taken out of the planner's cluster, and a new round is planned
+at once); expire silent leases; act on cancel requests; send SIGTERM and kills whose time has
+come; tell the planner which jobs it schedules (``job_added`` / ``job_removed``: jobs queued or
+running, not in back-off, not being cancelled); at a round boundary report the last round's
+time to the planner (``job_ran``), call ``RoundPlanner.next_round`` on a view built from
+measured progress, and diff its placement against the running attempts: the same slots keep
+their attempt (the lease simply continues), revoked attempts get ``checkpoint_and_stop`` with a
+soft deadline, then SIGTERM, then a kill after the grace period; finally start the planned jobs
+whose slots are free. Every change is written to the store before it is acted on.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shockwave.config import make_sim_config
-from shockwave.model import JobId
+from shockwave.model import Cluster, JobId
 from shockwave.planner import RoundPlanner
 from shockwave.policies.params import build_policy
 from shockwave.protocol import (
@@ -47,7 +48,7 @@ from shockwave.protocol import (
     ExitReport,
 )
 from shockwave.service import logs
-from shockwave.service.backends.base import AttemptExit, AttemptSpec, Backend
+from shockwave.service.backends.base import AttemptExit, AttemptSpec, Backend, SlotsUnavailable
 from shockwave.service.clock import Clock
 from shockwave.service.config import Settings
 from shockwave.service.leases import CANCELLED, REVOKED, expire_leases, new_token
@@ -60,7 +61,7 @@ from shockwave.service.states import (
     Outcome,
 )
 from shockwave.service.store import AttemptRow, JobRow, RoundRow, Store
-from shockwave.service.views import SpeedModel, cluster_view, make_cluster
+from shockwave.service.views import SpeedModel, available_cluster, cluster_view, make_cluster
 
 log = logging.getLogger("shockwave.service")
 
@@ -91,7 +92,10 @@ class RoundLoop:
                  planner: RoundPlanner) -> None:
         self.settings, self.store, self.backend, self.clock = settings, store, backend, clock
         self.planner = planner
-        self.cluster = make_cluster(settings)
+        self.cluster: Cluster | None = make_cluster(settings)
+        self.unavailable: frozenset[int] = frozenset()
+        """Slots whose server left the cluster (the backend's inventory)."""
+        self._replan = False
         self.speeds = SpeedModel.from_settings(settings)
         self.known: set[JobId] = set()
         self._batch_sizes: dict[JobId, int] = {}
@@ -103,6 +107,7 @@ class RoundLoop:
         now = self.clock.now()
         stats = TickStats()
         stats.exits = self._collect_exits(now)
+        self._track_inventory(now)
         stats.expired = expire_leases(self.store, self.settings, now)
         self._act_on_cancels(now)
         self._drive_deadlines(now)
@@ -165,6 +170,22 @@ class RoundLoop:
                                      attempt_id=attempt.id, reason="killed at the grace deadline")
                 self.backend.kill(attempt.handle)
 
+    def _track_inventory(self, now: float) -> None:
+        """When servers leave, the planner places on what is left, from a new round at once
+        (attempts there are lost with their server: the backend reports them as such)."""
+        unavailable = frozenset(self.backend.unavailable_slots())
+        if unavailable == self.unavailable:
+            return
+        self.unavailable = unavailable
+        self.cluster = available_cluster(self.settings, unavailable)
+        if self.cluster is not None:
+            self.planner.cluster_changed(self.cluster)
+        self._replan = True
+        self.store.add_event(now, "service", reason="slots unavailable" if unavailable
+                             else "every slot available",
+                             data={"unavailable": sorted(unavailable)})
+        log.warning("slots unavailable now: %s", sorted(unavailable) or "none")
+
     # -- the planner's job set -----------------------------------------------------------------
     def _sync_planner(self, now: float) -> None:
         """Report arrivals, departures and approved batch-size changes to the planner at once
@@ -183,9 +204,9 @@ class RoundLoop:
 
     # -- rounds ----------------------------------------------------------------------------------
     def _round_due(self, now: float) -> bool:
-        if not self.known:
+        if not self.known or self.cluster is None:
             return False
-        if self.round is None or now >= self.round.end_s:
+        if self.round is None or now >= self.round.end_s or self._replan:
             return True
         # Everything idle and nothing of this round left to start: do not wait for its end.
         if self.store.held_slots(LIVE_ATTEMPT_STATES):
@@ -194,12 +215,13 @@ class RoundLoop:
 
     def _new_round(self, now: float) -> int:
         started = time.perf_counter()
+        self._replan = False
         index = self.round.idx + 1 if self.round is not None else 0
         if self.round is not None:
             self._account(self.round, now)
         jobs = {job.id: job for job in self.store.jobs(SCHEDULED_STATES) if job.id in self.known}
         view = cluster_view(list(jobs.values()), self.settings, now_s=now, round_index=index,
-                            cluster=self.cluster, speeds=self.speeds,
+                            cluster=self.cluster, speeds=self.speeds,  # type: ignore[arg-type]
                             measured=self.store.speeds(sorted(jobs)))
         decided = time.perf_counter()
         plan = self.planner.next_round(view)
@@ -310,7 +332,8 @@ class RoundLoop:
         tried = self.store.jobs_with_attempts_in_round(plan.idx)
         ready = []
         for job_id, slots in sorted(plan.placements.items()):
-            if job_id not in self.known or job_id in running_jobs or job_id in tried:
+            if job_id not in self.known or job_id in running_jobs or job_id in tried \
+                    or self.unavailable.intersection(slots):
                 continue
             if busy.isdisjoint(slots):
                 ready.append(job_id)
@@ -349,6 +372,11 @@ class RoundLoop:
         spec = self._attempt_spec(job, attempt, token)
         try:
             handle = self.backend.start(spec)
+        except SlotsUnavailable as exc:  # not the job's fault: requeued, not counted
+            fresh = self.store.attempt(attempt.id)
+            finish_attempt(self.store, self.settings, fresh or attempt, AttemptExit(None), now,
+                           outcome=Outcome.lost, why=f"could not start: {exc}")
+            return None
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             fresh = self.store.attempt(attempt.id)
             finish_attempt(self.store, self.settings, fresh or attempt, AttemptExit(None), now,

@@ -1,6 +1,6 @@
-"""``serve``: own the state directory, open its store, build the app over the local backend
-and run it under uvicorn until interrupted (running jobs are left running: a restart adopts
-them)."""
+"""``serve``: own the state directory, open its store, build the app over its backend (the
+local one unless told otherwise) and run it under uvicorn until interrupted (running jobs are
+left running: a restart adopts them)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import gc
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from shockwave.errors import InputError
 from shockwave.service.api.app import create_app
+from shockwave.service.backends.base import Backend
 from shockwave.service.backends.local import LocalBackend
 from shockwave.service.config import Settings
 from shockwave.service.store import Store
@@ -52,8 +53,10 @@ def check_port_free(host: str, port: int) -> None:
             raise InputError(f"cannot listen on {host}:{port}: {why}", field="--port") from None
 
 
-def run_server(settings: Settings, log_level: str = "info") -> None:
-    """Serve until interrupted."""
+def run_server(settings: Settings, log_level: str = "info",
+               make_backend: Callable[[], Backend] | None = None) -> None:
+    """Serve until interrupted, over the backend ``make_backend`` builds once the state
+    directory is ours (default: ``LocalBackend``)."""
     import uvicorn
 
     check_port_free(settings.host, settings.port)
@@ -62,7 +65,8 @@ def run_server(settings: Settings, log_level: str = "info") -> None:
     with own_state_dir(settings):
         store = Store(settings.db_path)
         try:
-            app = create_app(settings, store, LocalBackend(settings))
+            backend = make_backend() if make_backend is not None else LocalBackend(settings)
+            app = create_app(settings, store, backend)
             # Everything imported so far lives as long as the process: keep it out of the
             # cyclic collector's full passes, which otherwise stall heartbeats for tens of ms
             # (p99 latency at 1,000 heartbeats/s: 25-35 ms -> 7 ms, BENCHMARKS.md).

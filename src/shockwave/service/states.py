@@ -47,8 +47,8 @@ class Outcome(StrEnum):
     killed = "killed"
     """Still alive at its grace deadline after a stop request; its process group was killed."""
     lost = "lost"
-    """Not the job's fault: heartbeats stopped (lease expired), or it vanished while the service
-    was down without a report."""
+    """Not the job's fault: heartbeats stopped (lease expired), it vanished while the service
+    was down without a report, or its node died (the Ray backend)."""
 
 
 StopReason = str

@@ -11,7 +11,7 @@ round it ran."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,8 +31,22 @@ SpeedSource = Literal["measured", "profile", "nearest", "hint", "default"]
 
 
 def make_cluster(settings: Settings) -> Cluster:
-    """This machine: one server holding every slot."""
-    return Cluster(num_gpus=settings.gpus, gpus_per_server=settings.gpus)
+    """The cluster the planner places on: the servers of ``settings`` (by default one holding
+    every slot: this machine)."""
+    if not settings.servers:
+        return Cluster(num_gpus=settings.gpus, gpus_per_server=settings.gpus)
+    return Cluster.from_layout(settings.slot_layout)
+
+
+def available_cluster(settings: Settings, unavailable: Collection[int]) -> Cluster | None:
+    """``make_cluster`` without the ``unavailable`` slots (their server left); ``None`` when no
+    slot is left."""
+    if not unavailable:
+        return make_cluster(settings)
+    gone = set(unavailable)
+    servers = [[s for s in server if s not in gone] for server in settings.slot_layout]
+    servers = [server for server in servers if server]
+    return Cluster.from_layout(servers) if servers else None
 
 
 @dataclass(frozen=True)

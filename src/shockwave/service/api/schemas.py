@@ -112,6 +112,8 @@ class JobDetail(JobOut):
 class SlotOut(BaseModel):
     slot: int
     device: str
+    available: bool = True
+    """False once the slot's server left the cluster (a Ray node died)."""
     job_id: int | None
     job_name: str | None
     attempt_id: int | None

@@ -39,16 +39,26 @@ class AttemptSpec:
 class AttemptExit:
     """How an attempt ended. ``exit_code`` follows the shell: 128 + N for a rank ended by signal
     N (then ``signal`` is N); ``None`` when nobody knows (it ended while the service was down and
-    left no report)."""
+    left no report). ``lost``: the infrastructure ended it, not the job (its node died, its
+    slots could not be had): it is requeued and not counted against the job's failure budget.
+    ``note``: the backend's own words on how it ended, if it has any."""
 
     exit_code: int | None
     signal: int | None = None
     report: ExitReport | None = None
+    lost: bool = False
+    note: str | None = None
+
+
+class SlotsUnavailable(OSError):
+    """``start`` cannot have the slots now (their server is gone or busy with something the
+    service does not know of): not the job's fault."""
 
 
 class Backend(Protocol):
-    """Four verbs, plus ``alive`` for recovery. None of them blocks for long; deadlines (when to
-    send SIGTERM, when to kill) are the round loop's, persisted in the store."""
+    """Four verbs, plus ``alive`` and ``reap_orphans`` for recovery and ``unavailable_slots``
+    for the inventory. None of them blocks for long; deadlines (when to send SIGTERM, when to kill) are the round loop's,
+    persisted in the store."""
 
     def start(self, spec: AttemptSpec) -> Handle:
         """Start every rank of the gang together; raise ``OSError`` if it cannot."""
@@ -68,6 +78,15 @@ class Backend(Protocol):
 
     def alive(self, handle: Handle) -> bool:
         """Whether any of its processes still runs (after a restart: adopt or not)."""
+        ...
+
+    def unavailable_slots(self) -> frozenset[int]:
+        """Slots that cannot run anything now (their server left the cluster)."""
+        ...
+
+    def reap_orphans(self, live: list[Handle]) -> int:
+        """After a restart: end what this service started for attempts other than ``live``
+        (started, then the service died before it recorded the handle); how many."""
         ...
 
 

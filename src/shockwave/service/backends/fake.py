@@ -1,6 +1,7 @@
 """``FakeBackend``: attempts that run nowhere, for the round-loop and API tests (rq's
 ``SimpleWorker``). Tests end attempts with ``finish``; ``stop`` and ``kill`` behave like an
-obedient job (exit 75), an unhandled SIGTERM (143) or a job that ignores SIGTERM."""
+obedient job (exit 75), an unhandled SIGTERM (143) or a job that ignores SIGTERM; slots in
+``down`` are those of a server that left."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shockwave.protocol import ExitReport
-from shockwave.service.backends.base import AttemptExit, AttemptSpec, Handle
+from shockwave.service.backends.base import AttemptExit, AttemptSpec, Handle, SlotsUnavailable
 
 OnStop = Literal["yield", "sigterm", "ignore"]
 
@@ -29,10 +30,14 @@ class FakeBackend:
     fail_start: set[int] = field(default_factory=set)
     """Job ids whose next starts raise ``OSError``."""
     attempts: dict[int, FakeAttempt] = field(default_factory=dict)
+    down: set[int] = field(default_factory=set)
+    """Slots whose server is gone: ``start`` on them raises ``SlotsUnavailable``."""
 
     def start(self, spec: AttemptSpec) -> Handle:
         if spec.job_id in self.fail_start:
             raise OSError(f"cannot start {spec.argv[0]}")
+        if self.down.intersection(spec.slots):
+            raise SlotsUnavailable(f"slots {sorted(self.down.intersection(spec.slots))} are gone")
         spec.attempt_dir.mkdir(parents=True, exist_ok=True)
         (spec.attempt_dir / "rank-0.log").write_text(f"fake attempt {spec.attempt_id} of job "
                                                      f"{spec.job_id} on slots {list(spec.slots)}\n")
@@ -64,11 +69,18 @@ class FakeBackend:
         attempt = self.attempts.get(handle["fake"])
         return attempt is not None and attempt.exit is None
 
+    def unavailable_slots(self) -> frozenset[int]:
+        return frozenset(self.down)
+
+    def reap_orphans(self, live: list[Handle]) -> int:
+        return 0
+
     # -- test controls -------------------------------------------------------------------------
-    def finish(self, attempt_id: int, exit_code: int, report: ExitReport | None = None,
-               signal: int | None = None) -> None:
-        """End attempt ``attempt_id`` as if its processes exited with ``exit_code``."""
-        self.attempts[attempt_id].exit = AttemptExit(exit_code, signal, report)
+    def finish(self, attempt_id: int, exit_code: int | None, report: ExitReport | None = None,
+               signal: int | None = None, *, lost: bool = False, note: str | None = None) -> None:
+        """End attempt ``attempt_id`` as if its processes exited with ``exit_code`` (``lost``:
+        as if its server died under it)."""
+        self.attempts[attempt_id].exit = AttemptExit(exit_code, signal, report, lost, note)
 
     def running(self) -> list[int]:
         """Ids of the attempts still running."""

@@ -28,19 +28,15 @@ from shockwave.protocol import (
     ENV_MASTER_PORT,
     ENV_RANK,
     ENV_WORLD_SIZE,
-    EXIT_FINISHED,
-    EXIT_SIGTERM,
-    EXIT_YIELDED,
-    ExitReport,
 )
 from shockwave.service.backends.base import AttemptExit, AttemptSpec, Handle, read_report
+from shockwave.service.backends.gang import (
+    failed_ranks,
+    gang_exit,
+    inherited_env,
+    orderly_report,
+)
 from shockwave.service.config import Settings
-
-_STRIPPED_PREFIXES = ("SHOCKWAVE_",)
-_STRIPPED = frozenset({"RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
-                       "CUDA_VISIBLE_DEVICES"})
-_ORDERLY = frozenset({EXIT_FINISHED, EXIT_YIELDED, EXIT_SIGTERM})
-"""Rank exits that do not tear down the rest of the gang (it is stopping, or done)."""
 
 
 class LocalBackend:
@@ -48,11 +44,12 @@ class LocalBackend:
 
     def __init__(self, settings: Settings, environ: Mapping[str, str] | None = None) -> None:
         self.settings = settings
-        source = os.environ if environ is None else environ
         # The service's own environment minus its secrets and the variables set per rank.
-        self._base_env = {k: v for k, v in source.items()
-                          if k not in _STRIPPED and not k.startswith(_STRIPPED_PREFIXES)}
+        self._base_env = inherited_env(os.environ if environ is None else environ)
         self._children: dict[int, list[subprocess.Popen[bytes]]] = {}
+        self._torn_down: dict[int, frozenset[int]] = {}
+        """Per attempt, the ranks still running when a rank's failure made this backend kill
+        the gang (their 137 is not the gang's failure)."""
 
     # -- the four verbs ------------------------------------------------------------------------
     def start(self, spec: AttemptSpec) -> Handle:
@@ -85,23 +82,22 @@ class LocalBackend:
         as its report says."""
         codes = self._rank_codes(handle)
         if any(code == "running" for code in codes):
-            failed = [c for c in codes if isinstance(c, int) and c not in _ORDERLY]
-            if failed and _orderly_report(handle) is None:
+            known = [c if isinstance(c, int) else None for c in codes]
+            if failed_ranks(known) and orderly_report(handle["report_file"]) is None:
+                self._torn_down.setdefault(handle["attempt_id"], frozenset(
+                    r for r, c in enumerate(codes) if c == "running"))
                 self.kill(handle)  # a rank died: the rest of the gang cannot go on without it
             return None
         _killpg_safely(handle, signal.SIGKILL)  # whatever the ranks left behind
         self._children.pop(handle["attempt_id"], None)
+        killed = self._torn_down.pop(handle["attempt_id"], frozenset())
         report = read_report(handle["report_file"])
-        if report is not None and report.reason in _ORDERLY_REASONS \
-                and any(c != report.exit_code for c in codes if isinstance(c, int)):
-            return AttemptExit(report.exit_code, None, report)
         known = [c for c in codes if isinstance(c, int)]
         if len(known) < len(codes):  # ended while nobody could wait for it
             if report is None:
                 return AttemptExit(None)
             return AttemptExit(report.exit_code, None, report)
-        code = _gang_code(known)
-        return AttemptExit(code, code - 128 if code > 128 else None, report)
+        return gang_exit(known, report, killed)
 
     def stop(self, handle: Handle, grace_s: float) -> None:
         _killpg_safely(handle, signal.SIGTERM)
@@ -114,6 +110,12 @@ class LocalBackend:
 
     def alive(self, handle: Handle) -> bool:
         return any(code == "running" for code in self._rank_codes(handle))
+
+    def unavailable_slots(self) -> frozenset[int]:
+        return frozenset()  # this machine's slots come and go with it
+
+    def reap_orphans(self, live: list[Handle]) -> int:
+        return 0  # an unrecorded process is told stop_now at its first heartbeat
 
     # -- helpers -------------------------------------------------------------------------------
     def _start_rank(self, spec: AttemptSpec, rank: int, port: int,
@@ -190,20 +192,6 @@ def _code(returncode: int | None) -> int | str:
     if returncode is None:
         return "running"
     return 128 - returncode if returncode < 0 else returncode
-
-
-_ORDERLY_REASONS = frozenset({"finished", "yielded", "lease_expired"})
-
-
-def _orderly_report(handle: Handle) -> ExitReport | None:
-    report = read_report(handle["report_file"])
-    return report if report is not None and report.reason in _ORDERLY_REASONS else None
-
-
-def _gang_code(codes: list[int]) -> int:
-    """The attempt's exit code: a rank's real failure first, else rank 0's."""
-    failed = [c for c in codes if c not in _ORDERLY]
-    return failed[0] if failed else codes[0]
 
 
 def _killpg_safely(handle: Handle, sig: int) -> None:

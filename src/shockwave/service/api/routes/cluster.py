@@ -40,6 +40,7 @@ def cluster(store: StoreDep, settings: SettingsDep, clock: ClockDep, loop: LoopD
     for slot in range(settings.gpus):
         held = holders.get(slot)
         slots.append(SlotOut(slot=slot, device=settings.slot_device(slot),
+                             available=slot not in loop.unavailable,
                              job_id=held.job_id if held else None,
                              job_name=names.get(held.job_id) if held else None,
                              attempt_id=held.id if held else None,
