@@ -219,7 +219,7 @@ def test_a_gang_preempted_on_one_node_resumes_on_the_other_from_its_checkpoint(
         state_dir=tmp_path / "state", gpus=topology.num_slots, servers=topology.slot_counts,
         slot_names=topology.slot_names(), backend="ray", port=free_port(), round_s=1.0,
         heartbeat_s=0.5, lease_s=5.0, grace_s=10.0, startup_s=60.0, tick_s=0.1,
-        checkpoint_root=shared)
+        checkpoint_root=shared, min_train_s=0.0)  # moved at once, not after a start-up's worth
     first_node, second_node = topology.nodes
     planner = ScriptedPlanner((0, 1))
     with InProcessService(settings, topology, planner) as service:
