@@ -164,7 +164,9 @@ def momentum_average(
 
 def projected_rho(now_s: float, remaining_s: float, share: float, fair_finish_s: float) -> float:
     """``rhohat = (now + R / s) / FTbar``: the finish-time ratio a job is heading for if it gets
-    its fair share ``s`` from now on (the relaxed program's priorities,
+    its fair share ``s`` from now on, both times measured from the same origin (the policy passes
+    them from the job's arrival; the reference from the trace's start) (the relaxed program's
+    priorities,
     docs/policies.md; ``now`` is the round's start, not the
     window's end). A fair finish time of 0 (a job that arrived at 0 and has no estimated work)
     gives 1 when the job needs no more time either, and infinity otherwise."""

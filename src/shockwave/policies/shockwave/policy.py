@@ -86,6 +86,10 @@ class _Estimates:
     fair_finish_s: np.ndarray
     now_s: float
     share: float
+    origin_s: np.ndarray
+    """Where each job's finish-time ratio is measured from: its arrival, so that the ratio
+    compares JCTs (in reference mode 0, the trace's start, as the published code: months into a
+    long trace, waiting then barely moves a ratio of absolute times)."""
 
 
 class ShockwavePolicy:
@@ -196,6 +200,7 @@ class ShockwavePolicy:
         count = len(job_ids)
         columns = {name: np.zeros(count) for name in ("gpus", "epochs", "progress", "rem", "dbar")}
         fair_finish = np.zeros(count)
+        origin = np.zeros(count)
         for i, job_id in enumerate(job_ids):
             job, state = view.jobs[job_id], self._jobs[job_id]
             model = state.model
@@ -209,6 +214,8 @@ class ShockwavePolicy:
                 )
                 state.share_series.append((index, estimate))
             fair_finish[i] = momentum_average(state.share_series, index, self.config.momentum)
+            if not reference:
+                origin[i] = job.spec.arrival_s
             columns["gpus"][i] = job.gpus
             columns["epochs"][i] = model.num_epochs
             columns["progress"][i] = progress
@@ -221,7 +228,7 @@ class ShockwavePolicy:
             mean_epoch_s=columns["dbar"], num_gpus=view.num_gpus,
             rounds=self.config.future_rounds, round_s=round_s, k=self.config.k,
         )
-        return _Estimates(job_ids, plan, fair_finish, now_s, share)
+        return _Estimates(job_ids, plan, fair_finish, now_s, share, origin)
 
     def _calibrate(self, state: _JobState, job: JobView, round_s: float, reference: bool) -> float:
         timeline = job.throughput_timeline
@@ -246,7 +253,7 @@ class ShockwavePolicy:
         ones = np.ones(plan.num_jobs)
         window_end = est.now_s + cfg.future_rounds * plan.round_s
         min_progress = finish_time_min_progress(
-            plan, est.fair_finish_s, est.share, window_end, cfg.rho_max
+            plan, est.fair_finish_s, est.share, window_end, cfg.rho_max, est.origin_s
         )
         if min_progress is None:
             self.stats.precheck_infeasible += 1
@@ -324,8 +331,9 @@ class ShockwavePolicy:
 
     def _priorities(self, est: _Estimates) -> np.ndarray:
         cfg, plan = self.config, est.plan
-        rho_hat = [projected_rho(est.now_s, float(rem), est.share, float(fair))
-                   for rem, fair in zip(plan.remaining_s, est.fair_finish_s, strict=True)]
+        rho_hat = [projected_rho(est.now_s - origin, float(rem), est.share, float(fair) - origin)
+                   for rem, fair, origin in zip(plan.remaining_s, est.fair_finish_s,
+                                                est.origin_s.tolist(), strict=True)]
         return np.array([
             relaxed_priority(rho, rem, plan.round_s, cfg.rho_max, cfg.lam,
                              cfg.finishing_priority_power, cfg.priority_cap)

@@ -133,18 +133,22 @@ def planned_rounds(x: np.ndarray, num_jobs: int, rounds: int) -> np.ndarray:
 
 
 def finish_time_min_progress(
-    plan: PlanInput, fair_finish_s: np.ndarray, share: float, window_end_s: float, rho_max: float
+    plan: PlanInput, fair_finish_s: np.ndarray, share: float, window_end_s: float, rho_max: float,
+    origin_s: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Lower bounds on ``p_j`` equivalent to the finish-time constraints
-    ``window_end + max(0, R_j - dbar_j p_j) / share <= rho_max * FTbar_j``, or ``None`` when a
-    cheap exact check shows them infeasible (the reference then pays for a useless MILP).
+    ``window_end + max(0, R_j - dbar_j p_j) / share - o_j <= rho_max * (FTbar_j - o_j)``, or
+    ``None`` when a cheap exact check shows them infeasible (the reference then pays for a
+    useless MILP). ``o_j`` is where job j's ratio is measured from (its arrival; 0 in reference
+    mode); with ``rho_max`` 1 it cancels out.
 
     The ``max(0, .)`` makes the constraint two: ``window_end <= rho_max FTbar_j`` (independent of
     the plan) and ``dbar_j p_j >= R_j - share (rho_max FTbar_j - window_end)``. A job also needs
     ``ceil(dbar_j p_j / Delta) <= T`` rounds, ``p_j <= E_j - e_j``, and all jobs together at most
     ``G T`` GPU-rounds; each is necessary, so failing any one proves infeasibility.
     """
-    slack = rho_max * fair_finish_s - window_end_s
+    origin = np.zeros_like(fair_finish_s) if origin_s is None else origin_s
+    slack = rho_max * (fair_finish_s - origin) - (window_end_s - origin)
     if np.any(slack < 0):
         return None
     need = np.maximum(0.0, (plan.remaining_s - share * slack) / plan.mean_epoch_s)
