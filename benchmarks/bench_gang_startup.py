@@ -74,41 +74,26 @@ class FakeService:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.port = int(self.server.server_address[1])
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def attempt_spec(root: Path, attempt_id: int, server: str) -> Any:
-    from shockwave.protocol import (
-        ENV_ADAPTATION,
-        ENV_ATTEMPT_ID,
-        ENV_BATCH_SIZE,
-        ENV_CHECKPOINT_DIR,
-        ENV_CHECKPOINT_INTERVAL_S,
-        ENV_GRACE_S,
-        ENV_HEARTBEAT_S,
-        ENV_JOB_ID,
-        ENV_LEASE_S,
-        ENV_MAX_BATCH_SIZE,
-        ENV_MIN_BATCH_SIZE,
-        ENV_REPORT_FILE,
-        ENV_SEED,
-        ENV_SERVER,
-        ENV_TOKEN,
-        ENV_TOTAL_EPOCHS,
-    )
-    from shockwave.service.backends.base import AttemptSpec
+def attempt_spec(root: Path, attempt_id: int, port: int) -> Any:
+    """The attempt as the service starts it (``service.rounds.attempt_spec``): the bundled
+    digits-2rank job for 2 epochs at a fixed batch size of 64, heartbeats every 0.1 s, no
+    periodic checkpoint, the stand-in service on ``port``."""
+    from shockwave.service.config import Settings
+    from shockwave.service.jobspec import JobSubmit, load_job_file
+    from shockwave.service.rounds import attempt_spec as service_attempt_spec
+    from shockwave.workloads import spec_path
 
-    folder = root / f"attempt-{attempt_id}"
-    env = {ENV_SERVER: server, ENV_JOB_ID: str(attempt_id), ENV_ATTEMPT_ID: str(attempt_id),
-           ENV_TOKEN: "bench", ENV_CHECKPOINT_DIR: str(folder / "checkpoints"),
-           ENV_REPORT_FILE: str(folder / "report.json"), ENV_BATCH_SIZE: "64",
-           ENV_LEASE_S: "600", ENV_HEARTBEAT_S: "0.1", ENV_GRACE_S: "30",
-           ENV_CHECKPOINT_INTERVAL_S: "3600", ENV_TOTAL_EPOCHS: "2", ENV_SEED: "0",
-           ENV_ADAPTATION: "static", ENV_MIN_BATCH_SIZE: "64", ENV_MAX_BATCH_SIZE: "64"}
-    return AttemptSpec(attempt_id=attempt_id, job_id=attempt_id, working_dir=None, env=env,
-                       argv=(sys.executable, "-m", "shockwave.workloads.digits"), slots=SLOTS,
-                       attempt_dir=folder, report_file=folder / "report.json")
+    fields, _ = load_job_file(spec_path("digits-2rank"))
+    spec = JobSubmit(**{**fields, "total_epochs": 2, "min_batch_size": 64, "max_batch_size": 64,
+                        "checkpoint_interval_s": 3600})
+    settings = Settings(state_dir=root / f"attempt-{attempt_id}", gpus=2, port=port,
+                        heartbeat_s=0.1, grace_s=30.0, startup_s=600.0)
+    return service_attempt_spec(settings, attempt_id, spec, spec.batch_size, attempt_id, SLOTS,
+                                "bench")
 
 
 def start_once(backend: Any, spec: Any, service: FakeService) -> dict[str, float]:
@@ -159,8 +144,8 @@ def run(runs: int) -> dict[str, Any]:
         for _ in range(runs):
             for name, backend in (("local", local), ("ray", on_ray)):
                 attempt += 1
-                results[name].append(start_once(backend, attempt_spec(root, attempt,
-                                                                      service.url), service))
+                spec = attempt_spec(root, attempt, service.port)
+                results[name].append(start_once(backend, spec, service))
                 print(json.dumps({"backend": name, **results[name][-1]}), flush=True)
         left = [pg for pg in ray.util.placement_group_table().values()
                 if pg["state"] != "REMOVED"]

@@ -51,6 +51,7 @@ from shockwave.service import logs
 from shockwave.service.backends.base import AttemptExit, AttemptSpec, Backend, SlotsUnavailable
 from shockwave.service.clock import Clock
 from shockwave.service.config import Settings
+from shockwave.service.jobspec import JobSubmit
 from shockwave.service.leases import CANCELLED, REVOKED, expire_leases, new_token
 from shockwave.service.outcomes import finish_attempt
 from shockwave.service.states import (
@@ -387,31 +388,37 @@ class RoundLoop:
         return attempt.id
 
     def _attempt_spec(self, job: JobRow, attempt: AttemptRow, token: str) -> AttemptSpec:
-        spec, settings = job.spec, self.settings
-        argv = [sys.executable, "-m", spec.module] if spec.module else list(spec.command or [])
-        checkpoints = logs.checkpoint_dir(settings, job.id)
-        checkpoints.mkdir(parents=True, exist_ok=True)
-        report = logs.report_file(settings, attempt.id)
-        env = {
-            **spec.env,
-            ENV_SERVER: settings.job_server_url, ENV_JOB_ID: str(job.id),
-            ENV_ATTEMPT_ID: str(attempt.id), ENV_TOKEN: token,
-            ENV_CHECKPOINT_DIR: str(checkpoints), ENV_REPORT_FILE: str(report),
-            ENV_BATCH_SIZE: str(job.batch_size), ENV_LEASE_S: f"{settings.startup_s:g}",
-            ENV_HEARTBEAT_S: f"{settings.heartbeat_s:g}", ENV_GRACE_S: f"{settings.grace_s:g}",
-            ENV_CHECKPOINT_INTERVAL_S: f"{spec.checkpoint_interval_s:g}",
-            ENV_TOTAL_EPOCHS: str(spec.epochs), ENV_SEED: str(spec.seed),
-            ENV_ADAPTATION: spec.adaptation, ENV_MIN_BATCH_SIZE: str(spec.low_batch_size),
-            ENV_MAX_BATCH_SIZE: str(spec.high_batch_size),
-        }
-        return AttemptSpec(attempt_id=attempt.id, job_id=job.id, argv=(*argv, *spec.args),
-                           working_dir=spec.working_dir, env=env, slots=tuple(attempt.slots),
-                           attempt_dir=logs.attempt_dir(settings, attempt.id),
-                           report_file=report)
+        return attempt_spec(self.settings, job.id, job.spec, job.batch_size, attempt.id,
+                            attempt.slots, token)
 
     def _live_attempt(self, job_id: JobId) -> AttemptRow | None:
         live = self.store.attempts(job_id=job_id, states=list(LIVE_ATTEMPT_STATES))
         return live[-1] if live else None
+
+
+def attempt_spec(settings: Settings, job_id: JobId, spec: JobSubmit, batch_size: int,
+                 attempt_id: int, slots: Sequence[int], token: str) -> AttemptSpec:
+    """How attempt ``attempt_id`` of job ``job_id`` starts: its command and the protocol's
+    environment (docs/job-library.md), its checkpoint directory made."""
+    argv = [sys.executable, "-m", spec.module] if spec.module else list(spec.command or [])
+    checkpoints = logs.checkpoint_dir(settings, job_id)
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    report = logs.report_file(settings, attempt_id)
+    env = {
+        **spec.env,
+        ENV_SERVER: settings.job_server_url, ENV_JOB_ID: str(job_id),
+        ENV_ATTEMPT_ID: str(attempt_id), ENV_TOKEN: token,
+        ENV_CHECKPOINT_DIR: str(checkpoints), ENV_REPORT_FILE: str(report),
+        ENV_BATCH_SIZE: str(batch_size), ENV_LEASE_S: f"{settings.startup_s:g}",
+        ENV_HEARTBEAT_S: f"{settings.heartbeat_s:g}", ENV_GRACE_S: f"{settings.grace_s:g}",
+        ENV_CHECKPOINT_INTERVAL_S: f"{spec.checkpoint_interval_s:g}",
+        ENV_TOTAL_EPOCHS: str(spec.epochs), ENV_SEED: str(spec.seed),
+        ENV_ADAPTATION: spec.adaptation, ENV_MIN_BATCH_SIZE: str(spec.low_batch_size),
+        ENV_MAX_BATCH_SIZE: str(spec.high_batch_size),
+    }
+    return AttemptSpec(attempt_id=attempt_id, job_id=job_id, argv=(*argv, *spec.args),
+                       working_dir=spec.working_dir, env=env, slots=tuple(slots),
+                       attempt_dir=logs.attempt_dir(settings, attempt_id), report_file=report)
 
 
 def revocation_deadline(attempt: AttemptRow, now: float, min_train_s: float) -> float:
