@@ -38,12 +38,6 @@ def orderly_report(report_file: str | Path) -> ExitReport | None:
     return report if report is not None and report.reason in ORDERLY_REASONS else None
 
 
-def gang_code(codes: Sequence[int]) -> int:
-    """The attempt's exit code: a rank's real failure first, else rank 0's."""
-    failed = [c for c in codes if c not in ORDERLY_CODES]
-    return failed[0] if failed else codes[0]
-
-
 def failed_ranks(codes: Sequence[int | None]) -> list[int]:
     """Ranks that exited with a code that is not orderly (``None``: still running)."""
     return [r for r, c in enumerate(codes) if c is not None and c not in ORDERLY_CODES]
@@ -54,10 +48,11 @@ def gang_exit(codes: Sequence[int], report: ExitReport | None,
     """The exit of a gang whose ranks all ended with these codes (128 + N for signal N): as
     rank 0's orderly report says when a rank's code disagrees with it; else the failure of a
     rank that ended by itself, not one of the ``killed`` ranks the backend then tore down (their
-    137 is its doing); else ``gang_code``."""
+    137 is its doing); else any rank's failure; else rank 0's code."""
     if report is not None and report.reason in ORDERLY_REASONS \
             and any(c != report.exit_code for c in codes):
         return AttemptExit(report.exit_code, None, report)
-    own = [c for r, c in enumerate(codes) if r not in killed and c not in ORDERLY_CODES]
-    code = own[0] if own else gang_code(codes)
+    failed = failed_ranks(codes)
+    own = [r for r in failed if r not in killed]
+    code = codes[(own or failed or [0])[0]]
     return AttemptExit(code, code - 128 if code > 128 else None, report)
