@@ -10,6 +10,7 @@ from service_harness import Harness, make_harness, progress
 
 from shockwave.protocol import ExitReport
 from shockwave.service.states import AttemptState, JobState, Outcome
+from shockwave.service.store import AttemptRow
 from shockwave.service.views import SpeedModel, job_view
 
 
@@ -394,11 +395,7 @@ def test_a_job_still_starting_is_revoked_once_it_has_trained_as_long_as_it_took_
     h.beat(slow.id, 10)  # its first step: training since now
     training_since = h.clock.now()
     assert training_since - started == pytest.approx(5.0)
-    while h.store.attempt(slow.id).state == AttemptState.RUNNING:  # type: ignore[union-attr]
-        h.tick(0.25)
-        h.beat(slow.id, 20)
-    row = h.store.attempt(slow.id)
-    assert row is not None and row.stop_reason == "revoked"
+    row = _beat_until_revoked(h, slow.id, samples=20)
     assert row.stop_by_s == pytest.approx(training_since + 5.0)
     assert row.sigterm_at_s == pytest.approx(training_since + 5.0 + h.settings.grace_s)
     reply = h.beat(slow.id, 30)
@@ -414,11 +411,7 @@ def test_a_job_that_never_trains_is_revoked_when_its_start_up_lease_is_over(
     h.submit(name="stuck"), h.submit(name="next")
     h.tick()
     (stuck,) = h.current()
-    while h.store.attempt(stuck.id).state == AttemptState.RUNNING:  # type: ignore[union-attr]
-        h.tick(0.25)
-        h.beat(stuck.id, 0)
-    row = h.store.attempt(stuck.id)
-    assert row is not None and row.stop_reason == "revoked"
+    row = _beat_until_revoked(h, stuck.id, samples=0)
     assert row.stop_by_s == pytest.approx(h.clock.now())
     assert 3.0 <= h.clock.now() - (row.started_s or 0) <= 3.0 + h.settings.round_s
 
@@ -429,10 +422,17 @@ def test_with_no_floor_a_starting_job_is_revoked_at_the_boundary(tmp_path: Path)
     h.submit(name="a"), h.submit(name="b")
     h.tick()
     (first,) = h.current()
-    while h.store.attempt(first.id).state == AttemptState.RUNNING:  # type: ignore[union-attr]
+    row = _beat_until_revoked(h, first.id, samples=0)
+    assert h.clock.now() - (row.started_s or 0) <= 2.0
+
+
+def _beat_until_revoked(h: Harness, attempt_id: int, samples: int) -> AttemptRow:
+    """Tick and heartbeat (at ``samples``) every 0.25 s until the attempt is revoked."""
+    while (row := h.store.attempt(attempt_id)) is not None and row.state == AttemptState.RUNNING:
         h.tick(0.25)
-        h.beat(first.id, 0)
-    assert h.clock.now() - (h.store.attempt(first.id).started_s or 0) <= 2.0  # type: ignore[union-attr]
+        h.beat(attempt_id, samples)
+    assert row is not None and row.stop_reason == "revoked"
+    return row
 
 
 @pytest.mark.parametrize(("started", "training", "now", "floor", "deadline"), [
@@ -448,13 +448,10 @@ def test_revocation_deadline(started: float, training: float | None, now: float,
 
     from shockwave.service.rounds import revocation_deadline
 
-    h_attempt = _attempt_row()
-    attempt = replace(h_attempt, started_s=started, training_since_s=training)
+    attempt = replace(_attempt_row(), started_s=started, training_since_s=training)
     assert revocation_deadline(attempt, now, floor) == pytest.approx(deadline)
 
 
-def _attempt_row():  # type: ignore[no-untyped-def]
-    from shockwave.service.store import AttemptRow
-
-    fields = {name: None for name in AttemptRow.__dataclass_fields__}
-    return AttemptRow(**fields)  # type: ignore[arg-type]
+def _attempt_row() -> AttemptRow:
+    """An attempt row with every field empty (the deadline reads two of them)."""
+    return AttemptRow(**dict.fromkeys(AttemptRow.__dataclass_fields__))  # type: ignore[arg-type]
