@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from service_harness import Harness
 
+from shockwave.metrics import estimated_rho
 from shockwave.service.api.app import create_app
-from shockwave.service.queue_status import QueueContext, estimated_rho, queue_context, wait_reason
+from shockwave.service.queue_status import QueueContext, queue_context, wait_reason
 from shockwave.service.states import JobState
 
 
@@ -78,8 +79,7 @@ def test_the_api_reports_estimate_and_reason(harness: Harness) -> None:
     h = harness
     ids = [h.submit(name=f"j{i}").id for i in range(3)]
     h.drive(seconds=1.0)  # fifo: j0 and j1 train at 100 samples/s; j2 waits
-    app = create_app(h.settings, h.store, h.backend, clock=h.clock, planner=h.loop.planner)
-    app.state.loop = h.loop
+    app = create_app(h.settings, h.store, h.backend, loop=h.loop)
     with TestClient(app) as client:
         jobs = {j["id"]: j for j in client.get("/v1/jobs").json()}
         detail = client.get(f"/v1/jobs/{ids[0]}").json()

@@ -78,6 +78,8 @@ class Settings:
     """A workload-facts file whose learned schedules shape adaptive jobs' profiles."""
     log_tail_lines: int = 20
     token: str | None = field(default=None, repr=False)
+    dashboard: bool = True
+    """Serve the dashboard at ``/`` (its reads need no token; actions go through ``/v1``)."""
     run_loop: bool = True
     """Start the round loop in the app's lifespan (tests drive ``tick()`` themselves)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shockwave.metrics import fair_share_factor
+from shockwave.metrics import estimated_rho, fair_share_factor
 from shockwave.service.config import Settings
 from shockwave.service.states import JobState
 from shockwave.service.store import JobRow, RoundRow, Store
@@ -42,22 +42,6 @@ def queue_context(store: Store, settings: Settings, loop: RoundLoop, now_s: floa
     return QueueContext(now_s=now_s, scheduled_jobs=scheduled,
                         slots=settings.gpus - len(loop.unavailable), round=loop.round,
                         policy=settings.policy)
-
-
-def estimated_rho(elapsed_s: float, total_samples: int, samples_done: int,
-                  samples_per_s: float | None, contention: float) -> float | None:
-    """The finish-time fairness the job is heading for if, from now on, it gets its fair share
-    of the cluster: ``rho = (elapsed + T_rem * c) / (T_alone * c)``, where ``T_alone`` is its
-    whole run time alone at its measured speed, ``T_rem`` what is left of it, and ``c = max(1,
-    N/G)`` the contention factor of the static definition (``metrics.ftf_rho``), with N the jobs
-    scheduled now. At completion it is the realized JCT over the fair-share finish time.
-
-    ``None`` until the job's speed has been measured (nothing honest can be said before)."""
-    if samples_per_s is None or samples_per_s <= 0 or total_samples <= 0:
-        return None
-    alone_s = total_samples / samples_per_s
-    remaining_s = max(0, total_samples - samples_done) / samples_per_s
-    return (max(0.0, elapsed_s) + remaining_s * contention) / (alone_s * contention)
 
 
 def job_rho(job: JobRow, context: QueueContext) -> float | None:
