@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from shockwave.cli_options import int_range
 from shockwave.errors import InputError
 from shockwave.jsonfile import read_json
 from shockwave.outputs import check_output_dir
@@ -58,18 +59,56 @@ def report_command(
     results: Annotated[list[Path], typer.Argument(
         help="Saved results: files written by 'shockwave simulate --json' (or a report's "
              "results.json).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the report into.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Folder to write the report into (needed unless --serve).",
+        show_default=False)] = None,
     baseline: Annotated[str | None, typer.Option(
         help="Policy every metric is normalized to (default: shockwave if present, else the "
              "first result).")] = None,
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="Serve the live dashboard's page over one result instead (scrub and "
+                        "play through simulated time), until interrupted.")] = False,
+    policy: Annotated[str | None, typer.Option(
+        "--policy", "-p", help="With --serve: the result to show, by policy (default: the "
+                               "first).", show_default=False)] = None,
+    host: Annotated[str, typer.Option("--host", help="With --serve: address to listen on.")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="With --serve: TCP port.",
+                                      callback=int_range(1, 65535))] = 8471,
 ) -> None:
-    """Build an HTML report (figures, metrics table, jobs.csv, results.json) from saved results."""
+    """Build an HTML report (figures, metrics table, jobs.csv, results.json) from saved results;
+    or, with --serve, show one of them in the dashboard."""
+    if serve and out is not None:
+        raise InputError("--serve shows a result instead of writing a report: give one of "
+                         "--serve and --out", field="--out")
+    if serve:
+        serve_results(results, policy=policy, host=host, port=port)
+        return
+    if out is None:
+        raise InputError("give --out DIR for the report (or --serve to view a result)",
+                         field="--out")
     check_output_dir(out, "--out")
     argv = ["shockwave", "report", *map(str, results), "--out", str(out)]
     if baseline:
         argv += ["--baseline", baseline]
     index = build_from_files(results, out, command_line=shlex.join(argv), baseline=baseline)
     print(f"report: {index}")
+
+
+def serve_results(results: Sequence[Path], *, policy: str | None, host: str, port: int) -> None:
+    """Load the files, pick the result and serve its dashboard until interrupted."""
+    import uvicorn
+
+    from shockwave.dashboard.results_app import pick_result, results_app
+    from shockwave.service.server import check_port_free
+
+    loaded = [result for path in results for result in load_results(path)]
+    chosen = pick_result(loaded, policy)
+    check_port_free(host, port)
+    title = f"{chosen.policy} · {', '.join(p.name for p in results)}"
+    app = results_app(chosen, title=title)
+    print(f"dashboard of {chosen.policy}: http://{host}:{port}/  (Ctrl-C stops)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def main() -> None:

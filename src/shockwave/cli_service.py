@@ -103,6 +103,7 @@ def serve(
     ray_resource: Annotated[str | None, typer.Option("--ray-resource", help="with --backend ray: the node resource whose units are slots, one per rank (default GPU; e.g. `slot` for nodes started with --resources '{\"slot\": 2}')", show_default=False)] = None,
     token: TokenOpt = None,
     metrics_need_token: Annotated[bool, typer.Option("--metrics-need-token", help="/metrics asks for the token too (by default Prometheus scrapes it without one)")] = False,
+    dashboard: Annotated[bool, typer.Option("--dashboard/--no-dashboard", help="serve the live dashboard at / (read without a token; cancelling and logs need it)")] = True,
     log_level: Annotated[LogLevel, typer.Option("--log-level", help="the service's log level")] = LogLevel.info,
 ) -> None:
     """Run the scheduler service: real jobs time-share this machine's slots (or a Ray
@@ -123,6 +124,7 @@ def serve(
         min_train_s=min_train_seconds,
         backoff_s=backoff_seconds, max_backoff_s=max(300.0, backoff_seconds), token=token,
         metrics_need_token=metrics_need_token,
+        dashboard=dashboard,
         throughputs=str(throughputs) if throughputs else None, gpu_type=gpu_type,
         workload_facts=str(workload_facts) if workload_facts else None,
         checkpoint_root=checkpoint_dir.resolve() if checkpoint_dir else None)

@@ -41,6 +41,22 @@ def ftf_rhos(records: Sequence[JobRecord], num_jobs: int, num_gpus: int) -> list
     return [ftf_rho(r, num_jobs, num_gpus) for r in records]
 
 
+def estimated_rho(elapsed_s: float, total_samples: int, samples_done: int,
+                  samples_per_s: float | None, contention: float) -> float | None:
+    """The finish-time fairness the job is heading for if, from now on, it gets its fair share
+    of the cluster: ``rho = (elapsed + T_rem * c) / (T_alone * c)``, where ``T_alone`` is its
+    whole run time alone at its measured speed, ``T_rem`` what is left of it, and ``c = max(1,
+    N/G)`` the contention factor of the static definition (``ftf_rho``), with N the jobs
+    scheduled now. At completion it is the realized JCT over the fair-share finish time.
+
+    ``None`` until the job's speed has been measured (nothing honest can be said before)."""
+    if samples_per_s is None or samples_per_s <= 0 or total_samples <= 0:
+        return None
+    alone_s = total_samples / samples_per_s
+    remaining_s = max(0, total_samples - samples_done) / samples_per_s
+    return (max(0.0, elapsed_s) + remaining_s * contention) / (alone_s * contention)
+
+
 def active_jobs_per_round(records: Sequence[JobRecord],
                           round_start_s: Sequence[float]) -> np.ndarray:
     """How many jobs were in the system (arrived, not completed) at the start of each round."""

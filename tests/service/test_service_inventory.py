@@ -122,8 +122,7 @@ def test_the_cluster_api_shows_which_slots_are_gone(two_servers: Harness) -> Non
     h = two_servers
     h.backend.down = {2, 3}
     h.tick()
-    app = create_app(h.settings, h.store, h.backend, clock=h.clock, planner=h.loop.planner)
-    app.state.loop = h.loop
+    app = create_app(h.settings, h.store, h.backend, loop=h.loop)
     with TestClient(app) as client:
         slots = client.get("/v1/cluster").json()["slots"]
     assert [s["available"] for s in slots] == [True, True, False, False]

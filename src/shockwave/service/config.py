@@ -80,6 +80,8 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     metrics_need_token: bool = False
     """``/metrics`` asks for the token too (by default it is open, as Prometheus expects)."""
+    dashboard: bool = True
+    """Serve the dashboard at ``/`` (its reads need no token; actions go through ``/v1``)."""
     run_loop: bool = True
     """Start the round loop in the app's lifespan (tests drive ``tick()`` themselves)."""
 

@@ -752,6 +752,17 @@ class Store:
                            "ORDER BY idx", (limit,))
         return [_round_row(r) for r in rows]
 
+    def round_starts(self, indices: Sequence[int]) -> dict[int, float]:
+        """Start times of the rounds ``indices`` (those that exist)."""
+        wanted = sorted(set(indices))
+        starts: dict[int, float] = {}
+        for chunk in range(0, len(wanted), 500):  # SQLite's bound on parameters per query
+            part = wanted[chunk:chunk + 500]
+            rows = self._query(f"SELECT idx, start_s FROM rounds WHERE idx IN "
+                               f"({','.join('?' * len(part))})", part)
+            starts.update((int(r["idx"]), float(r["start_s"])) for r in rows)
+        return starts
+
     # -- helpers -------------------------------------------------------------------------------
     def _job_row(self, r: sqlite3.Row) -> JobRow:
         data = dict(r)

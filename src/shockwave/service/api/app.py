@@ -13,6 +13,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
+from shockwave.dashboard.from_service import ServiceSource
+from shockwave.dashboard.routes import add_dashboard
 from shockwave.errors import InputError
 from shockwave.planner import RoundPlanner
 from shockwave.service.api.routes import attempts, cluster, jobs, metrics
@@ -26,15 +28,17 @@ from shockwave.service.telemetry import Telemetry
 
 
 def create_app(settings: Settings, store: Store, backend: Backend, *, clock: Clock | None = None,
-               planner: RoundPlanner | None = None) -> FastAPI:
-    """The service's app. Off loopback it refuses to exist without a token."""
+               planner: RoundPlanner | None = None, loop: RoundLoop | None = None) -> FastAPI:
+    """The service's app. Off loopback it refuses to exist without a token. Tests that drive
+    the round loop themselves hand theirs in as ``loop`` (with its clock)."""
     if not settings.loopback and settings.token is None:
         raise InputError(f"refusing to serve on {settings.host} (not loopback) without a token: "
                          "give --token or set SHOCKWAVE_TOKEN", field="--host")
-    clock = clock or ServiceClock(store)
+    clock = loop.clock if loop is not None else (clock or ServiceClock(store))
     telemetry = Telemetry(settings)
-    loop = RoundLoop(settings, store, backend, clock, planner or make_planner(settings),
-                     observer=telemetry)
+    if loop is None:
+        loop = RoundLoop(settings, store, backend, clock, planner or make_planner(settings))
+    loop.observer = telemetry  # a loop handed in reports its rounds to this app's metrics
     telemetry.watch(store, settings, loop)
 
     @asynccontextmanager
@@ -59,6 +63,8 @@ def create_app(settings: Settings, store: Store, backend: Backend, *, clock: Clo
     app.state.clock, app.state.loop, app.state.telemetry = clock, loop, telemetry
     for module in (jobs, attempts, cluster, metrics):
         app.include_router(module.router)
+    if settings.dashboard:
+        add_dashboard(app, ServiceSource(store, settings, loop, clock))
     return app
 
 

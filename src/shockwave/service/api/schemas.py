@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from shockwave.protocol import BatchSizeChange
 from shockwave.service.config import Settings
 from shockwave.service.jobspec import JobSubmit
+from shockwave.service.queue_status import QueueContext, job_rho, wait_reason
 from shockwave.service.states import AttemptState, JobState, Outcome
 from shockwave.service.store import AttemptRow, CheckpointRow, EventRow, JobRow, RoundRow, Speed
 
@@ -102,6 +103,11 @@ class JobOut(BaseModel):
     last_checkpoint: CheckpointOut | None
     log_tail: str | None
     spec: JobSubmit
+    estimated_rho: float | None = None
+    """The finish-time fairness the job is heading for at its fair share from now on
+    (``queue_status.estimated_rho``); ``None`` before its speed is measured and once it ended."""
+    wait_reason: str | None = None
+    """Why a queued job is not running, in words (``queue_status.wait_reason``)."""
 
 
 class JobDetail(JobOut):
@@ -175,7 +181,9 @@ def progress_fraction(job: JobRow) -> float:
     return min(1.0, job.samples / total) if total else 0.0
 
 
-def job_out(job: JobRow, now_s: float, live: AttemptRow | None = None) -> JobOut:
+def job_out(job: JobRow, now_s: float, live: AttemptRow | None = None,
+            queue: QueueContext | None = None) -> JobOut:
+    """The job as the API shows it; with ``queue``, its fairness estimate and wait reason."""
     total = job.spec.samples
     checkpoint = None
     if job.checkpoint_id is not None:
@@ -200,7 +208,9 @@ def job_out(job: JobRow, now_s: float, live: AttemptRow | None = None) -> JobOut
         rounds_received=job.rounds_received,
         attained_s=job.attained_s, attempts_count=job.attempts_count,
         slots=list(live.slots) if live is not None else None, last_checkpoint=checkpoint,
-        log_tail=job.log_tail, spec=job.spec)
+        log_tail=job.log_tail, spec=job.spec,
+        estimated_rho=job_rho(job, queue) if queue is not None else None,
+        wait_reason=wait_reason(job, queue) if queue is not None else None)
 
 
 def attempt_out(attempt: AttemptRow, now_s: float, settings: Settings) -> AttemptOut:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from shockwave.service import logs
-from shockwave.service.api.deps import ClockDep, SettingsDep, StoreDep, UserDep
+from shockwave.service.api.deps import ClockDep, LoopDep, SettingsDep, StoreDep, UserDep
 from shockwave.service.api.schemas import (
     EventOut,
     JobDetail,
@@ -21,6 +21,7 @@ from shockwave.service.api.schemas import (
     speed_out,
 )
 from shockwave.service.jobspec import JobSubmit, check_submit
+from shockwave.service.queue_status import queue_context
 from shockwave.service.states import LIVE_ATTEMPT_STATES, JobState, is_terminal
 from shockwave.service.store import AttemptRow, JobRow, Store
 
@@ -51,23 +52,25 @@ def submit(spec: JobSubmit, store: StoreDep, settings: SettingsDep, clock: Clock
 
 
 @router.get("", response_model=list[JobOut])
-def list_jobs(store: StoreDep, clock: ClockDep,
+def list_jobs(store: StoreDep, clock: ClockDep, settings: SettingsDep, loop: LoopDep,
               state: Annotated[list[JobState] | None, Query()] = None,
               name: Annotated[str | None, Query(max_length=64)] = None) -> list[JobOut]:
     """Jobs in submission order, optionally only those in ``state`` (repeatable) or named
     ``name``."""
     now = clock.now()
     live = {a.job_id: a for a in store.attempts(states=list(LIVE_ATTEMPT_STATES))}
-    return [job_out(job, now, live.get(job.id)) for job in store.jobs(state, name=name)]
+    queue = queue_context(store, settings, loop, now)
+    return [job_out(job, now, live.get(job.id), queue) for job in store.jobs(state, name=name)]
 
 
 @router.get("/{job_id}", response_model=JobDetail)
-def get_job(job_id: int, store: StoreDep, clock: ClockDep, settings: SettingsDep) -> JobDetail:
+def get_job(job_id: int, store: StoreDep, clock: ClockDep, settings: SettingsDep,
+            loop: LoopDep) -> JobDetail:
     """One job with its attempts and its last acknowledged checkpoint."""
     job = _job(store, job_id)
     now = clock.now()
     attempts = store.attempts(job_id=job_id)
-    base = job_out(job, now, _live_slots(store, job_id))
+    base = job_out(job, now, _live_slots(store, job_id), queue_context(store, settings, loop, now))
     return JobDetail(**base.model_dump(),
                      attempts=[attempt_out(a, now, settings) for a in attempts],
                      speeds=[speed_out(s) for s in store.speeds([job_id]).get(job_id, [])])
