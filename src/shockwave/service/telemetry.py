@@ -23,7 +23,9 @@ from prometheus_client.registry import Collector
 
 from shockwave.protocol import Heartbeat
 from shockwave.service.api.schemas import progress_fraction
+from shockwave.service.clock import Clock
 from shockwave.service.config import Settings
+from shockwave.service.queue_status import QueueContext, job_rho, queue_context
 from shockwave.service.rounds import SCHEDULED_STATES, RoundLoop
 from shockwave.service.states import (
     CURRENT_ATTEMPT_STATES,
@@ -92,9 +94,10 @@ class Telemetry:
         self._last_planned: int | None = None
         """The index of the last round this process planned."""
 
-    def watch(self, store: Store, settings: Settings, loop: RoundLoop) -> None:
-        """Export what ``store`` and ``loop`` hold at every scrape."""
-        self.registry.register(StoreCollector(store, settings, loop))
+    def watch(self, store: Store, settings: Settings, loop: RoundLoop, clock: Clock) -> None:
+        """Export what ``store`` and ``loop`` hold at every scrape (``clock``: the fairness
+        estimates depend on the time)."""
+        self.registry.register(StoreCollector(store, settings, loop, clock))
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format."""
@@ -131,13 +134,14 @@ class Telemetry:
 class StoreCollector(Collector):
     """Reads the store at each scrape: the gauges and the history's counters."""
 
-    def __init__(self, store: Store, settings: Settings, loop: RoundLoop) -> None:
-        self.store, self.settings, self.loop = store, settings, loop
+    def __init__(self, store: Store, settings: Settings, loop: RoundLoop, clock: Clock) -> None:
+        self.store, self.settings, self.loop, self.clock = store, settings, loop, clock
 
     def collect(self) -> Iterator[Metric]:
         yield from self._cluster()
         yield from self._history()
-        yield from self._jobs(self.store.jobs(list(SCHEDULED_STATES)))
+        queue = queue_context(self.store, self.settings, self.loop, self.clock.now())
+        yield from self._jobs(self.store.jobs(list(SCHEDULED_STATES)), queue)
 
     def _cluster(self) -> Iterator[Metric]:
         jobs = GaugeMetricFamily("shockwave_jobs", "Jobs by state (jobs of /v1/cluster)",
@@ -190,7 +194,7 @@ class StoreCollector(Collector):
             ended.add_metric([outcome.value], totals.ended.get(outcome.value, 0))
         yield ended
 
-    def _jobs(self, jobs: Sequence[JobRow]) -> Iterator[Metric]:
+    def _jobs(self, jobs: Sequence[JobRow], queue: QueueContext) -> Iterator[Metric]:
         """One series per queued or running job (they vanish when it ends)."""
         families = {
             "progress": GaugeMetricFamily("shockwave_job_progress_ratio", "Share of its "
@@ -208,6 +212,9 @@ class StoreCollector(Collector):
             "speed": GaugeMetricFamily("shockwave_job_samples_per_second", "The latest measured "
                                        "speed of the whole gang (samples_per_s; absent before "
                                        "the first)", labels=JOB_LABELS),
+            "rho": GaugeMetricFamily("shockwave_job_estimated_rho", "Estimated finish-time "
+                                     "fairness at the job's fair share from now (estimated_rho; "
+                                     "absent before its speed is measured)", labels=JOB_LABELS),
         }
         for job in jobs:
             labels = [str(job.id), job.name]
@@ -218,4 +225,7 @@ class StoreCollector(Collector):
             families["failures"].add_metric(labels, job.failures)
             if job.samples_per_s is not None:
                 families["speed"].add_metric(labels, job.samples_per_s)
+            rho = job_rho(job, queue)
+            if rho is not None:
+                families["rho"].add_metric(labels, rho)
         yield from families.values()

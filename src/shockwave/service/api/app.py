@@ -39,7 +39,7 @@ def create_app(settings: Settings, store: Store, backend: Backend, *, clock: Clo
     if loop is None:
         loop = RoundLoop(settings, store, backend, clock, planner or make_planner(settings))
     loop.observer = telemetry  # a loop handed in reports its rounds to this app's metrics
-    telemetry.watch(store, settings, loop)
+    telemetry.watch(store, settings, loop, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
