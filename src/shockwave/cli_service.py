@@ -102,6 +102,7 @@ def serve(
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="with --backend ray: the cluster to join, `auto` (the one this machine is part of) or HEAD:PORT (default: start a private Ray on this machine)", show_default=False)] = None,
     ray_resource: Annotated[str | None, typer.Option("--ray-resource", help="with --backend ray: the node resource whose units are slots, one per rank (default GPU; e.g. `slot` for nodes started with --resources '{\"slot\": 2}')", show_default=False)] = None,
     token: TokenOpt = None,
+    metrics_need_token: Annotated[bool, typer.Option("--metrics-need-token", help="/metrics asks for the token too (by default Prometheus scrapes it without one)")] = False,
     dashboard: Annotated[bool, typer.Option("--dashboard/--no-dashboard", help="serve the live dashboard at / (read without a token; cancelling and logs need it)")] = True,
     log_level: Annotated[LogLevel, typer.Option("--log-level", help="the service's log level")] = LogLevel.info,
 ) -> None:
@@ -122,6 +123,7 @@ def serve(
         lease_s=lease_seconds, startup_s=startup_seconds, grace_s=grace_seconds, tick_s=tick_seconds,
         min_train_s=min_train_seconds,
         backoff_s=backoff_seconds, max_backoff_s=max(300.0, backoff_seconds), token=token,
+        metrics_need_token=metrics_need_token,
         dashboard=dashboard,
         throughputs=str(throughputs) if throughputs else None, gpu_type=gpu_type,
         workload_facts=str(workload_facts) if workload_facts else None,

@@ -107,6 +107,9 @@ class CheckpointReport(_Message):
 
     checkpoint_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
     progress: Progress
+    duration_s: float | None = Field(
+        default=None, ge=0, description="how long the save took, from gathering the ranks' "
+                                        "state to the rename into place (absent: not measured)")
 
 
 ExitReason = Literal["finished", "yielded", "lease_expired", "failed"]
@@ -134,3 +137,6 @@ class ExitReport(_Message):
     batch_sizes: tuple[BatchSizeChange, ...] = Field(
         default=(), max_length=10_000,
         description="the batch sizes of the whole job so far, from its start (checkpointed)")
+    checkpoint_failures: int = Field(
+        default=0, ge=0, description="checkpoint saves of this attempt that failed (periodic ones "
+                                     "it trained on after, and a final one that failed it)")

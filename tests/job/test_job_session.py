@@ -14,6 +14,7 @@ import pytest
 from job_fakes import FakeService, keep_going, service_env
 
 from shockwave.job import CheckpointError, same_params
+from shockwave.job.checkpoint import CheckpointManager
 from shockwave.job.lease import process_age_s
 from shockwave.protocol import ExitReport, HeartbeatReply
 
@@ -185,6 +186,30 @@ def test_periodic_checkpoints_are_written_reported_and_pruned(job_env, fake, tmp
     assert kept == ids[-2:]
     assert (tmp_path / "ckpt" / "LATEST").read_text().strip() == ids[-1]
     assert any(h.last_checkpoint in ids for h in fake.heartbeats)
+
+
+def test_checkpoints_report_how_long_they_took_and_how_many_failed(job_env, fake, tmp_path,
+                                                                  monkeypatch):
+    """Every posted checkpoint carries its save time (here at least the injected delay); a
+    periodic save that fails lets training go on, and the exit report counts it."""
+    job_env.update(service_env(fake, tmp_path, SHOCKWAVE_CHECKPOINT_INTERVAL_S="0.1",
+                               SHOCKWAVE_TEST_CHECKPOINT_DELAY_S="0.05"))
+    real_save = CheckpointManager.save
+    saves: list[int] = []
+
+    def first_save_fails(self, state, **counters):
+        saves.append(counters["step"])
+        if len(saves) == 1:
+            raise OSError("no space left on device")
+        return real_save(self, state, **counters)
+
+    monkeypatch.setattr(CheckpointManager, "save", first_save_fails)
+    sess = run(tmp_path, "--step-sleep", "0.02")
+    assert sess.exit_code == 0
+    assert len(fake.checkpoints) == len(saves) - 1 >= 2
+    assert all(c.duration_s is not None and 0.05 <= c.duration_s < 5 for c in fake.checkpoints)
+    assert report_file(tmp_path, "a1").checkpoint_failures == 1
+    assert fake.exits[-1].checkpoint_failures == 1
 
 
 def corrupt(path: Path, how: str) -> None:

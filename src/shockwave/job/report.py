@@ -73,12 +73,15 @@ def deliver(report: ExitReport, report_file: Path | None, transport: Transport) 
 
 def build_report(outcome: Outcome, progress: Progress | None, checkpoint_id: str | None, *,
                  samples_per_s: float | None = None, step_time_s: float | None = None,
-                 batch_sizes: tuple[BatchSizeChange, ...] = ()) -> ExitReport:
+                 batch_sizes: tuple[BatchSizeChange, ...] = (),
+                 checkpoint_failures: int = 0) -> ExitReport:
     """The report of ``outcome``; ``samples_per_s`` (the whole gang) and ``step_time_s`` are
     the attempt's measured speed (after the warm-up steps), ``None`` if never measured;
-    ``batch_sizes`` the job's batch sizes since its start."""
+    ``batch_sizes`` the job's batch sizes since its start; ``checkpoint_failures`` the saves
+    of this attempt that failed (a periodic one is otherwise invisible to the service: the job
+    trains on)."""
     message = outcome.message[:MAX_MESSAGE] if outcome.message else None
     return ExitReport(reason=outcome.reason, exit_code=outcome.exit_code, progress=progress,
                       checkpoint_id=checkpoint_id, message=message,
                       samples_per_s=samples_per_s, step_time_s=step_time_s,
-                      batch_sizes=batch_sizes)
+                      batch_sizes=batch_sizes, checkpoint_failures=checkpoint_failures)

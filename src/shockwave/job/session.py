@@ -99,6 +99,8 @@ class JobSession:
         self._restored: Manifest | None = None
         self._restore_tried = False
         self.last_checkpoint: str | None = None
+        self.checkpoint_failures = 0
+        """Saves of this attempt that failed; the exit report carries the count to the service."""
         self._checkpoint_step = -1
         self._checkpoint_at = time.monotonic()
         self._last_step_at: float | None = None
@@ -300,6 +302,7 @@ class JobSession:
             except (OSError, RuntimeError, CheckpointError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
         if self.gang.max([1 if error else 0])[0]:
+            self.checkpoint_failures += 1
             raise CheckpointError(f"checkpoint at step {self.step_count} not written: "
                                   f"{error or 'rank 0 failed to write it'}")
         elapsed = time.monotonic() - started
@@ -312,7 +315,8 @@ class JobSession:
                      elapsed)
             if self._heartbeat is not None:
                 self._heartbeat.report_checkpoint(CheckpointReport(
-                    checkpoint_id=manifest.checkpoint_id, progress=self.progress()))
+                    checkpoint_id=manifest.checkpoint_id, progress=self.progress(),
+                    duration_s=elapsed))
         return self.last_checkpoint
 
     def _state(self, rng: list[Any] | None) -> dict[str, Any]:
@@ -545,7 +549,8 @@ class JobSession:
             report = build_report(outcome, self.progress(), self.last_checkpoint,
                                   samples_per_s=self.mean_samples_per_s,
                                   step_time_s=self._timing.step_s or None,
-                                  batch_sizes=self._adapter.history.report())
+                                  batch_sizes=self._adapter.history.report(),
+                                  checkpoint_failures=self.checkpoint_failures)
             deliver(report, self.env.report_file, self._transport)
             log.info("shockwave.job: exit %d (%s)%s", outcome.exit_code, outcome.reason,
                      f": {outcome.message.splitlines()[0]}" if outcome.message else "")

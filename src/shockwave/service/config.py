@@ -78,6 +78,8 @@ class Settings:
     """A workload-facts file whose learned schedules shape adaptive jobs' profiles."""
     log_tail_lines: int = 20
     token: str | None = field(default=None, repr=False)
+    metrics_need_token: bool = False
+    """``/metrics`` asks for the token too (by default it is open, as Prometheus expects)."""
     dashboard: bool = True
     """Serve the dashboard at ``/`` (its reads need no token; actions go through ``/v1``)."""
     run_loop: bool = True
@@ -119,6 +121,9 @@ class Settings:
             raise InputError(f"must be in [1, 65535], got {self.port}", field="--port")
         if self.token is not None and not self.token.strip():
             raise InputError("must not be empty", field="--token")
+        if self.metrics_need_token and self.token is None:
+            raise InputError("asks for a token the service does not have: give --token or set "
+                             "SHOCKWAVE_TOKEN", field="--metrics-need-token")
 
     # -- derived -----------------------------------------------------------------------------
     @property

@@ -22,7 +22,8 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from shockwave.config import make_sim_config
 from shockwave.model import Cluster, JobId
@@ -76,6 +77,15 @@ def make_planner(settings: Settings) -> RoundPlanner:
     return RoundPlanner(policy, make_cluster(settings), make_sim_config(round_s=settings.round_s))
 
 
+class RoundObserver(Protocol):
+    """Told of every round the loop plans (the service's metrics, ``telemetry.py``): the loop
+    stays free of any metrics library."""
+
+    def round_planned(self, row: RoundRow, previous: RoundRow | None) -> None:
+        """``row`` was just recorded, its ``bookkeeping_s`` filled in; ``previous`` is the round
+        it follows (``None`` for the first round this store has seen)."""
+
+
 @dataclass
 class TickStats:
     """What the last tick did (tests and logs)."""
@@ -90,9 +100,10 @@ class RoundLoop:
     """Owns the planner and every decision. ``tick()`` is called from one thread only."""
 
     def __init__(self, settings: Settings, store: Store, backend: Backend, clock: Clock,
-                 planner: RoundPlanner) -> None:
+                 planner: RoundPlanner, observer: RoundObserver | None = None) -> None:
         self.settings, self.store, self.backend, self.clock = settings, store, backend, clock
         self.planner = planner
+        self.observer = observer
         self.cluster: Cluster | None = make_cluster(settings)
         self.unavailable: frozenset[int] = frozenset()
         """Slots whose server left the cluster (the backend's inventory)."""
@@ -249,9 +260,11 @@ class RoundLoop:
                            placements=placements, kept=sorted(kept), revoked=sorted(revoked),
                            added=added, decision_s=decision_s, bookkeeping_s=0.0)
             self.store.add_round(row)
-        self.round = row
+        previous, self.round = self.round, row
         bookkeeping = time.perf_counter() - started - decision_s
         self.store.set_round_bookkeeping(index, bookkeeping)
+        if self.observer is not None:
+            self.observer.round_planned(replace(row, bookkeeping_s=bookkeeping), previous)
         return index
 
     def _round_start(self, now: float) -> float:

@@ -277,6 +277,24 @@ class RoundRow:
 
 
 @dataclass(frozen=True)
+class Totals:
+    """Counts over the service's whole history (what ``/metrics`` exports as counters)."""
+
+    preemptions: int
+    """Revocations: jobs in a round's ``revoked`` list, summed over every round."""
+    restarts: int
+    """Attempts beyond each job's first."""
+    failures: int
+    """Failed attempts counted against their job's budget (the jobs' ``failures``)."""
+    checkpoints: int
+    """Acknowledged checkpoints."""
+    checkpoint_failures: int
+    """Failed checkpoint saves, as attempts' exit reports counted them."""
+    ended: dict[str, int]
+    """Ended attempts by outcome."""
+
+
+@dataclass(frozen=True)
 class CheckpointRow:
     attempt_id: int
     checkpoint_id: str
@@ -429,6 +447,20 @@ class Store:
         """Jobs per state."""
         return {r["state"]: r["n"] for r in
                 self._query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")}
+
+    def totals(self) -> Totals:
+        """The history's counts in two reads (a scrape should not load every row)."""
+        row = self._query(
+            "SELECT (SELECT COALESCE(SUM(json_array_length(revoked)), 0) FROM rounds), "
+            "(SELECT COALESCE(SUM(MAX(attempts_count - 1, 0)), 0) FROM jobs), "
+            "(SELECT COALESCE(SUM(failures), 0) FROM jobs), "
+            "(SELECT COUNT(*) FROM checkpoints), "
+            "(SELECT COALESCE(SUM(json_extract(report, '$.checkpoint_failures')), 0) "
+            "FROM attempts WHERE report IS NOT NULL)")[0]
+        ended = {r["outcome"]: r["n"] for r in self._query(
+            "SELECT outcome, COUNT(*) AS n FROM attempts WHERE outcome IS NOT NULL "
+            "GROUP BY outcome")}
+        return Totals(*(int(value) for value in row), ended=ended)
 
     def scheduled_job_ids(self, now_s: float) -> list[int]:
         """Jobs the planner should schedule at ``now_s``: running, or queued and past their

@@ -2,8 +2,9 @@
 
 It "trains" at ``--samples-per-s`` in steps of the approved batch size, heartbeats every
 ``$SHOCKWAVE_HEARTBEAT_S`` with its attempt token, checkpoints (atomically: write, fsync,
-rename) every ``--checkpoint-every`` seconds and whenever it stops, obeys ``checkpoint_and_stop``
-and ``stop_now`` and SIGTERM by exiting 75 after a checkpoint, stops by itself when its lease
+rename; each reported with its save time) every ``--checkpoint-every`` seconds and whenever
+it stops, obeys ``checkpoint_and_stop`` and ``stop_now`` and SIGTERM by exiting 75 after a
+checkpoint, stops by itself when its lease
 runs out on its own clock, resumes from its last checkpoint, and exits 0 once it has trained
 ``$SHOCKWAVE_TOTAL_EPOCHS`` epochs. ``--stubborn`` ignores SIGTERM and stop requests alike.
 ``--fail-at`` makes it exit with ``--fail-code`` once past
@@ -134,8 +135,10 @@ def main() -> int:
 
 
 def checkpoint(directory: str, state: dict, per_epoch: int, batch: int) -> str:
+    started = time.monotonic()
     name = save_checkpoint(directory, state)
-    post("checkpoints", {"checkpoint_id": name, "progress": progress(state, per_epoch, batch)})
+    post("checkpoints", {"checkpoint_id": name, "progress": progress(state, per_epoch, batch),
+                         "duration_s": time.monotonic() - started})
     return name
 
 

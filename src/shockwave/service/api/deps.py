@@ -1,4 +1,5 @@
-"""Typed dependencies: the app's settings, store, clock and loop, and the two kinds of caller.
+"""Typed dependencies: the app's settings, store, clock, loop and telemetry, and the two kinds
+of caller.
 
 They are ``async`` so that FastAPI does not hand each to its thread pool: they do no I/O but a
 short indexed SQLite read.
@@ -10,6 +11,7 @@ is nobody's is 401, another attempt's is 403."""
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
@@ -19,6 +21,7 @@ from shockwave.service.config import Settings
 from shockwave.service.leases import hash_token
 from shockwave.service.rounds import RoundLoop
 from shockwave.service.store import AttemptRow, Store
+from shockwave.service.telemetry import Telemetry
 
 
 async def get_settings(request: Request) -> Settings:
@@ -37,10 +40,22 @@ async def get_loop(request: Request) -> RoundLoop:
     return request.app.state.loop
 
 
+async def get_telemetry(request: Request) -> Telemetry:
+    return request.app.state.telemetry
+
+
+async def started_at() -> float:
+    """``perf_counter`` when FastAPI reached this dependency: declared as an endpoint's first
+    parameter (dependencies resolve in order), it times the authentication too."""
+    return time.perf_counter()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 LoopDep = Annotated[RoundLoop, Depends(get_loop)]
+TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
+StartedDep = Annotated[float, Depends(started_at)]
 
 
 def _bearer(request: Request) -> str | None:
@@ -78,5 +93,13 @@ async def require_attempt(request: Request, store: StoreDep,
     return attempt
 
 
+async def require_scraper(request: Request, settings: SettingsDep) -> None:
+    """``/metrics``: open by default (Prometheus scrapers rarely carry a token, and it shows
+    neither logs nor commands); the user token with ``serve --metrics-need-token``."""
+    if settings.metrics_need_token:
+        await require_user(request, settings)
+
+
 UserDep = Depends(require_user)
+ScraperDep = Depends(require_scraper)
 AttemptDep = Annotated[AttemptRow, Depends(require_attempt)]

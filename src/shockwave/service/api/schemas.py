@@ -174,6 +174,13 @@ class Health(BaseModel):
     version: str
 
 
+def progress_fraction(job: JobRow) -> float:
+    """The share of its samples ``job`` has trained: ``progress.fraction``, and the progress
+    ``/metrics`` exports (one formula, so the two agree)."""
+    total = job.spec.samples
+    return min(1.0, job.samples / total) if total else 0.0
+
+
 def job_out(job: JobRow, now_s: float, live: AttemptRow | None = None,
             queue: QueueContext | None = None) -> JobOut:
     """The job as the API shows it; with ``queue``, its fairness estimate and wait reason."""
@@ -192,7 +199,7 @@ def job_out(job: JobRow, now_s: float, live: AttemptRow | None = None,
         max_failures=job.spec.max_failures, cancel_requested=job.cancel_requested,
         retry_in_s=retry if retry is not None and retry > 0 else None,
         progress=ProgressOut(samples=job.samples, total_samples=total,
-                             fraction=min(1.0, job.samples / total) if total else 0.0,
+                             fraction=progress_fraction(job),
                              epoch=job.epoch, step=job.step, batch_size=job.batch_size,
                              samples_per_epoch=job.samples_per_epoch),
         samples_per_s=job.samples_per_s, noise_scale=job.noise_scale,

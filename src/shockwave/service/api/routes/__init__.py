@@ -1,1 +1,2 @@
-"""One router per resource: jobs (users), attempts (jobs), cluster (users, health)."""
+"""One router per resource: jobs (users), attempts (jobs), cluster (users, health), metrics
+(Prometheus)."""

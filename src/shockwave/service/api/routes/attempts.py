@@ -9,49 +9,66 @@ late writes never count as progress."""
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, HTTPException, status
 
 from shockwave.protocol import CheckpointReport, ExitReport, Heartbeat, HeartbeatReply
-from shockwave.service.api.deps import AttemptDep, ClockDep, SettingsDep, StoreDep
+from shockwave.service.api.deps import (
+    AttemptDep,
+    ClockDep,
+    SettingsDep,
+    StartedDep,
+    StoreDep,
+    TelemetryDep,
+)
 from shockwave.service.api.schemas import Accepted
 from shockwave.service.leases import on_heartbeat
 from shockwave.service.states import CURRENT_ATTEMPT_STATES
 from shockwave.service.store import AttemptRow
+from shockwave.service.telemetry import Telemetry
 
 router = APIRouter(prefix="/v1/attempts", tags=["attempts"])
 
 
-def _current(attempt: AttemptRow) -> None:
+def _current(attempt: AttemptRow, kind: str, telemetry: Telemetry) -> None:
     if attempt.state not in CURRENT_ATTEMPT_STATES:
+        telemetry.report_refused(kind)
         raise HTTPException(status.HTTP_409_CONFLICT,
                             detail=f"attempt {attempt.id} is {attempt.state}: not the job's "
                                    "current attempt; ignored")
 
 
 @router.post("/{attempt_id}/heartbeat", response_model=HeartbeatReply)
-async def heartbeat(attempt: AttemptDep, beat: Heartbeat, store: StoreDep, settings: SettingsDep,
-              clock: ClockDep) -> HeartbeatReply:
+async def heartbeat(started: StartedDep, attempt: AttemptDep, beat: Heartbeat, store: StoreDep,
+                    settings: SettingsDep, clock: ClockDep,
+                    telemetry: TelemetryDep) -> HeartbeatReply:
     """Progress and speed in; the lease (relative seconds) and what to do next out. A stale or
     duplicate ``seq`` changes nothing and gets the current answer."""
-    return on_heartbeat(store, settings, clock.now(), attempt, beat)
+    now = clock.now()
+    reply = on_heartbeat(store, settings, now, attempt, beat)
+    telemetry.heartbeat_handled(time.perf_counter() - started, attempt, beat, now)
+    return reply
 
 
 @router.post("/{attempt_id}/checkpoints", response_model=Accepted)
 async def checkpoint(attempt: AttemptDep, report: CheckpointReport, store: StoreDep,
-               clock: ClockDep) -> Accepted:
+                     clock: ClockDep, telemetry: TelemetryDep) -> Accepted:
     """A committed checkpoint: from now on the job resumes from it (idempotent on its id)."""
-    _current(attempt)
+    _current(attempt, "checkpoint", telemetry)
     new = store.add_checkpoint(attempt.id, report.checkpoint_id, report.progress.model_dump(),
                                clock.now())
+    if new:
+        telemetry.checkpoint_saved(report.duration_s)
     return Accepted(accepted=new, detail="acknowledged" if new else "already acknowledged")
 
 
 @router.post("/{attempt_id}/exit", response_model=Accepted)
 async def exit_report(attempt: AttemptDep, report: ExitReport, store: StoreDep,
-                clock: ClockDep) -> Accepted:
+                      clock: ClockDep, telemetry: TelemetryDep) -> Accepted:
     """Rank 0's last word. The outcome is decided when the process has exited; this report says
     why (and names its last checkpoint, which counts as acknowledged)."""
-    _current(attempt)
+    _current(attempt, "exit", telemetry)
     if attempt.report is not None:
         return Accepted(accepted=False, detail="already reported")
     now = clock.now()
