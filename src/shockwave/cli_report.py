@@ -79,14 +79,14 @@ def report_command(
     """Build an HTML report (figures, metrics table, jobs.csv, results.json) from saved results;
     or, with --serve, show one of them in the dashboard."""
     if serve and out is not None:
-        raise InputError("--serve shows a result instead of writing a report: give one of "
-                         "--serve and --out", field="--out")
+        raise typer.BadParameter("--serve shows a result instead of writing a report: give "
+                                 "one of --serve and --out", param_hint="'--out' / '-o'")
     if serve:
         serve_results(results, policy=policy, host=host, port=port)
         return
     if out is None:
-        raise InputError("give --out DIR for the report (or --serve to view a result)",
-                         field="--out")
+        raise typer.BadParameter("missing: the folder to write the report into (or --serve to "
+                                 "view a result)", param_hint="'--out' / '-o'")
     check_output_dir(out, "--out")
     argv = ["shockwave", "report", *map(str, results), "--out", str(out)]
     if baseline:

@@ -142,3 +142,19 @@ def test_routes_and_the_choice_of_result() -> None:
     assert pick_result([result, other], None) is result
     with pytest.raises(InputError, match="no result of policy 'gavel'.*fifo, shockwave"):
         pick_result([result, other], "gavel")
+
+
+def test_serving_a_policy_the_file_lacks_is_one_line(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from shockwave.sim.result import result_to_json
+
+    path = tmp_path / "fifo.json"
+    path.write_text(json.dumps(result_to_json(hand_result())))
+    done = subprocess.run([sys.executable, "-m", "shockwave", "report", str(path), "--serve",
+                           "--policy", "gavel"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: --policy: no result of policy 'gavel' in the files; they hold: fifo"]
