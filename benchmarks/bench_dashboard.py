@@ -207,8 +207,9 @@ def markdown(rows: dict[str, dict[str, Any]], loads: int, rounds: int, jobs_show
         "the queue's first 200 rows, timeline) is painted, by the page's own clock. *Update* "
         "is, for the "
         "service, a new job's submission until a snapshot counting it is painted: the page polls every "
-        "`refresh_s` (a quarter round, at least 0.5 s: 2 s here), so about half of that is "
-        "waiting for the next poll; for the simulation, moving the time cursor until that "
+        "`refresh_s` (a quarter round, at least 0.5 s: 2 s here), and the job is submitted "
+        "just after the first render's poll, so nearly all of it is the wait for the next "
+        "poll; for the simulation, moving the time cursor until that "
         "moment is drawn.",
     ]
     return "\n".join(lines)
