@@ -91,3 +91,26 @@ def test_no_dashboard(tmp_path: Path) -> None:
                                                    (120.0, 5.0)])
 def test_refresh_is_a_quarter_round_within_bounds(round_s: float, expected: float) -> None:
     assert refresh_interval_s(round_s) == expected
+
+
+def test_the_timeline_keeps_the_last_rounds_only(tmp_path: Path) -> None:
+    """A long-lived service: the snapshot's timeline starts TIMELINE_ROUNDS rounds ago, and
+    holds exactly the attempts that held slots after that, clipped to it."""
+    from shockwave.dashboard.from_service import TIMELINE_ROUNDS
+
+    h = make_harness(tmp_path, policy="max_min_fairness", gpus=2, round_s=1.0)
+    for i in range(4):
+        h.submit(name=f"j{i}", total_epochs=60)
+    h.drive(seconds=130.0)  # 4 jobs of 60 s each on 2 slots, in rounds of 1 s
+    app = create_app(h.settings, h.store, h.backend, loop=h.loop)
+    with TestClient(app) as client:
+        snap = client.get("/dashboard/api/snapshot").json()
+    since = h.clock.now() - TIMELINE_ROUNDS * 1.0
+    assert snap["start_s"] == pytest.approx(since)
+    expected = [a for a in h.store.attempts() if a.started_s is not None
+                and (a.ended_s is None or a.ended_s > since)]
+    older = [a for a in h.store.attempts() if a.ended_s is not None and a.ended_s <= since]
+    assert older and expected  # the window cuts the history
+    timeline = snap["timeline"]
+    assert timeline["job"] == [a.job_id for a in expected]
+    assert timeline["start_s"] == [max(a.started_s, since) for a in expected]

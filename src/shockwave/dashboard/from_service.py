@@ -24,6 +24,9 @@ from shockwave.service.states import LIVE_ATTEMPT_STATES, JobState
 from shockwave.service.store import AttemptRow, JobRow, Store
 
 MIN_REFRESH_S, MAX_REFRESH_S = 0.5, 5.0
+TIMELINE_ROUNDS = 100
+"""The timeline shows the leases of the last this many rounds: a long-lived service's whole
+history would grow every poll without bound (``GET /v1/rounds`` and the events keep it all)."""
 
 
 def refresh_interval_s(round_s: float) -> float:
@@ -32,11 +35,11 @@ def refresh_interval_s(round_s: float) -> float:
     return min(MAX_REFRESH_S, max(MIN_REFRESH_S, round_s / 4))
 
 
-def job_entry(job: JobRow, attempts: int, context: QueueContext) -> JobEntry:
+def job_entry(job: JobRow, context: QueueContext) -> JobEntry:
     total = job.spec.samples
     return JobEntry(id=job.id, name=job.name, state=job.state.value, gpus=job.spec.gpus,
                     progress=min(1.0, job.samples / total) if total else 0.0,
-                    batch_size=job.batch_size, attempts=attempts,
+                    batch_size=job.batch_size, attempts=job.attempts_count,
                     estimated_rho=job_rho(job, context), wait_reason=wait_reason(job, context),
                     submitted_s=job.submitted_s, finished_s=job.finished_s)
 
@@ -54,13 +57,14 @@ def _gpus(settings: Settings, live: Sequence[AttemptRow], unavailable: frozenset
             for slot in range(settings.gpus)]
 
 
-def _timeline(attempts: Sequence[AttemptRow], now_s: float) -> Timeline:
+def _timeline(attempts: Sequence[AttemptRow], since_s: float, now_s: float) -> Timeline:
+    """One lease per attempt that held its slots after ``since_s``, clipped to it."""
     timeline = Timeline()
     for attempt in attempts:
         if attempt.started_s is not None:
             end = attempt.ended_s if attempt.ended_s is not None else now_s
-            timeline.add(attempt.job_id, attempt.started_s, max(end, attempt.started_s),
-                         list(attempt.slots))
+            start = max(attempt.started_s, since_s)
+            timeline.add(attempt.job_id, start, max(end, start), list(attempt.slots))
     return timeline
 
 
@@ -77,26 +81,24 @@ class ServiceSource:
         """The service now (``at_s`` is for simulations: a service has only the present)."""
         now = self.clock.now()
         context = queue_context(self.store, self.settings, self.loop, now)
-        attempts = self.store.attempts()
-        counted: dict[int, int] = {}
-        for attempt in attempts:
-            counted[attempt.job_id] = counted.get(attempt.job_id, 0) + 1
-        live = [a for a in attempts if a.state in LIVE_ATTEMPT_STATES]
         jobs = self.store.jobs()
+        since = max(min((job.submitted_s for job in jobs), default=now),
+                    now - TIMELINE_ROUNDS * self.settings.round_s)
+        live = self.store.attempts(states=list(LIVE_ATTEMPT_STATES))
         counts = {state.value: 0 for state in JobState}
         for job in jobs:
             counts[job.state.value] += 1
         current = self.loop.round
         return Snapshot(
             source="service", title=f"shockwave serve · {self.settings.policy}",
-            policy=self.settings.policy, now_s=now,
-            start_s=min((job.submitted_s for job in jobs), default=now), end_s=now,
+            policy=self.settings.policy, now_s=now, start_s=since, end_s=now,
             round_s=self.settings.round_s,
             round_index=current.idx if current else None,
             round_ends_in_s=max(0.0, current.end_s - now) if current else None,
             counts=counts, gpus=_gpus(self.settings, live, self.loop.unavailable),
-            jobs=[job_entry(job, counted.get(job.id, 0), context) for job in jobs],
-            timeline=_timeline(attempts, now), palette=list(palette()),
+            jobs=[job_entry(job, context) for job in jobs],
+            timeline=_timeline(self.store.attempts_since(since), since, now),
+            palette=list(palette()),
             refresh_s=refresh_interval_s(self.settings.round_s),
             token_required=self.settings.token is not None)
 
@@ -117,7 +119,7 @@ class ServiceSource:
                       for r, iterations, batch in job.timeline if int(r) in starts]
         events = [(e.at_s, _event_text(e.from_state, e.to_state, e.reason))
                   for e in self.store.events(job_id=job_id, limit=200)]
-        return JobPage(source="service", job=job_entry(job, len(attempts), context),
+        return JobPage(source="service", job=job_entry(job, context),
                        leases=leases,
                        batch_sizes=[(float(at), int(b)) for at, _, b in job.batch_sizes],
                        throughput=throughput, events=events, palette_colour=colour_of(job.id))
