@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from shockwave.cli_options import finite_range, int_range
+from shockwave.cli_options import finite_range, int_range, throughputs_source
 from shockwave.errors import InputError
 from shockwave.limits import MAX_GPUS, MAX_NUM_JOBS, MAX_SEED
 from shockwave.model import JobSpec
@@ -58,8 +58,9 @@ class Mode(StrEnum):
 
 
 ThroughputsOption = Annotated[
-    Path | None, typer.Option("--throughputs", help="Throughputs JSON (default: the bundled "
-                              "tacc_throughputs.json).", show_default=False)]
+    Path | None, typer.Option("--throughputs", help="Throughputs JSON, or a bundled table: tacc "
+                              "(the default) or gavel; a file of that name wins.",
+                              show_default=False, callback=throughputs_source)]
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write here instead of to stdout.",
                               show_default=False)]
