@@ -23,7 +23,11 @@ from shockwave.outputs import check_output_file, write_text
 from shockwave.traces.generate import GeneratorParams, generate_trace
 from shockwave.traces.info import DEFAULT_NUM_GPUS, TraceInfo, describe_trace, run_times_s
 from shockwave.traces.trace import is_jsonl, load_trace, parse_trace_text, read_text
-from shockwave.workload.throughput import ThroughputTable, load_throughputs
+from shockwave.workload.throughput import (
+    ThroughputTable,
+    load_bundled_throughputs,
+    load_throughputs,
+)
 
 app = typer.Typer(help="Generate, convert, import and describe job traces.",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -68,6 +72,14 @@ OutOption = Annotated[
 
 def _table(path: Path | None) -> ThroughputTable:
     return load_throughputs(path)
+
+
+def _import_table(kind: Source, path: Path | None) -> ThroughputTable:
+    """The table ``trace import`` reads: ``--throughputs`` if given, else the one the format's
+    steps were counted with (Gavel's traces: Gavel's own table; Pollux: the default)."""
+    if path is None and kind is Source.gavel:
+        return load_bundled_throughputs("gavel")
+    return _table(path)
 
 
 def _mix(text: str, name: str) -> tuple[float, ...]:
@@ -155,7 +167,10 @@ def import_(
     source: Annotated[Path, typer.Argument(help="The public trace file.")],
     out: OutOption = None,
     to: Annotated[Format, typer.Option(help="Output format.")] = Format.jsonl,
-    throughputs: ThroughputsOption = None,
+    throughputs: Annotated[Path | None, typer.Option(
+        "--throughputs", help="Throughputs JSON or bundled table (tacc, gavel) the durations "
+        "come from (default: gavel for gavel traces, whose steps Gavel counted with its own "
+        "table; tacc for pollux).", show_default=False, callback=throughputs_source)] = None,
     strict: Annotated[bool, typer.Option(
         help="gavel: stop at a job without throughputs instead of skipping it.")] = False,
     mode: Annotated[Mode, typer.Option(help="pollux: adaptation mode of every job.")] = Mode.static,
@@ -166,9 +181,11 @@ def import_(
     from shockwave.traces.gavel import import_gavel
     from shockwave.traces.pollux import import_pollux
 
-    text, table = read_text(source), _table(throughputs)
+    text, table = read_text(source), _import_table(kind, throughputs)
     if kind is Source.gavel:
         result = import_gavel(text, table, str(source), strict=strict)
+        typer.echo(f"note: durations are total steps / the v100 throughput in {table.source}; "
+                   "simulate with the same table", err=True)
     else:
         result = import_pollux(text, table, str(source), mode=mode.value)  # type: ignore[arg-type]
     _emit(_render(result.trace.jobs, to), out)

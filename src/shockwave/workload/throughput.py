@@ -131,7 +131,20 @@ def load_throughputs(path: str | Path | None = None) -> ThroughputTable:
     read with their batch sizes (``BARE_JOB_TYPES``).
     """
     bundled = bundled_throughputs_file(path)
-    raw, source = read_json(None if bundled else path, bundled=bundled)
+    return _parse_table(*read_json(None if bundled else path, bundled=bundled))
+
+
+def load_bundled_throughputs(name: str) -> ThroughputTable:
+    """The bundled table ``name`` (``gavel``, ``tacc``), whatever files the working folder
+    holds: for defaults chosen by the program, which no file of the user's may replace."""
+    if name not in BUNDLED_THROUGHPUTS:
+        raise InputError(f"unknown bundled table {name!r}; bundled: "
+                         f"{', '.join(sorted(BUNDLED_THROUGHPUTS))}", field="throughputs")
+    return _parse_table(*read_json(None, bundled=BUNDLED_THROUGHPUTS[name]))
+
+
+def _parse_table(raw: Any, source: str) -> ThroughputTable:
+    """The parsed JSON of a throughputs file as a checked ``ThroughputTable``."""
     if not isinstance(raw, dict):
         raise InputError("top level must be an object keyed by GPU type", path=source)
     table: dict[str, dict[tuple[str, int], float]] = {}
