@@ -20,6 +20,7 @@ from shockwave.errors import InputError
 from shockwave.limits import MAX_GPUS, MAX_NUM_JOBS, MAX_SEED
 from shockwave.model import JobSpec
 from shockwave.outputs import check_output_file, write_text
+from shockwave.traces.gavel_jobs import GavelJobParams, describe_dropped, generate_gavel_trace
 from shockwave.traces.generate import GeneratorParams, generate_trace
 from shockwave.traces.info import DEFAULT_NUM_GPUS, TraceInfo, describe_trace, run_times_s
 from shockwave.traces.trace import is_jsonl, load_trace, parse_trace_text, read_text
@@ -51,6 +52,19 @@ class Source(StrEnum):
 
     gavel = "gavel"
     pollux = "pollux"
+
+
+class JobTable(StrEnum):
+    """Job tables ``trace generate`` draws from."""
+
+    shockwave = "shockwave"
+    gavel = "gavel"
+
+
+SHOCKWAVE_ONLY = ("min_hours", "max_hours", "num_durations", "duration_logspace",
+                  "scale_factor_mix")
+"""Options of the Shockwave generator's duration classes and GPU mix, which Gavel's fixed
+distributions have no use for."""
 
 
 class Mode(StrEnum):
@@ -105,6 +119,7 @@ def _emit(text: str, out: Path | None) -> None:
 
 @app.command()
 def generate(
+    ctx: typer.Context,
     num_jobs: Annotated[int, typer.Option(help="Number of jobs.", callback=int_range(1, MAX_NUM_JOBS))] = 120,
     lam: Annotated[float, typer.Option(help="Mean inter-arrival time, s (0: all at 0).", callback=finite_range(0, MAX_LAM_S, "s"))] = 40.0,
     seed: Annotated[int, typer.Option(help="Seed of all six random streams.", callback=int_range(0, MAX_SEED))] = 25,
@@ -123,16 +138,35 @@ def generate(
         help="Probabilities of static, accordion and gns.")] = "0,0.5,0.5",
     single_mode: Annotated[Mode | None, typer.Option(
         help="Give every job this mode (no draw).", show_default=False)] = None,
+    job_table: Annotated[JobTable, typer.Option(
+        "--job-table", help="shockwave: the paper's generator; gavel: Gavel-style jobs (Gavel's "
+        "job table, scale factors and durations; static unless --mode-mix or --single-mode; "
+        "default --throughputs gavel).")] = JobTable.shockwave,
     throughputs: ThroughputsOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.reference,
     out: OutOption = None,
 ) -> None:
-    """Generate a synthetic trace exactly as the reference generator does.
+    """Generate a synthetic trace exactly as the reference generator does, or Gavel-style
+    jobs with --job-table gavel (docs/traces.md).
 
     The defaults are the paper's canonical 120-job trace (seed 25, lam 40).
     """
     if out is not None:
         check_output_file(out, "--out")
+    if job_table is JobTable.gavel:
+        _refuse_shockwave_only(ctx)
+        given = _given(ctx, "mode_mix")
+        gavel = GavelJobParams(
+            num_jobs=num_jobs, lam_s=lam, seed=seed, multi_gpu=multi_gpu,
+            mode_mix=_mix(mode_mix, "mode-mix") if given and dynamic else None,
+            single_mode=single_mode.value if single_mode else None,  # type: ignore[arg-type]
+        )
+        table = _table(throughputs) if throughputs else load_bundled_throughputs("gavel")
+        result = generate_gavel_trace(gavel, table)
+        _emit(_render(result.trace.jobs, fmt), out)
+        for line in describe_dropped(result.dropped):
+            typer.echo(f"note: left out of the draw: {line} (in {table.source})", err=True)
+        return
     params = GeneratorParams(
         num_jobs=num_jobs, lam_s=lam, seed=seed, min_hours=min_hours, max_hours=max_hours,
         num_durations=num_durations, duration_logspace=duration_logspace, multi_gpu=multi_gpu,
@@ -142,6 +176,22 @@ def generate(
     )
     trace = generate_trace(params, _table(throughputs))
     _emit(_render(trace.jobs, fmt), out)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave option ``name`` (by its source's name: typer ships its own copy of
+    the CLI library, whose enum is not ``click``'s)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
+
+
+def _refuse_shockwave_only(ctx: typer.Context) -> None:
+    """Options the Gavel-style draw would ignore are a mistake, not silently dropped."""
+    for name in SHOCKWAVE_ONLY:
+        if _given(ctx, name):
+            option = "--" + name.replace("_", "-")
+            raise InputError("applies to --job-table shockwave only; Gavel-style jobs draw "
+                             "durations and GPUs from Gavel's own distributions", field=option)
 
 
 @app.command()
