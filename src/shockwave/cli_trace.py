@@ -122,20 +122,20 @@ def generate(
     ctx: typer.Context,
     num_jobs: Annotated[int, typer.Option(help="Number of jobs.", callback=int_range(1, MAX_NUM_JOBS))] = 120,
     lam: Annotated[float, typer.Option(help="Mean inter-arrival time, s (0: all at 0).", callback=finite_range(0, MAX_LAM_S, "s"))] = 40.0,
-    seed: Annotated[int, typer.Option(help="Seed of all six random streams.", callback=int_range(0, MAX_SEED))] = 25,
+    seed: Annotated[int, typer.Option(help="Seed of the random streams (six; gavel: five).", callback=int_range(0, MAX_SEED))] = 25,
     min_hours: Annotated[float, typer.Option(help="Shortest candidate duration, h.", callback=finite_range(0, MAX_HOURS, "h", low_open=True))] = 0.2,
     max_hours: Annotated[float, typer.Option(help="Longest candidate duration, h.", callback=finite_range(0, MAX_HOURS, "h", low_open=True))] = 5.0,
     num_durations: Annotated[int, typer.Option(help="Number of candidate durations.", callback=int_range(1, MAX_NUM_DURATIONS))] = 100,
     duration_logspace: Annotated[bool, typer.Option(
         help="Power-law (base 1.5) spacing of the candidate durations.")] = False,
     multi_gpu: Annotated[bool, typer.Option(
-        "--multi-gpu/--single-gpu", help="Draw GPUs per job from --scale-factor-mix.")] = True,
+        "--multi-gpu/--single-gpu", help="Draw GPUs per job (from --scale-factor-mix; gavel: from Gavel's Philly mix).")] = True,
     scale_factor_mix: Annotated[str, typer.Option(
         help="Probabilities of 1, 2, 4 and 8 GPUs.")] = "0.6,0.3,0.09,0.01",
     dynamic: Annotated[bool, typer.Option(
         "--dynamic/--static-only", help="Draw modes from --mode-mix.")] = True,
     mode_mix: Annotated[str, typer.Option(
-        help="Probabilities of static, accordion and gns.")] = "0,0.5,0.5",
+        help="Probabilities of static, accordion and gns (gavel: all static unless given).")] = "0,0.5,0.5",
     single_mode: Annotated[Mode | None, typer.Option(
         help="Give every job this mode (no draw).", show_default=False)] = None,
     job_table: Annotated[JobTable, typer.Option(
@@ -155,17 +155,12 @@ def generate(
         check_output_file(out, "--out")
     if job_table is JobTable.gavel:
         _refuse_shockwave_only(ctx)
-        given = _given(ctx, "mode_mix")
         gavel = GavelJobParams(
             num_jobs=num_jobs, lam_s=lam, seed=seed, multi_gpu=multi_gpu,
-            mode_mix=_mix(mode_mix, "mode-mix") if given and dynamic else None,
+            mode_mix=_mix(mode_mix, "mode-mix") if _given(ctx, "mode_mix") and dynamic else None,
             single_mode=single_mode.value if single_mode else None,  # type: ignore[arg-type]
         )
-        table = _table(throughputs) if throughputs else load_bundled_throughputs("gavel")
-        result = generate_gavel_trace(gavel, table)
-        _emit(_render(result.trace.jobs, fmt), out)
-        for line in describe_dropped(result.dropped):
-            typer.echo(f"note: left out of the draw: {line} (in {table.source})", err=True)
+        _generate_gavel(gavel, throughputs, fmt, out)
         return
     params = GeneratorParams(
         num_jobs=num_jobs, lam_s=lam, seed=seed, min_hours=min_hours, max_hours=max_hours,
@@ -176,6 +171,17 @@ def generate(
     )
     trace = generate_trace(params, _table(throughputs))
     _emit(_render(trace.jobs, fmt), out)
+
+
+def _generate_gavel(params: GavelJobParams, throughputs: Path | None, fmt: Format,
+                    out: Path | None) -> None:
+    """Write Gavel-style jobs, counted with Gavel's own table unless ``--throughputs`` names
+    another, and say on stderr which job types the draw had to leave out."""
+    table = _table(throughputs) if throughputs else load_bundled_throughputs("gavel")
+    result = generate_gavel_trace(params, table)
+    _emit(_render(result.trace.jobs, fmt), out)
+    for line in describe_dropped(result.dropped):
+        typer.echo(f"note: left out of the draw: {line} (in {table.source})", err=True)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
