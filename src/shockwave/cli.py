@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shockwave.cli_options import converted, finite_range, int_range
+from shockwave.cli_options import converted, finite_range, int_range, throughputs_source
 from shockwave.errors import ShockwaveError
 from shockwave.limits import MAX_GPUS, MAX_ROUND_S, MIN_ROUND_S
 from shockwave.metrics import Summary, summarize
@@ -61,7 +61,7 @@ def _policy_name(name: str) -> str:
 
 
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="trace file (reference TSV or JSONL); default: the bundled canonical trace")]
-ThroughputsOpt = Annotated[Path | None, typer.Option("--throughputs", help="throughputs JSON; default: bundled tacc_throughputs.json")]
+ThroughputsOpt = Annotated[Path | None, typer.Option("--throughputs", help="throughputs JSON, or a bundled table: tacc (the default) or gavel; a file of that name wins", callback=throughputs_source)]
 GpusOpt = Annotated[int, typer.Option("--gpus", help=f"number of GPUs (V100) in the cluster, 1..{MAX_GPUS:,}", callback=int_range(1, MAX_GPUS))]
 PerServerOpt = Annotated[int, typer.Option("--gpus-per-server", help="GPUs per server; must divide --gpus", callback=int_range(1, MAX_GPUS))]
 RoundOpt = Annotated[float, typer.Option("--round-seconds", help=f"round length, s ({MIN_ROUND_S:g}..{MAX_ROUND_S:g})", callback=finite_range(MIN_ROUND_S, MAX_ROUND_S, "s"))]

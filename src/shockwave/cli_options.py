@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -61,3 +62,16 @@ def converted(convert: Callable[[str], T]) -> Callable[[str], T]:
             raise typer.BadParameter(str(exc)) from None
 
     return check
+
+
+def throughputs_source(value: Path | None) -> Path | None:
+    """``--throughputs``: an existing file, or the name of a bundled table (``gavel``, ``tacc``).
+
+    Anything else is one line naming the option (``error: --throughputs: ...``), raised here so
+    that a mistyped table name is not reported as a missing file later.
+    """
+    from shockwave.workload.throughput import check_throughputs_source
+
+    if value is not None:
+        check_throughputs_source(value, field="--throughputs")
+    return value

@@ -15,15 +15,20 @@ from typing import Annotated
 
 import typer
 
-from shockwave.cli_options import finite_range, int_range
+from shockwave.cli_options import finite_range, int_range, throughputs_source
 from shockwave.errors import InputError
 from shockwave.limits import MAX_GPUS, MAX_NUM_JOBS, MAX_SEED
 from shockwave.model import JobSpec
 from shockwave.outputs import check_output_file, write_text
+from shockwave.traces.gavel_jobs import GavelJobParams, describe_dropped, generate_gavel_trace
 from shockwave.traces.generate import GeneratorParams, generate_trace
 from shockwave.traces.info import DEFAULT_NUM_GPUS, TraceInfo, describe_trace, run_times_s
 from shockwave.traces.trace import is_jsonl, load_trace, parse_trace_text, read_text
-from shockwave.workload.throughput import ThroughputTable, load_throughputs
+from shockwave.workload.throughput import (
+    ThroughputTable,
+    load_bundled_throughputs,
+    load_throughputs,
+)
 
 app = typer.Typer(help="Generate, convert, import and describe job traces.",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -49,6 +54,19 @@ class Source(StrEnum):
     pollux = "pollux"
 
 
+class JobTable(StrEnum):
+    """Job tables ``trace generate`` draws from."""
+
+    shockwave = "shockwave"
+    gavel = "gavel"
+
+
+SHOCKWAVE_ONLY = ("min_hours", "max_hours", "num_durations", "duration_logspace",
+                  "scale_factor_mix")
+"""Options of the Shockwave generator's duration classes and GPU mix, which Gavel's fixed
+distributions have no use for."""
+
+
 class Mode(StrEnum):
     """Adaptation modes a job can be given."""
 
@@ -58,8 +76,9 @@ class Mode(StrEnum):
 
 
 ThroughputsOption = Annotated[
-    Path | None, typer.Option("--throughputs", help="Throughputs JSON (default: the bundled "
-                              "tacc_throughputs.json).", show_default=False)]
+    Path | None, typer.Option("--throughputs", help="Throughputs JSON, or a bundled table: tacc "
+                              "(the default) or gavel; a file of that name wins.",
+                              show_default=False, callback=throughputs_source)]
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write here instead of to stdout.",
                               show_default=False)]
@@ -67,6 +86,14 @@ OutOption = Annotated[
 
 def _table(path: Path | None) -> ThroughputTable:
     return load_throughputs(path)
+
+
+def _import_table(kind: Source, path: Path | None) -> ThroughputTable:
+    """The table ``trace import`` reads: ``--throughputs`` if given, else the one the format's
+    steps were counted with (Gavel's traces: Gavel's own table; Pollux: the default)."""
+    if path is None and kind is Source.gavel:
+        return load_bundled_throughputs("gavel")
+    return _table(path)
 
 
 def _mix(text: str, name: str) -> tuple[float, ...]:
@@ -92,34 +119,49 @@ def _emit(text: str, out: Path | None) -> None:
 
 @app.command()
 def generate(
+    ctx: typer.Context,
     num_jobs: Annotated[int, typer.Option(help="Number of jobs.", callback=int_range(1, MAX_NUM_JOBS))] = 120,
     lam: Annotated[float, typer.Option(help="Mean inter-arrival time, s (0: all at 0).", callback=finite_range(0, MAX_LAM_S, "s"))] = 40.0,
-    seed: Annotated[int, typer.Option(help="Seed of all six random streams.", callback=int_range(0, MAX_SEED))] = 25,
+    seed: Annotated[int, typer.Option(help="Seed of the random streams (six; gavel: five).", callback=int_range(0, MAX_SEED))] = 25,
     min_hours: Annotated[float, typer.Option(help="Shortest candidate duration, h.", callback=finite_range(0, MAX_HOURS, "h", low_open=True))] = 0.2,
     max_hours: Annotated[float, typer.Option(help="Longest candidate duration, h.", callback=finite_range(0, MAX_HOURS, "h", low_open=True))] = 5.0,
     num_durations: Annotated[int, typer.Option(help="Number of candidate durations.", callback=int_range(1, MAX_NUM_DURATIONS))] = 100,
     duration_logspace: Annotated[bool, typer.Option(
         help="Power-law (base 1.5) spacing of the candidate durations.")] = False,
     multi_gpu: Annotated[bool, typer.Option(
-        "--multi-gpu/--single-gpu", help="Draw GPUs per job from --scale-factor-mix.")] = True,
+        "--multi-gpu/--single-gpu", help="Draw GPUs per job (from --scale-factor-mix; gavel: from Gavel's Philly mix).")] = True,
     scale_factor_mix: Annotated[str, typer.Option(
         help="Probabilities of 1, 2, 4 and 8 GPUs.")] = "0.6,0.3,0.09,0.01",
     dynamic: Annotated[bool, typer.Option(
         "--dynamic/--static-only", help="Draw modes from --mode-mix.")] = True,
     mode_mix: Annotated[str, typer.Option(
-        help="Probabilities of static, accordion and gns.")] = "0,0.5,0.5",
+        help="Probabilities of static, accordion and gns (gavel: all static unless given).")] = "0,0.5,0.5",
     single_mode: Annotated[Mode | None, typer.Option(
         help="Give every job this mode (no draw).", show_default=False)] = None,
+    job_table: Annotated[JobTable, typer.Option(
+        "--job-table", help="shockwave: the paper's generator; gavel: Gavel-style jobs (Gavel's "
+        "job table, scale factors and durations; static unless --mode-mix or --single-mode; "
+        "default --throughputs gavel).")] = JobTable.shockwave,
     throughputs: ThroughputsOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.reference,
     out: OutOption = None,
 ) -> None:
-    """Generate a synthetic trace exactly as the reference generator does.
+    """Generate a synthetic trace exactly as the reference generator does, or Gavel-style
+    jobs with --job-table gavel (docs/traces.md).
 
     The defaults are the paper's canonical 120-job trace (seed 25, lam 40).
     """
     if out is not None:
         check_output_file(out, "--out")
+    if job_table is JobTable.gavel:
+        _refuse_shockwave_only(ctx)
+        gavel = GavelJobParams(
+            num_jobs=num_jobs, lam_s=lam, seed=seed, multi_gpu=multi_gpu,
+            mode_mix=_mix(mode_mix, "mode-mix") if _given(ctx, "mode_mix") and dynamic else None,
+            single_mode=single_mode.value if single_mode else None,  # type: ignore[arg-type]
+        )
+        _generate_gavel(gavel, throughputs, fmt, out)
+        return
     params = GeneratorParams(
         num_jobs=num_jobs, lam_s=lam, seed=seed, min_hours=min_hours, max_hours=max_hours,
         num_durations=num_durations, duration_logspace=duration_logspace, multi_gpu=multi_gpu,
@@ -129,6 +171,33 @@ def generate(
     )
     trace = generate_trace(params, _table(throughputs))
     _emit(_render(trace.jobs, fmt), out)
+
+
+def _generate_gavel(params: GavelJobParams, throughputs: Path | None, fmt: Format,
+                    out: Path | None) -> None:
+    """Write Gavel-style jobs, counted with Gavel's own table unless ``--throughputs`` names
+    another, and say on stderr which job types the draw had to leave out."""
+    table = _table(throughputs) if throughputs else load_bundled_throughputs("gavel")
+    result = generate_gavel_trace(params, table)
+    _emit(_render(result.trace.jobs, fmt), out)
+    for line in describe_dropped(result.dropped):
+        typer.echo(f"note: left out of the draw: {line} (in {table.source})", err=True)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave option ``name`` (by its source's name: typer ships its own copy of
+    the CLI library, whose enum is not ``click``'s)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
+
+
+def _refuse_shockwave_only(ctx: typer.Context) -> None:
+    """Options the Gavel-style draw would ignore are a mistake, not silently dropped."""
+    for name in SHOCKWAVE_ONLY:
+        if _given(ctx, name):
+            option = "--" + name.replace("_", "-")
+            raise InputError("applies to --job-table shockwave only; Gavel-style jobs draw "
+                             "durations and GPUs from Gavel's own distributions", field=option)
 
 
 @app.command()
@@ -154,7 +223,10 @@ def import_(
     source: Annotated[Path, typer.Argument(help="The public trace file.")],
     out: OutOption = None,
     to: Annotated[Format, typer.Option(help="Output format.")] = Format.jsonl,
-    throughputs: ThroughputsOption = None,
+    throughputs: Annotated[Path | None, typer.Option(
+        "--throughputs", help="Throughputs JSON or bundled table (tacc, gavel) the durations "
+        "come from (default: gavel for gavel traces, whose steps Gavel counted with its own "
+        "table; tacc for pollux).", show_default=False, callback=throughputs_source)] = None,
     strict: Annotated[bool, typer.Option(
         help="gavel: stop at a job without throughputs instead of skipping it.")] = False,
     mode: Annotated[Mode, typer.Option(help="pollux: adaptation mode of every job.")] = Mode.static,
@@ -165,9 +237,11 @@ def import_(
     from shockwave.traces.gavel import import_gavel
     from shockwave.traces.pollux import import_pollux
 
-    text, table = read_text(source), _table(throughputs)
+    text, table = read_text(source), _import_table(kind, throughputs)
     if kind is Source.gavel:
         result = import_gavel(text, table, str(source), strict=strict)
+        typer.echo(f"note: durations are total steps / the v100 throughput in {table.source}; "
+                   "simulate with the same table", err=True)
     else:
         result = import_pollux(text, table, str(source), mode=mode.value)  # type: ignore[arg-type]
     _emit(_render(result.trace.jobs, to), out)

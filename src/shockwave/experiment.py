@@ -26,7 +26,7 @@ from shockwave.sim.loop import RoundProgress, simulate
 from shockwave.sim.result import SimResult
 from shockwave.traces import load_trace
 from shockwave.workload.facts import load_facts
-from shockwave.workload.throughput import load_throughputs
+from shockwave.workload.throughput import load_throughputs, throughputs_label
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Inputs:
     def describe(self) -> dict[str, Any]:
         data = asdict(self)
         data["trace"] = self.trace or "bundled:canonical-120jobs.trace"
-        data["throughputs"] = self.throughputs or "bundled:tacc_throughputs.json"
+        data["throughputs"] = throughputs_label(self.throughputs)
         data["params"] = dict(self.params)
         for key in ("workload_facts", "preemption_penalty_s"):
             if data[key] is None:  # results of runs without them stay as they were

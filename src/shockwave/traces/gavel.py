@@ -4,6 +4,11 @@ Seven tab-separated fields per line: ``job_type, command, num_steps_arg, needs_d
 total_steps, arrival_time_s, scale_factor``. Jobs are static; a job's duration is its
 total steps divided by its isolated throughput. Jobs the throughput table cannot run
 (no entry, or a zero one) are skipped and listed, or are an error with ``strict``.
+
+Gavel counted these traces' steps with its own measured table, so ``trace import gavel``
+divides by that table's v100 throughputs (the bundled ``gavel_throughputs.json``) unless
+``--throughputs`` says otherwise; every one of its job types, bare ``A3C`` and ``CycleGAN``
+included, has a model and batch size here.
 """
 
 from __future__ import annotations

@@ -55,14 +55,7 @@ class GeneratorParams:
 
     def validate(self) -> None:
         """Raise ``InputError`` naming the first argument the generator cannot work with."""
-        if not 1 <= self.num_jobs <= MAX_NUM_JOBS:
-            raise InputError(f"must be from 1 to {MAX_NUM_JOBS:,}, got {self.num_jobs}",
-                             field="num-jobs")
-        if not 0 <= self.seed <= MAX_SEED:
-            raise InputError(f"must be from 0 to {MAX_SEED} (a 32-bit seed), got {self.seed}",
-                             field="seed")
-        if not 0 <= self.lam_s <= MAX_SECONDS:  # NaN fails too
-            raise InputError(f"must be from 0 to {MAX_SECONDS:g} s, got {self.lam_s}", field="lam")
+        check_size_seed_lam(self.num_jobs, self.seed, self.lam_s)
         if not 0 < self.min_hours <= self.max_hours <= MAX_SECONDS / 3600:
             raise InputError(
                 f"need 0 < min-hours <= max-hours <= {MAX_SECONDS / 3600:g}, got "
@@ -72,8 +65,8 @@ class GeneratorParams:
             raise InputError(f"must be at most {MAX_LOGSPACE_DURATIONS} with power-law spacing "
                              f"(1.5^n overflows), got {self.num_durations}",
                              field="num-durations")
-        _check_mix(self.scale_factor_mix, len(SCALE_FACTORS), "scale-factor-mix")
-        _check_mix(self.mode_mix, len(ADAPTATION_MODES), "mode-mix")
+        check_mix(self.scale_factor_mix, len(SCALE_FACTORS), "scale-factor-mix")
+        check_mix(self.mode_mix, len(ADAPTATION_MODES), "mode-mix")
         if self.single_mode is not None and self.single_mode not in ADAPTATION_MODES:
             raise InputError(
                 f"expected one of {', '.join(ADAPTATION_MODES)}, got {self.single_mode!r}",
@@ -89,7 +82,19 @@ class GeneratorParams:
             )
 
 
-def _check_mix(mix: tuple[float, ...], size: int, name: str) -> None:
+def check_size_seed_lam(num_jobs: int, seed: int, lam_s: float) -> None:
+    """The checks every generator makes of its size, seed and mean gap, named as the options."""
+    if not 1 <= num_jobs <= MAX_NUM_JOBS:
+        raise InputError(f"must be from 1 to {MAX_NUM_JOBS:,}, got {num_jobs}", field="num-jobs")
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError(f"must be from 0 to {MAX_SEED} (a 32-bit seed), got {seed}",
+                         field="seed")
+    if not 0 <= lam_s <= MAX_SECONDS:  # NaN fails too
+        raise InputError(f"must be from 0 to {MAX_SECONDS:g} s, got {lam_s}", field="lam")
+
+
+def check_mix(mix: tuple[float, ...], size: int, name: str) -> None:
+    """Probabilities of ``size`` outcomes: each finite and >= 0, summing to 1 (within 1e-3)."""
     if len(mix) != size:
         raise InputError(f"expected {size} comma-separated probabilities, got {len(mix)}",
                          field=name)
@@ -216,6 +221,18 @@ class _JobDrawer:
         )
 
 
+def next_arrival_s(previous_s: float, rng: random.Random, lam_s: float, job_id: int) -> float:
+    """Job ``job_id``'s arrival: 0 for the first, then ``-ln(1-U) * lam`` s after the previous
+    (a Poisson process of mean gap ``lam``; with ``lam = 0`` every job arrives at 0)."""
+    if job_id == 0 or lam_s <= 0:
+        return previous_s
+    arrival = previous_s + -math.log(1.0 - rng.random()) * lam_s
+    if arrival > MAX_SECONDS:
+        raise InputError(f"job {job_id} would arrive at {arrival:g} s, after the bound "
+                         f"{MAX_SECONDS:g} s; use a smaller lam", field="lam")
+    return arrival
+
+
 def generate_trace(params: GeneratorParams, throughputs: ThroughputTable) -> Trace:
     """Generate ``params.num_jobs`` jobs; arrivals and durations are whole seconds, as written.
 
@@ -230,11 +247,7 @@ def generate_trace(params: GeneratorParams, throughputs: ThroughputTable) -> Tra
     arrival = 0.0
     for job_id in range(params.num_jobs):
         # The arrival gap has its own stream, so drawing it before the job changes nothing.
-        if job_id > 0 and params.lam_s > 0:
-            arrival += -math.log(1.0 - streams.arrival.random()) * params.lam_s
-            if arrival > MAX_SECONDS:
-                raise InputError(f"job {job_id} would arrive at {arrival:g} s, after the bound "
-                                 f"{MAX_SECONDS:g} s; use a smaller lam", field="lam")
+        arrival = next_arrival_s(arrival, streams.arrival, params.lam_s, job_id)
         jobs.append(drawer.draw(streams, job_id, arrival))
     source = f"<generated seed={params.seed}>"
     return Trace(jobs=tuple(jobs), source=source, lines=tuple(range(1, len(jobs) + 1)))

@@ -10,6 +10,8 @@ from importlib import resources
 from shockwave.model import job_type_name
 
 TEMPLATES_FILE = "job_templates.json"
+GAVEL_TEMPLATES_FILE = "gavel_job_table.json"
+"""Gavel's own job table (26 templates, A3C and CycleGAN included), for Gavel-style traces."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ class JobTemplate:
 
 
 @cache
-def load_templates() -> tuple[JobTemplate, ...]:
-    """The bundled templates, in the reference's order (the order is part of the random stream)."""
-    raw = json.loads((resources.files("shockwave") / "data" / TEMPLATES_FILE).read_text())
+def load_templates(file: str = TEMPLATES_FILE) -> tuple[JobTemplate, ...]:
+    """A bundled job table (by default the Shockwave reference's), in its order (the order is
+    part of the random stream)."""
+    raw = json.loads((resources.files("shockwave") / "data" / file).read_text())
     return tuple(JobTemplate(**entry) for entry in raw["templates"])

@@ -15,6 +15,10 @@ from shockwave.limits import MAX_GPUS, MAX_THROUGHPUT
 from shockwave.model import job_type_name
 
 _KEY = re.compile(r"^\('(.*)', ([0-9]{1,9})\)$")
+BUNDLED_THROUGHPUTS = {"tacc": "tacc_throughputs.json", "gavel": "gavel_throughputs.json"}
+"""Tables shipped with the package, by the name ``--throughputs`` accepts: ``tacc`` is the
+Shockwave paper's table (the default), ``gavel`` is Gavel's measured table for k80, p100 and
+v100 (``data/NOTICE.md`` says where each comes from)."""
 BARE_JOB_TYPES = {"A3C": 4, "CycleGAN": 1}
 """Job types Gavel's tables and traces write without a batch size, with the batch size Gavel's
 job table gives them: ``('A3C', 1)`` is read as ``('A3C (batch size 4)', 1)``."""
@@ -87,16 +91,60 @@ def _isolated(value: Any, source: str, field: str) -> float:
     return float(thr)
 
 
+def bundled_throughputs_file(value: str | Path | None) -> str | None:
+    """The bundled file ``value`` names, or ``None`` when ``value`` is a path to read.
+
+    ``None`` names the default table (``tacc_throughputs.json``). A bundled name (``gavel``,
+    ``tacc``) selects its table only when no file or folder of that name exists: a name must
+    never hide a user's real file, so a path that exists always wins.
+    """
+    if value is None:
+        return BUNDLED_THROUGHPUTS["tacc"]
+    name = str(value)
+    if name in BUNDLED_THROUGHPUTS and not Path(name).exists():
+        return BUNDLED_THROUGHPUTS[name]
+    return None
+
+
+def check_throughputs_source(value: str | Path, field: str = "throughputs") -> None:
+    """Raise ``InputError`` (naming ``field``) when ``value`` is neither an existing path nor a
+    bundled name, so a mistyped name is reported as such and not as an unreadable file."""
+    if bundled_throughputs_file(value) is None and not Path(value).exists():
+        raise InputError(f"{str(value)!r} is neither a file nor a bundled table (bundled: "
+                         f"{', '.join(sorted(BUNDLED_THROUGHPUTS))})", field=field)
+
+
+def throughputs_label(value: str | Path | None) -> str:
+    """How a run's record names its table: ``bundled:<file>`` for a bundled one, else the path."""
+    bundled = bundled_throughputs_file(value)
+    return f"bundled:{bundled}" if bundled is not None else str(value)
+
+
 def load_throughputs(path: str | Path | None = None) -> ThroughputTable:
     """Read a throughputs JSON (Gavel's format, read as the published
-    ``utils.read_all_throughputs_json_v2`` reads it);
-    ``None`` loads the bundled ``tacc_throughputs.json``.
+    ``utils.read_all_throughputs_json_v2`` reads it); ``None`` loads the bundled
+    ``tacc_throughputs.json`` and a bundled name (``gavel``, ``tacc``) its table, unless a
+    file of that name exists (``bundled_throughputs_file``).
 
     Every entry needs a finite, non-negative isolated throughput (``true``, ``NaN`` and
     ``Infinity`` are refused, naming the entry); Gavel's bare ``A3C`` and ``CycleGAN`` keys are
     read with their batch sizes (``BARE_JOB_TYPES``).
     """
-    raw, source = read_json(path, bundled="tacc_throughputs.json")
+    bundled = bundled_throughputs_file(path)
+    return _parse_table(*read_json(None if bundled else path, bundled=bundled))
+
+
+def load_bundled_throughputs(name: str) -> ThroughputTable:
+    """The bundled table ``name`` (``gavel``, ``tacc``), whatever files the working folder
+    holds: for defaults chosen by the program, which no file of the user's may replace."""
+    if name not in BUNDLED_THROUGHPUTS:
+        raise InputError(f"unknown bundled table {name!r}; bundled: "
+                         f"{', '.join(sorted(BUNDLED_THROUGHPUTS))}", field="throughputs")
+    return _parse_table(*read_json(None, bundled=BUNDLED_THROUGHPUTS[name]))
+
+
+def _parse_table(raw: Any, source: str) -> ThroughputTable:
+    """The parsed JSON of a throughputs file as a checked ``ThroughputTable``."""
     if not isinstance(raw, dict):
         raise InputError("top level must be an object keyed by GPU type", path=source)
     table: dict[str, dict[tuple[str, int], float]] = {}
