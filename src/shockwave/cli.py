@@ -61,7 +61,7 @@ def _policy_name(name: str) -> str:
 
 
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="trace file (reference TSV or JSONL); default: the bundled canonical trace")]
-ThroughputsOpt = Annotated[Path | None, typer.Option("--throughputs", help="throughputs JSON, or a bundled table: tacc (the default) or gavel; a file of that name wins", callback=throughputs_source)]
+ThroughputsOpt = Annotated[str | None, typer.Option("--throughputs", help="throughputs JSON, or a bundled table: tacc (the default) or gavel; a file of that name wins", callback=throughputs_source)]
 GpusOpt = Annotated[int, typer.Option("--gpus", help=f"number of GPUs (V100) in the cluster, 1..{MAX_GPUS:,}", callback=int_range(1, MAX_GPUS))]
 PerServerOpt = Annotated[int, typer.Option("--gpus-per-server", help="GPUs per server; must divide --gpus", callback=int_range(1, MAX_GPUS))]
 RoundOpt = Annotated[float, typer.Option("--round-seconds", help=f"round length, s ({MIN_ROUND_S:g}..{MAX_ROUND_S:g})", callback=finite_range(MIN_ROUND_S, MAX_ROUND_S, "s"))]
@@ -75,7 +75,7 @@ PenaltyOpt = Annotated[float | None, typer.Option("--preemption-penalty-seconds"
 FactsOpt = Annotated[Path | None, typer.Option("--workload-facts", help="dataset sizes, batch-size bounds and learned batch-size schedules of more models (JSON, merged over the bundled ones; `shockwave profile` writes one)")]
 
 
-def _inputs(names: Sequence[str], trace: Path | None, throughputs: Path | None, gpus: int,
+def _inputs(names: Sequence[str], trace: Path | None, throughputs: str | None, gpus: int,
             gpus_per_server: int, round_s: float, compat: CompatMode,
             policy_config: Path | None, solver: str | None, params: list[str] | None,
             workload_facts: Path | None, penalty_s: float | None) -> Inputs:

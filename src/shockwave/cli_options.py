@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -64,8 +63,10 @@ def converted(convert: Callable[[str], T]) -> Callable[[str], T]:
     return check
 
 
-def throughputs_source(value: Path | None) -> Path | None:
+def throughputs_source(value: str | None) -> str | None:
     """``--throughputs``: an existing file, or the name of a bundled table (``gavel``, ``tacc``).
+    Taken as text, not as a path, so that ``./gavel`` names a file (missing: an error) and only
+    the bare name selects the bundled table.
 
     Anything else is one line naming the option (``error: --throughputs: ...``), raised here so
     that a mistyped table name is not reported as a missing file later.

@@ -47,7 +47,7 @@ def replay_command(
     map_: Annotated[list[str] | None, typer.Option("--map", help="MODEL=WORKLOAD: run the trace's MODEL jobs as this bundled workload (digits, tinylm, recommend); repeatable, overrides the defaults")] = None,
     time_scale: Annotated[float, typer.Option("--time-scale", help="submit each job at its arrival time times this (0: all at once)", callback=finite_range(0.0, 1e6))] = 1.0,
     work_scale: Annotated[float, typer.Option("--work-scale", help="each job trains its trace iterations x batch size x this many samples", callback=finite_range(0.0, 1e6, low_open=True))] = 1.0,
-    throughputs: Annotated[Path | None, typer.Option("--throughputs", help="a profile table of the workloads (iterations/s, as simulate reads it; or a bundled table: tacc, gavel) for each job's run time alone; default: the speed each job measured", callback=throughputs_source)] = None,
+    throughputs: Annotated[str | None, typer.Option("--throughputs", help="a profile table of the workloads (iterations/s, as simulate reads it; or a bundled table: tacc, gavel) for each job's run time alone; default: the speed each job measured", callback=throughputs_source)] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the result here, in the format of simulate --json")] = None,
     allow_partial: Annotated[bool, typer.Option("--allow-partial", help="exit 0 even when jobs failed or were cancelled")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,

@@ -94,7 +94,7 @@ def serve(
     grace_seconds: Annotated[float, typer.Option("--grace-seconds", help="to checkpoint after a stop request, then from SIGTERM to the kill, s", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 30.0,
     tick_seconds: Annotated[float, typer.Option("--tick-seconds", help="how often the round loop reconciles (exits, leases, round boundaries), s", callback=finite_range(0.01, 10.0, "s"))] = 0.5,
     backoff_seconds: Annotated[float, typer.Option("--backoff-seconds", help="first retry delay after a failure (doubles, up to 300 s)", callback=finite_range(0.0, 86400.0, "s", low_open=True))] = 10.0,
-    throughputs: Annotated[Path | None, typer.Option("--throughputs", help="throughputs JSON (e.g. from `shockwave profile`; or a bundled table: tacc, gavel): speeds of jobs, by their name, until the service has measured them", callback=throughputs_source)] = None,
+    throughputs: Annotated[str | None, typer.Option("--throughputs", help="throughputs JSON (e.g. from `shockwave profile`; or a bundled table: tacc, gavel): speeds of jobs, by their name, until the service has measured them", callback=throughputs_source)] = None,
     gpu_type: Annotated[str, typer.Option("--gpu-type", help="the GPU type of the --throughputs table that a slot stands for")] = "v100",
     workload_facts: Annotated[Path | None, typer.Option("--workload-facts", help="workload facts (e.g. from `shockwave profile`): the learned batch-size schedules of adaptive jobs shape their profiles, as in the simulator")] = None,
     checkpoint_dir: Annotated[Path | None, typer.Option("--checkpoint-dir", help="where jobs checkpoint (default: STATE_DIR/checkpoints); with --backend ray, a directory every node reaches at this same path (NFS)", show_default=False)] = None,

@@ -76,7 +76,7 @@ class Mode(StrEnum):
 
 
 ThroughputsOption = Annotated[
-    Path | None, typer.Option("--throughputs", help="Throughputs JSON, or a bundled table: tacc "
+    str | None, typer.Option("--throughputs", help="Throughputs JSON, or a bundled table: tacc "
                               "(the default) or gavel; a file of that name wins.",
                               show_default=False, callback=throughputs_source)]
 OutOption = Annotated[
@@ -84,11 +84,11 @@ OutOption = Annotated[
                               show_default=False)]
 
 
-def _table(path: Path | None) -> ThroughputTable:
+def _table(path: str | None) -> ThroughputTable:
     return load_throughputs(path)
 
 
-def _import_table(kind: Source, path: Path | None) -> ThroughputTable:
+def _import_table(kind: Source, path: str | None) -> ThroughputTable:
     """The table ``trace import`` reads: ``--throughputs`` if given, else the one the format's
     steps were counted with (Gavel's traces: Gavel's own table; Pollux: the default)."""
     if path is None and kind is Source.gavel:
@@ -173,7 +173,7 @@ def generate(
     _emit(_render(trace.jobs, fmt), out)
 
 
-def _generate_gavel(params: GavelJobParams, throughputs: Path | None, fmt: Format,
+def _generate_gavel(params: GavelJobParams, throughputs: str | None, fmt: Format,
                     out: Path | None) -> None:
     """Write Gavel-style jobs, counted with Gavel's own table unless ``--throughputs`` names
     another, and say on stderr which job types the draw had to leave out."""

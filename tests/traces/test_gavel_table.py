@@ -89,3 +89,13 @@ def test_cli_reads_the_gavel_table_by_name() -> None:
     with_tacc = shockwave("trace", "info", "--json")
     # Same trace, other speeds: the canonical trace's run times differ between the two tables.
     assert json.loads(result.stdout)["gpu_seconds"] != json.loads(with_tacc.stdout)["gpu_seconds"]
+
+
+@pytest.mark.parametrize("command", [["trace", "info"], ["simulate", "--policy", "fifo"]])
+def test_a_path_to_a_missing_file_is_not_the_bundled_name(
+        command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``./gavel`` names a file (here missing): only the bare name selects the bundled table."""
+    monkeypatch.chdir(tmp_path)
+    error = one_line_error(shockwave(*command, "--throughputs", "./gavel"))
+    assert error == ("error: --throughputs: './gavel' is neither a file nor a bundled table "
+                     "(bundled: gavel, tacc)")

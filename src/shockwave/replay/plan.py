@@ -45,7 +45,7 @@ class ReplayPlan:
 
 
 def plan_replay(path: Path, maps: Sequence[str], work_scale: float,
-                throughputs: Path | None = None) -> ReplayPlan:
+                throughputs: str | Path | None = None) -> ReplayPlan:
     """The trace at ``path`` as the submissions a replay makes, everything checked before a
     service is asked anything (``InputError`` naming the file, line and field)."""
     models = workload_table(parse_map(maps))
