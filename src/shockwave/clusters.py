@@ -46,7 +46,9 @@ def parse_group(item: str, gpus_per_server: int = 1) -> GpuGroup:
     per_server = gpus_per_server if per_text is None else \
         _whole_number(item, per_text, "GPUs per server")
     if count % per_server:
-        raise _error(item, f"{count} GPUs do not make whole servers of {per_server}")
+        source = " (--gpus-per-server; an item may say TYPE:COUNT/PER_SERVER)" \
+            if per_text is None else ""
+        raise _error(item, f"{count} GPUs do not make whole servers of {per_server}{source}")
     return gpu_type, count, per_server
 
 
