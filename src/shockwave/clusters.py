@@ -14,7 +14,7 @@ from shockwave.workload.throughput import ThroughputTable
 OPTION = "--cluster"
 GPU_TYPE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}"
 """A GPU type as the throughput tables name them (``v100``, ``k80_unconsolidated``)."""
-_ITEM = re.compile(rf"({GPU_TYPE_PATTERN}):([^/]*)(?:/(.*))?")
+_ITEM = re.compile(rf"({GPU_TYPE_PATTERN})\s*:([^/]*)(?:/(.*))?")
 _INTEGER = re.compile(r"[0-9]{1,9}")
 
 
@@ -33,9 +33,10 @@ def _whole_number(item: str, text: str, what: str) -> int:
 def parse_group(item: str, gpus_per_server: int = 1) -> GpuGroup:
     """One ``TYPE:COUNT`` or ``TYPE:COUNT/PER_SERVER`` item; ``gpus_per_server`` is the
     per-server size of an item that does not give one (``--gpus-per-server``)."""
-    match = _ITEM.fullmatch(item.strip())
+    item = item.strip()
+    match = _ITEM.fullmatch(item)
     if match is None:
-        head = item.strip().partition(":")[0]
+        head = item.partition(":")[0]
         if ":" in item and not re.fullmatch(GPU_TYPE_PATTERN, head.strip()):
             raise _error(item, "a GPU type is letters, digits and . _ + - (at most 64), "
                          f"got {head.strip()!r}")

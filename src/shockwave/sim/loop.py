@@ -73,10 +73,12 @@ def simulate(
 def check_trace_on(trace: Trace, cluster: Cluster, throughputs: ThroughputTable,
                    facts: WorkloadFacts, config: SimConfig) -> None:
     """Refuse, before the run, a trace the cluster cannot run: on one type, the first job its
-    type cannot run or its GPUs cannot hold; on several, the first job no type can run."""
+    type cannot run (its profile included) or its GPUs cannot hold; on several, the first job
+    no type can run."""
     if not cluster.is_heterogeneous:
         trace.check_runnable(throughputs, cluster.gpu_type, facts)
         trace.check_fits(cluster.num_gpus)
+        trace.check_profiles(throughputs, cluster.gpu_type, facts)
         return
     if config.reference:
         raise InputError("the reference mode replays the published simulator, which knows one "

@@ -48,6 +48,18 @@ class Trace:
                 raise InputError(message, path=self.source, line=self.line_of(index),
                                  field=field)
 
+    def check_profiles(self, throughputs: ThroughputTable, gpu_type: str = "v100",
+                       facts: WorkloadFacts | None = None) -> None:
+        """Raise an ``InputError`` naming the line of the first job whose batch-size profile
+        reaches a size without a positive throughput on ``gpu_type`` (it could start but never
+        finish; the simulator refuses it before the run, not when it arrives)."""
+        facts = facts or load_workload_facts()
+        for index, job in enumerate(self.jobs):
+            problem = profile_problem(job, throughputs, facts, gpu_type)
+            if problem is not None:
+                raise InputError(f"job {job.job_id}: {problem}", path=self.source,
+                                 line=self.line_of(index), field="job_type")
+
     def check_runnable_on(self, cluster: Cluster, throughputs: ThroughputTable,
                           facts: WorkloadFacts | None = None) -> None:
         """On a cluster of several GPU types: raise an ``InputError`` naming the line of the
