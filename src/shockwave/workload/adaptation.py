@@ -339,6 +339,8 @@ def _profile_sizes(spec: JobSpec, facts: WorkloadFacts) -> tuple[int, list[int]]
 def _profile(num_epochs: int, samples: int, sizes: list[int],
              rates: dict[int, float]) -> JobProfile:
     size_array = np.asarray(sizes, dtype=float)
-    rate_array = np.vectorize(rates.__getitem__, otypes=[float])(sizes) if sizes else np.zeros(0)
+    distinct = sorted(rates)
+    rate_of = np.asarray([rates[b] for b in distinct], dtype=float)
+    rate_array = rate_of[np.searchsorted(distinct, sizes)] if sizes else np.zeros(0)
     durations = (samples / size_array) / rate_array
     return JobProfile(num_epochs, samples, tuple(sizes), durations)
