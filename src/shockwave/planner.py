@@ -121,10 +121,10 @@ class RoundPlanner:
         order = typed_priority_order(accounting, rates)
         fills_idle = getattr(self.policy, "work_conserving", True)
         reference = self.config.reference
-        priority = {(j, t): prio for j, t, prio in order}
+        priority = {} if fills_idle else {(j, t): prio for j, t, prio in order}
 
         def eligible(job_id: JobId, gpu_type: str) -> bool:
-            return rates[job_id].get(gpu_type, 0.0) > 0 \
+            return rates.get(job_id, {}).get(gpu_type, 0.0) > 0 \
                 and (fills_idle or priority[job_id, gpu_type] > 0) \
                 and (reference or accounting.has_allocation(job_id))
 
