@@ -6,6 +6,7 @@ import functools
 import os
 import shlex
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -62,8 +63,10 @@ def _policy_name(name: str) -> str:
 
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="trace file (reference TSV or JSONL); default: the bundled canonical trace")]
 ThroughputsOpt = Annotated[str | None, typer.Option("--throughputs", help="throughputs JSON, or a bundled table: tacc (the default) or gavel; a file of that name wins", callback=throughputs_source)]
-GpusOpt = Annotated[int, typer.Option("--gpus", help=f"number of GPUs (V100) in the cluster, 1..{MAX_GPUS:,}", callback=int_range(1, MAX_GPUS))]
-PerServerOpt = Annotated[int, typer.Option("--gpus-per-server", help="GPUs per server; must divide --gpus", callback=int_range(1, MAX_GPUS))]
+DEFAULT_GPUS = 32
+GpusOpt = Annotated[int | None, typer.Option("--gpus", help=f"number of GPUs (V100) in the cluster, 1..{MAX_GPUS:,} (default {DEFAULT_GPUS}); or give --cluster", callback=int_range(1, MAX_GPUS, optional=True), show_default=False)]
+PerServerOpt = Annotated[int, typer.Option("--gpus-per-server", help="GPUs per server; must divide --gpus (with --cluster: of each type that does not say)", callback=int_range(1, MAX_GPUS))]
+ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="GPUs of several types, TYPE:COUNT[/PER_SERVER] comma-separated, e.g. v100:32,p100:32,k80:32 (types of the throughputs table; ids in this order); instead of --gpus", show_default=False)]
 RoundOpt = Annotated[float, typer.Option("--round-seconds", help=f"round length, s ({MIN_ROUND_S:g}..{MAX_ROUND_S:g})", callback=finite_range(MIN_ROUND_S, MAX_ROUND_S, "s"))]
 CompatOpt = Annotated[CompatMode, typer.Option("--compat", help="'fixed' (the published model, bugs fixed) or 'reference' (the published code's rules, quirks included)")]
 PolicyConfigOpt = Annotated[Path | None, typer.Option("--policy-config", help="policy knobs as JSON (e.g. Shockwave's T, k, lambda)")]
@@ -75,25 +78,42 @@ PenaltyOpt = Annotated[float | None, typer.Option("--preemption-penalty-seconds"
 FactsOpt = Annotated[Path | None, typer.Option("--workload-facts", help="dataset sizes, batch-size bounds and learned batch-size schedules of more models (JSON, merged over the bundled ones; `shockwave profile` writes one)")]
 
 
-def _inputs(names: Sequence[str], trace: Path | None, throughputs: str | None, gpus: int,
-            gpus_per_server: int, round_s: float, compat: CompatMode,
+def _inputs(names: Sequence[str], trace: Path | None, throughputs: str | None,
+            cluster: tuple[int | None, int, str | None], round_s: float, compat: CompatMode,
             policy_config: Path | None, solver: str | None, params: list[str] | None,
             workload_facts: Path | None, penalty_s: float | None) -> Inputs:
-    """The run's inputs, every one of them read and checked before any simulation starts."""
+    """The run's inputs, every one of them read and checked before any simulation starts;
+    ``cluster`` is (``--gpus``, ``--gpus-per-server``, ``--cluster``) as given."""
     from shockwave.experiment import Inputs, check_inputs, parse_params
 
-    if gpus % gpus_per_server:
-        raise typer.BadParameter(f"{gpus} GPUs do not make whole servers of {gpus_per_server}",
-                                 param_hint="'--gpus-per-server'")
     inputs = Inputs(
         trace=str(trace) if trace else None, throughputs=str(throughputs) if throughputs else None,
-        gpus=gpus, gpus_per_server=gpus_per_server, round_s=round_s, compat=compat.value,
+        **_cluster_fields(*cluster), round_s=round_s, compat=compat.value,
         policy_config=str(policy_config) if policy_config else None, solver=solver,
         params=parse_params(params or []),
         workload_facts=str(workload_facts) if workload_facts else None, preemption_penalty_s=penalty_s,
     )
     check_inputs(names, inputs)
     return inputs
+
+
+def _cluster_fields(gpus: int | None, gpus_per_server: int, cluster: str | None) -> dict[str, Any]:
+    """``Inputs``' cluster fields from ``--gpus``, ``--gpus-per-server`` and ``--cluster``: the
+    two ways of giving the cluster together are a usage error; a bad ``--cluster`` text is an
+    ``InputError`` naming the item."""
+    from shockwave.clusters import parse_cluster
+    from shockwave.experiment import cluster_inputs
+
+    if cluster is not None:
+        if gpus is not None:
+            raise typer.BadParameter("give the GPUs either as --cluster TYPE:COUNT,... or as "
+                                     "--gpus N, not both", param_hint="'--cluster'")
+        return cluster_inputs(parse_cluster(cluster, gpus_per_server))
+    gpus = DEFAULT_GPUS if gpus is None else gpus
+    if gpus % gpus_per_server:
+        raise typer.BadParameter(f"{gpus} GPUs do not make whole servers of {gpus_per_server}",
+                                 param_hint="'--gpus-per-server'")
+    return {"gpus": gpus, "gpus_per_server": gpus_per_server}
 
 
 def _progress_display(names: Sequence[str], quiet: bool) -> tuple[Progress | None, Any]:
@@ -150,12 +170,26 @@ def _policy_label(name: str) -> str:
     return f"{_display(name)} ({name})"
 
 
+def _gpus_text(result: SimResult) -> str:
+    """``36 GPUs (12 v100, 12 p100, 12 k80)``; ``32 GPUs`` on one type."""
+    if not result.is_heterogeneous:
+        return f"{result.num_gpus} GPUs"
+    counts = Counter(result.gpu_types)
+    return f"{result.num_gpus} GPUs ({', '.join(f'{n} {t}' for t, n in counts.items())})"
+
+
 def _single_table(result: SimResult, summary: Summary) -> Table:
-    table = Table(title=f"{_policy_label(result.policy)} on {result.num_gpus} GPUs")
+    from shockwave.metrics import utilization_by_type
+
+    table = Table(title=f"{_policy_label(result.policy)} on {_gpus_text(result)}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, label, fmt in METRICS:
         table.add_row(label, fmt.format(getattr(summary, key)))
+        if key == "cluster_util" and result.is_heterogeneous:
+            by_type = utilization_by_type(result.gpu_busy_s, result.gpu_types, summary.makespan_s)
+            for gpu_type, util in by_type.items():
+                table.add_row(f"  utilisation, {gpu_type}", f"{util:.3f}")
     table.add_row("jobs completed", _completed(result))
     return table
 
@@ -217,8 +251,8 @@ def _check_complete(results: Sequence[SimResult], allow_partial: bool) -> int:
 @app.command()
 def simulate(
     policy: Annotated[str, typer.Option("--policy", "-p", help="policy name or alias (see `shockwave policies`)", callback=converted(_policy_name))] = "shockwave",
-    trace: TraceOpt = None, throughputs: ThroughputsOpt = None, gpus: GpusOpt = 32,
-    gpus_per_server: PerServerOpt = 1, round_seconds: RoundOpt = 120.0,
+    trace: TraceOpt = None, throughputs: ThroughputsOpt = None, gpus: GpusOpt = None,
+    gpus_per_server: PerServerOpt = 1, cluster: ClusterOpt = None, round_seconds: RoundOpt = 120.0,
     compat: CompatOpt = CompatMode.fixed, policy_config: PolicyConfigOpt = None,
     solver: SolverOpt = None, param: ParamOpt = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
@@ -228,8 +262,9 @@ def simulate(
     """Replay a trace under one policy and print its metrics."""
     if json_out is not None:
         check_output_file(json_out, "--json")
-    inputs = _inputs([policy], trace, throughputs, gpus, gpus_per_server, round_seconds, compat,
-                     policy_config, solver, param, workload_facts, preemption_penalty_seconds)
+    inputs = _inputs([policy], trace, throughputs, (gpus, gpus_per_server, cluster), round_seconds,
+                     compat, policy_config, solver, param, workload_facts,
+                     preemption_penalty_seconds)
     from shockwave.experiment import save_result_json
 
     (result,) = _run([policy], inputs, 1, quiet)
@@ -260,8 +295,8 @@ def _policy_list(text: str) -> list[str]:
 @app.command()
 def compare(
     policies: Annotated[str, typer.Option("--policies", help="comma-separated policies; the first is the baseline")] = ",".join(PAPER_POLICIES),
-    trace: TraceOpt = None, throughputs: ThroughputsOpt = None, gpus: GpusOpt = 32,
-    gpus_per_server: PerServerOpt = 1, round_seconds: RoundOpt = 120.0,
+    trace: TraceOpt = None, throughputs: ThroughputsOpt = None, gpus: GpusOpt = None,
+    gpus_per_server: PerServerOpt = 1, cluster: ClusterOpt = None, round_seconds: RoundOpt = 120.0,
     compat: CompatOpt = CompatMode.fixed, policy_config: PolicyConfigOpt = None,
     solver: SolverOpt = None, param: ParamOpt = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="parallel processes, 1..256 (default: all cores)", callback=int_range(1, 256, optional=True))] = None,
@@ -276,8 +311,9 @@ def compare(
         check_output_dir(json_dir, "--json-dir")
     if report is not None:
         check_output_dir(report, "--report")
-    inputs = _inputs(names, trace, throughputs, gpus, gpus_per_server, round_seconds, compat,
-                     policy_config, solver, param, workload_facts, preemption_penalty_seconds)
+    inputs = _inputs(names, trace, throughputs, (gpus, gpus_per_server, cluster), round_seconds,
+                     compat, policy_config, solver, param, workload_facts,
+                     preemption_penalty_seconds)
     from shockwave.experiment import save_result_json
 
     results = _run(names, inputs, jobs, quiet)

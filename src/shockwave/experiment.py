@@ -18,11 +18,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shockwave.clusters import check_gpu_types, format_cluster, parse_cluster
 from shockwave.config import Compat, SimConfig, make_sim_config
 from shockwave.errors import InputError, ShockwaveError
 from shockwave.model import Cluster
 from shockwave.policies import Policy, canonical_name
-from shockwave.sim.loop import RoundProgress, simulate
+from shockwave.sim.loop import RoundProgress, check_trace_on, simulate
 from shockwave.sim.result import SimResult
 from shockwave.traces import load_trace
 from shockwave.workload.facts import load_facts
@@ -46,22 +47,46 @@ class Inputs:
     """A workload-facts file merged over the bundled ``workload.json`` (docs/profiling.md)."""
     preemption_penalty_s: float | None = None
     """The restart cost, s (``None``: ``SimConfig``'s default, 20 s)."""
+    cluster: str | None = None
+    """``--cluster`` text (``v100:12/1,p100:12/1``): GPUs of several types, or of one type other
+    than V100; then ``gpus`` and ``gpus_per_server`` are not read. ``None``: ``gpus`` V100s,
+    ``gpus_per_server`` per server (``cluster_inputs`` gives the fields for a cluster)."""
 
     def describe(self) -> dict[str, Any]:
         data = asdict(self)
         data["trace"] = self.trace or "bundled:canonical-120jobs.trace"
         data["throughputs"] = throughputs_label(self.throughputs)
         data["params"] = dict(self.params)
-        for key in ("workload_facts", "preemption_penalty_s"):
+        for key in ("workload_facts", "preemption_penalty_s", "cluster"):
             if data[key] is None:  # results of runs without them stay as they were
                 del data[key]
+        if self.cluster is not None:
+            data["gpus"] = self.make_cluster().num_gpus
         return data
+
+    def make_cluster(self) -> Cluster:
+        """The cluster these inputs describe."""
+        if self.cluster is not None:
+            return parse_cluster(self.cluster)
+        return Cluster(self.gpus, self.gpus_per_server)
 
     def sim_config(self) -> SimConfig:
         """The simulator's rules these inputs ask for."""
         penalty = {} if self.preemption_penalty_s is None else \
             {"preemption_penalty_s": self.preemption_penalty_s}
         return make_sim_config(self.compat, round_s=self.round_s, **penalty)
+
+
+def cluster_inputs(cluster: Cluster) -> dict[str, Any]:
+    """The ``Inputs`` fields (``gpus``, ``gpus_per_server``, ``cluster``) of ``cluster``: one
+    group of V100s is recorded as ``--gpus`` records it, so that ``--cluster v100:32`` and
+    ``--gpus 32`` make the same inputs and byte-identical results; any other cluster as its
+    ``--cluster`` text."""
+    if not cluster.is_heterogeneous and cluster.gpu_type == Cluster(1).gpu_type:
+        return {"gpus": cluster.num_gpus, "gpus_per_server": cluster.gpus_per_server,
+                "cluster": None}
+    return {"gpus": cluster.num_gpus, "gpus_per_server": cluster.gpus_per_server,
+            "cluster": format_cluster(cluster)}
 
 
 class Interrupted(ShockwaveError):
@@ -157,13 +182,14 @@ def unique_policies(names: Sequence[str]) -> list[str]:
 def check_inputs(names: Sequence[str], inputs: Inputs) -> None:
     """Read and validate every input of a run of ``names`` (trace, throughputs, cluster, policy
     options) before any simulation starts; raises the first ``InputError``."""
-    cluster = Cluster(inputs.gpus, inputs.gpus_per_server)
-    inputs.sim_config()
+    cluster = inputs.make_cluster()
+    config = inputs.sim_config()
     throughputs = load_throughputs(inputs.throughputs)
+    if inputs.cluster is not None:
+        check_gpu_types(cluster, throughputs)
     facts = load_facts(inputs.workload_facts)
     trace = load_trace(inputs.trace, throughputs=throughputs)
-    trace.check_runnable(throughputs, cluster.gpu_type, facts)
-    trace.check_fits(cluster.num_gpus)
+    check_trace_on(trace, cluster, throughputs, facts, config)
     _check_options_taken(names, inputs)
     for name in names:
         build_policy(name, inputs)
@@ -175,7 +201,7 @@ def run_policy(
     """Simulate one policy on ``inputs``."""
     throughputs = load_throughputs(inputs.throughputs)
     trace = load_trace(inputs.trace, throughputs=throughputs)
-    cluster = Cluster(inputs.gpus, inputs.gpus_per_server)
+    cluster = inputs.make_cluster()
     config = inputs.sim_config()
     policy = build_policy(name, inputs)
     return simulate(trace, cluster, policy, config, throughputs=throughputs, on_round=on_round,

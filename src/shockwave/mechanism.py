@@ -1,14 +1,23 @@
 """Shares -> this round's placement (Narayanan et al., OSDI '20, section 5; the published
 ``Scheduler._update_priorities`` and ``_schedule_jobs_on_workers``): Gavel's priority
 bookkeeping, greedy gang selection and placement on GPUs. It never over-commits a GPU and never
-splits a gang."""
+splits a gang.
+
+On a cluster of several GPU types everything is keyed by (job, type), as in Gavel's
+heterogeneous round: time received per (job, type), a priority per (job, type), and a gang
+always runs on GPUs of one type (``TypedAccounting``, ``typed_priority_order``,
+``select_typed_gangs``). On one type these reduce to the single-type functions, operation for
+operation, so homogeneous runs are unchanged bit for bit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from shockwave.model import JobId
+from shockwave.model import Cluster, JobId
+
+TypedAllocation = dict[JobId, dict[str, float]]
+"""Job id -> GPU type -> share: ``TypedShares`` with every type of the cluster present."""
 
 
 @dataclass
@@ -76,6 +85,134 @@ def priority_order(accounting: PriorityAccounting, throughputs: Mapping[JobId, f
     )
 
 
+def typed_shares(shares: Mapping[JobId, float | Mapping[str, float]],
+                 cluster: Cluster) -> TypedAllocation:
+    """A policy's answer as a share per (job, type), every type of ``cluster`` present.
+
+    A typed share (a mapping of type -> share) is taken as it is, missing types being 0; a flat
+    share ``x_j`` (a heterogeneity-agnostic policy) is spread over the types in proportion to
+    their GPU counts, ``X[j][t] = x_j * (count(t) / num_gpus)``: on one type that is ``x_j * 1.0``,
+    exactly ``x_j``. Raises ``ValueError`` for a type the cluster does not have (a policy bug).
+    """
+    types = cluster.gpu_types
+    weights = {t: cluster.count(t) / cluster.num_gpus for t in types}
+    result: TypedAllocation = {}
+    for job_id, share in shares.items():
+        if isinstance(share, Mapping):
+            unknown = set(share) - set(types)
+            if unknown:
+                raise ValueError(f"job {job_id}: a share on GPU type(s) {sorted(unknown)} that "
+                                 f"the cluster ({', '.join(types)}) does not have")
+            result[job_id] = {t: float(share.get(t, 0.0)) for t in types}
+        else:
+            result[job_id] = {t: share * weights[t] for t in types}
+    return result
+
+
+@dataclass
+class TypedAccounting:
+    """Gavel's bookkeeping per GPU type: one ``PriorityAccounting`` per type of the cluster, so
+    that time received, deficits, the time the type's GPUs ran and the share are all per
+    (job, type) (the published ``_job_time_so_far[job][type]``, ``_worker_time_so_far[type]``).
+    Every type is reset at the same moment."""
+
+    round_s: float
+    gpu_types: tuple[str, ...]
+    by_type: dict[str, PriorityAccounting] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_type = {t: PriorityAccounting(round_s=self.round_s) for t in self.gpu_types}
+
+    @property
+    def last_reset_s(self) -> float:
+        return self.by_type[self.gpu_types[0]].last_reset_s
+
+    def has_allocation(self, job_id: JobId) -> bool:
+        """Whether the last reset gave ``job_id`` a share (on any type: they share keys)."""
+        return job_id in self.by_type[self.gpu_types[0]].allocation
+
+    def add_job(self, job_id: JobId) -> None:
+        for accounting in self.by_type.values():
+            accounting.add_job(job_id)
+
+    def remove_job(self, job_id: JobId) -> None:
+        for accounting in self.by_type.values():
+            accounting.remove_job(job_id)
+
+    def record_run(self, job_id: JobId, gpu_type: str, exec_s: float) -> None:
+        """``exec_s`` of ``job_id`` on GPUs of ``gpu_type``."""
+        self.by_type[gpu_type].record_run(job_id, exec_s)
+
+    def reset(self, now_s: float, allocation: Mapping[JobId, Mapping[str, float]]) -> None:
+        """``PriorityAccounting.reset`` on every type, with that type's shares."""
+        for gpu_type, accounting in self.by_type.items():
+            accounting.reset(now_s, {j: shares[gpu_type] for j, shares in allocation.items()})
+
+
+def typed_priority_order(
+    accounting: TypedAccounting, rates: Mapping[JobId, Mapping[str, float]]
+) -> list[tuple[JobId, str, float]]:
+    """(job, type, priority) pairs by (priority, deficit, share), highest first; ties keep
+    type order, then job order (the published sort of ``_schedule_jobs_on_workers_helper``).
+    ``rates`` gives each job's throughput per type (0 where it cannot run)."""
+    entries: list[tuple[tuple[float, float, float], JobId, str]] = []
+    for gpu_type, acc in accounting.by_type.items():
+        prio = acc.priorities({j: by_type.get(gpu_type, 0.0) for j, by_type in rates.items()})
+        entries.extend(((prio[j], acc.deficits[j], acc.allocation.get(j, 0.0)), j, gpu_type)
+                       for j in prio)
+    entries.sort(key=lambda entry: entry[0], reverse=True)
+    return [(job_id, gpu_type, key[0]) for key, job_id, gpu_type in entries]
+
+
+def select_typed_gangs(
+    pairs: Iterable[tuple[JobId, str]],
+    gpus: Mapping[JobId, int],
+    capacity: Mapping[str, int],
+    eligible: Callable[[JobId, str], bool] | None = None,
+) -> dict[str, list[JobId]]:
+    """Walk (job, type) ``pairs`` greedily: a job not chosen yet whose whole gang fits in what
+    is left of the type runs there (a pair that does not fit is skipped, not a stop). Returns
+    the chosen jobs per type, in the order chosen; ``select_gangs`` on one type."""
+    left = dict(capacity)
+    chosen: dict[str, list[JobId]] = {t: [] for t in capacity}
+    taken: set[JobId] = set()
+    for job_id, gpu_type in pairs:
+        if job_id in taken or (eligible is not None and not eligible(job_id, gpu_type)):
+            continue
+        need = gpus[job_id]
+        if need > left[gpu_type]:
+            continue
+        chosen[gpu_type].append(job_id)
+        taken.add(job_id)
+        left[gpu_type] -= need
+    return chosen
+
+
+def fastest_types(
+    wanted: Iterable[JobId],
+    gpus: Mapping[JobId, int],
+    rates: Mapping[JobId, Mapping[str, float]],
+    capacity: Mapping[str, int],
+    allowed: Mapping[JobId, Sequence[str]] | None = None,
+) -> dict[str, list[JobId]]:
+    """The type each job a round-planning policy chose runs on: in ``wanted`` order, the type
+    with the highest throughput for it (ties: cluster order, the order of ``capacity``) that
+    still has room for its gang, among ``allowed[job]`` when given; a job with no such type
+    waits. On one type this is ``select_gangs`` over the jobs that can run."""
+    left = dict(capacity)
+    chosen: dict[str, list[JobId]] = {t: [] for t in capacity}
+    for job_id in wanted:
+        need, rate = gpus[job_id], rates[job_id]
+        types = capacity if allowed is None else allowed.get(job_id, ())
+        fits = [t for t in types if left.get(t, 0) >= need and rate.get(t, 0.0) > 0]
+        if not fits:
+            continue
+        best = max(fits, key=lambda t: rate[t])
+        chosen[best].append(job_id)
+        left[best] -= need
+    return chosen
+
+
 def select_gangs(
     order: Iterable[JobId],
     gpus: Mapping[JobId, int],
@@ -98,6 +235,43 @@ def select_gangs(
     return chosen
 
 
+class _FreeGpus:
+    """The GPUs of ``servers`` not taken yet: a gang's whole server when one has room, else the
+    lowest free ids in server order (from a cursor that only moves forward: every GPU before
+    it is taken)."""
+
+    def __init__(self, servers: Sequence[Sequence[int]]) -> None:
+        self.servers = [list(server) for server in servers]
+        self.server_of = {gpu: i for i, server in enumerate(self.servers) for gpu in server}
+        self.free = [len(server) for server in self.servers]
+        self.largest = max(self.free, default=0)
+        self.order = [gpu for server in self.servers for gpu in server]
+        self.taken: set[int] = set()
+        self.cursor = 0
+        self.first_server = 0
+
+    def take(self, ids: Iterable[int]) -> None:
+        for gpu in ids:
+            self.taken.add(gpu)
+            self.free[self.server_of[gpu]] -= 1
+
+    def gang(self, width: int) -> list[int]:
+        """``width`` free GPUs on the first server that has them, else the lowest free ids."""
+        while self.first_server < len(self.free) and not self.free[self.first_server]:
+            self.first_server += 1
+        if width <= self.largest:
+            for i in range(self.first_server, len(self.servers)):
+                if self.free[i] >= width:
+                    return [gpu for gpu in self.servers[i] if gpu not in self.taken][:width]
+        ids: list[int] = []
+        while len(ids) < width and self.cursor < len(self.order):
+            gpu = self.order[self.cursor]
+            if gpu not in self.taken:
+                ids.append(gpu)
+            self.cursor += 1
+        return ids
+
+
 def place_gangs(
     selected: Sequence[JobId],
     gpus: Mapping[JobId, int],
@@ -108,32 +282,27 @@ def place_gangs(
 
     Within a width, jobs first keep last round's GPUs where none was taken yet and all still
     exist (a lease extension; a server may have left the cluster); the others then take the
-    lowest free ids in server order, from a cursor that only moves forward. ``selected`` gives
-    the order within a width.
+    lowest free GPUs of the first server with room for the whole gang, or, when no server has,
+    the lowest free ids in server order. ``selected`` gives the order within a width. On
+    servers of one GPU the first server with room holds the lowest free id: Gavel's placement.
     """
-    taken: set[int] = set()
     placed: dict[JobId, tuple[int, ...]] = {}
-    free = [gpu for server in servers for gpu in server]
-    exists = set(free)
-    cursor = 0
+    free = _FreeGpus(servers)
+    exists = set(free.order)
     for width in sorted({gpus[j] for j in selected}, reverse=True):
         group = [j for j in selected if gpus[j] == width]
         for job_id in group:
             before = previous.get(job_id)
-            if before and len(before) == width and not taken.intersection(before) \
+            if before and len(before) == width and not free.taken.intersection(before) \
                     and exists.issuperset(before):
                 placed[job_id] = tuple(before)
-                taken.update(before)
+                free.take(before)
         for job_id in group:
             if job_id in placed:
                 continue
-            ids: list[int] = []
-            while len(ids) < width and cursor < len(free):
-                if free[cursor] not in taken:
-                    ids.append(free[cursor])
-                    taken.add(free[cursor])
-                cursor += 1
+            ids = free.gang(width)
             if len(ids) != width:
                 raise ValueError(f"job {job_id} needs {width} GPUs; the round is over-committed")
+            free.take(ids)
             placed[job_id] = tuple(ids)
     return placed

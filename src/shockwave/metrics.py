@@ -128,6 +128,16 @@ def utilization(gpu_busy_s: Sequence[float], makespan: float) -> float:
     return float(np.mean(np.asarray(gpu_busy_s, dtype=float) / makespan))
 
 
+def utilization_by_type(gpu_busy_s: Sequence[float], gpu_types: Sequence[str],
+                        makespan: float) -> dict[str, float]:
+    """``utilization`` of each GPU type's GPUs (``gpu_types[i]`` is GPU i's type), in the order
+    the types first appear: on a cluster of one type, ``{type: utilization(...)}``."""
+    busy: dict[str, list[float]] = {}
+    for seconds, gpu_type in zip(gpu_busy_s, gpu_types, strict=True):
+        busy.setdefault(gpu_type, []).append(seconds)
+    return {gpu_type: utilization(values, makespan) for gpu_type, values in busy.items()}
+
+
 def lease_extension_pct(
     schedule: Sequence[Mapping[JobId, tuple[int, ...]]],
     round_start_s: Sequence[float] | None = None,

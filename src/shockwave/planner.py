@@ -3,8 +3,17 @@ and the service) call it at every round boundary, so they make the same schedule
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from shockwave.config import SimConfig
-from shockwave.mechanism import PriorityAccounting, place_gangs, priority_order, select_gangs
+from shockwave.mechanism import (
+    TypedAccounting,
+    fastest_types,
+    place_gangs,
+    select_typed_gangs,
+    typed_priority_order,
+    typed_shares,
+)
 from shockwave.model import Cluster, JobId, RoundPlan
 from shockwave.policies.base import ClusterView, Policy
 
@@ -16,13 +25,18 @@ class RoundPlanner:
     the default mode, when a batch size changed), at most once per
     ``config.min_reallocation_interval_s``; between re-solves Gavel's priorities decide each round.
     Round-planning policies are asked every round and their chosen jobs are placed as they are.
+
+    On a cluster of several GPU types the priorities are per (job, type) and each chosen job
+    runs on one type (``mechanism``); a round-planning policy's chosen jobs each get the
+    fastest type for them that still has room. Gangs are then placed type by type, on that
+    type's servers.
     """
 
     def __init__(self, policy: Policy, cluster: Cluster, config: SimConfig) -> None:
         self.policy = policy
         self.cluster = cluster
         self.config = config
-        self.accounting = PriorityAccounting(round_s=config.round_s)
+        self.accounting = TypedAccounting(round_s=config.round_s, gpu_types=cluster.gpu_types)
         self.needs_allocation = False
         self.allocations_computed = 0
         self._previous: dict[JobId, tuple[int, ...]] = {}
@@ -36,8 +50,10 @@ class RoundPlanner:
         self.accounting.remove_job(job_id)
         self.needs_allocation = True
 
-    def job_ran(self, job_id: JobId, exec_s: float) -> None:
-        self.accounting.record_run(job_id, exec_s)
+    def job_ran(self, job_id: JobId, exec_s: float, gpu_type: str | None = None) -> None:
+        """``job_id`` ran ``exec_s`` on GPUs of ``gpu_type`` (default: the cluster's first
+        type, so a driver of a one-type cluster need not say)."""
+        self.accounting.record_run(job_id, gpu_type or self.cluster.gpu_types[0], exec_s)
 
     def batch_size_changed(self, job_id: JobId) -> None:
         if not self.config.reference:
@@ -45,7 +61,11 @@ class RoundPlanner:
 
     def cluster_changed(self, cluster: Cluster) -> None:
         """Servers left or came back (the service on a multi-node cluster): place on
-        ``cluster`` from now on, with shares re-solved for it."""
+        ``cluster`` from now on, with shares re-solved for it. Its GPU types must be the
+        ones the planner started with (time received is kept per type)."""
+        if cluster.gpu_types != self.cluster.gpu_types:
+            raise ValueError(f"the cluster's GPU types changed from {self.cluster.gpu_types} "
+                             f"to {cluster.gpu_types}")
         self.cluster = cluster
         self.needs_allocation = True
 
@@ -53,41 +73,66 @@ class RoundPlanner:
     def next_round(self, view: ClusterView) -> RoundPlan:
         """The placement for the round starting at ``view.now_s``."""
         if self.policy.plans_rounds:
-            shares = self.policy.allocate(view)
-            wanted = [j for j, share in shares.items() if share >= 0.5 and j in view.jobs]
-            gpus = {j: view.jobs[j].gpus for j in wanted}
-            selected = select_gangs(wanted, gpus, view.num_gpus)
-            placeable = selected
+            chosen = self._planned_round(view)
         else:
-            selected, placeable = self._time_share_round(view)
-        gpus = {j: view.jobs[j].gpus for j in placeable}
-        placements = place_gangs(placeable, gpus, self.cluster.servers, self._previous)
+            chosen = self._time_share_round(view)
+        placements: dict[JobId, tuple[int, ...]] = {}
+        for gpu_type in self.cluster.gpu_types:
+            jobs = chosen.get(gpu_type, [])
+            gpus = {j: view.jobs[j].gpus for j in jobs}
+            placements.update(place_gangs(jobs, gpus, self.cluster.servers_of(gpu_type),
+                                          self._previous))
         self._previous = placements
         return RoundPlan(round_index=view.round_index, placements=placements)
 
-    def _time_share_round(self, view: ClusterView) -> tuple[list[JobId], list[JobId]]:
+    def _capacity(self) -> dict[str, int]:
+        return {t: self.cluster.count(t) for t in self.cluster.gpu_types}
+
+    def _planned_round(self, view: ClusterView) -> dict[str, list[JobId]]:
+        """A round-planning policy's jobs for this round (share >= 0.5), each on the fastest
+        type with room; a typed share restricts the job to the types it gives >= 0.5."""
+        shares = self.policy.allocate(view)
+        wanted, allowed = [], {}
+        for job_id, share in shares.items():
+            if job_id not in view.jobs:
+                continue
+            if isinstance(share, Mapping):
+                allowed[job_id] = [t for t in self.cluster.gpu_types if share.get(t, 0.0) >= 0.5]
+                if allowed[job_id]:
+                    wanted.append(job_id)
+            elif share >= 0.5:
+                allowed[job_id] = list(self.cluster.gpu_types)
+                wanted.append(job_id)
+        gpus = {j: view.jobs[j].gpus for j in wanted}
+        rates = {j: view.jobs[j].throughputs_by_type for j in wanted}
+        return fastest_types(wanted, gpus, rates, self._capacity(), allowed)
+
+    def _time_share_round(self, view: ClusterView) -> dict[str, list[JobId]]:
+        """Gavel's round: re-solve when due, then (job, type) pairs by priority, greedily."""
         accounting = self.accounting
         if self.needs_allocation and (
             view.now_s - accounting.last_reset_s >= self.config.min_reallocation_interval_s
             or accounting.last_reset_s == 0
         ):
-            accounting.reset(view.now_s, self.policy.allocate(view))
+            accounting.reset(view.now_s, typed_shares(self.policy.allocate(view), self.cluster))
             self.needs_allocation = False
             self.allocations_computed += 1
-        throughputs = {j: job.throughput for j, job in view.jobs.items()}
-        order = priority_order(accounting, throughputs)
+        rates = {j: job.throughputs_by_type for j, job in view.jobs.items()}
+        order = typed_priority_order(accounting, rates)
         fills_idle = getattr(self.policy, "work_conserving", True)
-        prio = accounting.priorities(throughputs) if not fills_idle else {}
-        eligible = {
-            j: throughputs.get(j, 0.0) > 0
-            and (fills_idle or prio.get(j, 0.0) > 0)
-            and (self.config.reference or j in accounting.allocation)
-            for j in order
-        }
-        gpus = {j: view.jobs[j].gpus for j in order}
-        selected = select_gangs(order, gpus, view.num_gpus, eligible=eligible)
+        reference = self.config.reference
+        priority = {} if fills_idle else {(j, t): prio for j, t, prio in order}
+
+        def eligible(job_id: JobId, gpu_type: str) -> bool:
+            return rates.get(job_id, {}).get(gpu_type, 0.0) > 0 \
+                and (fills_idle or priority[job_id, gpu_type] > 0) \
+                and (reference or accounting.has_allocation(job_id))
+
+        gpus = {j: view.jobs[j].gpus for j in view.jobs}
+        selected = select_typed_gangs(((j, t) for j, t, _ in order), gpus, self._capacity(),
+                                      eligible)
         # The reference selects jobs that arrived after the last allocation but cannot place
         # them, so their GPUs idle for the round (docs/simulator.md, row 4); the default mode
         # never selects them.
-        placeable = [j for j in selected if j in accounting.allocation]
-        return selected, placeable
+        return {t: [j for j in jobs if accounting.has_allocation(j)]
+                for t, jobs in selected.items()}

@@ -22,7 +22,8 @@ def job(job_id: int, throughput: float = 1.0, gpus: int = 1) -> JobView:
     profile = JobProfile(1, 1000, (32,), np.array([1000.0]))
     return JobView(spec=spec, profile=profile, batch_size=32, throughput=throughput,
                    total_steps=1000.0, steps_done=0.0, admitted_s=0.0, rounds_received=0,
-                   attained_s=0.0, ran_last_round=False)
+                   attained_s=0.0, ran_last_round=False,
+                   throughputs_by_type={"v100": throughput})
 
 
 def view(jobs: list[JobView], now_s: float = 0.0, num_gpus: int = 4, round_index: int = 0):

@@ -42,7 +42,7 @@ def _job_view(job_id: int, job: J) -> JobView:
     return JobView(
         spec=spec, profile=profile, batch_size=32, throughput=job.thr, total_steps=total,
         steps_done=job.done, admitted_s=job.arrival_s, rounds_received=0, attained_s=0.0,
-        ran_last_round=False,
+        ran_last_round=False, throughputs_by_type={"v100": job.thr},
     )
 
 

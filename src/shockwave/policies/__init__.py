@@ -8,7 +8,7 @@ from typing import Any
 
 from shockwave.errors import UnknownPolicyError
 from shockwave.names import ALIASES, DISPLAY_NAMES, PAPER_POLICIES
-from shockwave.policies.base import ClusterView, JobView, Policy, Shares
+from shockwave.policies.base import ClusterView, JobView, Policy, Shares, TypedShares
 
 _WHERE: dict[str, str] = {
     "shockwave": "shockwave.policies.shockwave:ShockwavePolicy",
@@ -56,6 +56,7 @@ def make_policy(name: str, **params: Any) -> Policy:
 
 
 __all__ = [
-    "ALIASES", "DISPLAY_NAMES", "PAPER_POLICIES", "POLICIES", "ClusterView", "JobView", "Policy", "Shares",
+    "ALIASES", "DISPLAY_NAMES", "PAPER_POLICIES", "POLICIES", "ClusterView", "JobView", "Policy",
+    "Shares", "TypedShares",
     "canonical_name", "make_policy",
 ]

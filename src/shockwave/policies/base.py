@@ -13,10 +13,22 @@ from shockwave.workload.throughput import ThroughputTable
 Shares = Mapping[JobId, float]
 """Job id -> share in [0, 1]: the fraction of time the job should hold its gang of GPUs."""
 
+TypedShares = Mapping[JobId, Mapping[str, float]]
+"""Job id -> GPU type -> the fraction of time the job should hold a gang of that type (Gavel's
+heterogeneity-aware allocation ``X[j][t]``): ``sum_t X[j][t] <= 1`` and
+``sum_j X[j][t] * gpus_j <= count(t)``. A type left out is 0."""
+
 
 @dataclass(frozen=True)
 class JobView:
-    """One active job as a policy sees it. Throughputs are iterations/s of the whole gang."""
+    """One active job as a policy sees it. Throughputs are iterations/s of the whole gang.
+
+    ``throughputs_by_type`` holds the rate at the current batch size on each GPU type of the
+    cluster (0.0 where the table has no entry or the job cannot run there: its gang is wider
+    than the type's GPUs, or a batch size its profile reaches has no rate there);
+    ``throughput`` is the rate on the type it last ran on (before it ran: the first type of the
+    cluster it can run on).
+    """
 
     spec: JobSpec
     profile: JobProfile
@@ -28,6 +40,7 @@ class JobView:
     rounds_received: int
     attained_s: float
     ran_last_round: bool
+    throughputs_by_type: Mapping[str, float]
     throughput_timeline: tuple[tuple[int, float, int], ...] = ()
 
     @property
@@ -76,6 +89,10 @@ class ClusterView:
 class Policy(Protocol):
     """What every scheduling policy implements.
 
+    ``allocate`` returns flat ``Shares`` or, on a heterogeneous cluster, ``TypedShares``. Flat
+    shares there (a heterogeneity-agnostic policy) are spread over the types in proportion to
+    their GPU counts, ``X[j][t] = x_j * count(t) / num_gpus`` (``mechanism.typed_shares``).
+
     ``plans_rounds`` says how the planner uses the shares: ``False`` (Gavel-style policies) means
     they are long-run time fractions, recomputed when the job set changes and turned into rounds by
     the priority mechanism; ``True`` means the policy is asked every round and a share of 1 means
@@ -85,4 +102,4 @@ class Policy(Protocol):
     name: ClassVar[str]
     plans_rounds: ClassVar[bool]
 
-    def allocate(self, view: ClusterView) -> Shares: ...
+    def allocate(self, view: ClusterView) -> Shares | TypedShares: ...

@@ -4,11 +4,12 @@ network) with the figures, the metrics table and the command that re-creates the
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from shockwave.metrics import UNFAIR_RHO
+from shockwave.metrics import UNFAIR_RHO, utilization_by_type
 from shockwave.report.charts import PANELS, panel_values
 from shockwave.report.runs import Run
 from shockwave.report.tables import METRIC_COLUMNS, format_metric
@@ -108,6 +109,17 @@ def inputs_table(runs: Sequence[Run]) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
+def _by_type(run: Run) -> str:
+    """On a cluster of several GPU types: the GPUs and the utilization of each type."""
+    result = run.result
+    if not result.is_heterogeneous:
+        return ""
+    util = utilization_by_type(result.gpu_busy_s, result.gpu_types, run.summary.makespan_s)
+    counts = Counter(result.gpu_types)
+    items = ", ".join(f"{escape(t)} ({counts[t]} GPUs) {value:.3f}" for t, value in util.items())
+    return f'<p class="by-type" data-run="{escape(run.key)}">Utilization by GPU type: {items}.</p>'
+
+
 def _per_policy(page: Page) -> str:
     parts = []
     for run in page.runs:
@@ -115,7 +127,7 @@ def _per_policy(page: Page) -> str:
         parts.append(
             f'<section id="run-{escape(run.key)}"><h3>{escape(run.label)}</h3>'
             f"<p>{s.jobs_completed} jobs on {run.result.num_gpus} GPUs, {s.rounds} rounds, "
-            f"makespan {s.makespan_s:,.0f} s.</p>"
+            f"makespan {s.makespan_s:,.0f} s.</p>" + _by_type(run)
             + _figure(page.timeline_files[run.key],
                       "Schedule: which job held which GPU in each round; beneath, the share of "
                       "GPUs allocated per round and the cluster utilization.")

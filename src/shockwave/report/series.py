@@ -65,6 +65,18 @@ def contiguous_runs(gpus: Sequence[int]) -> list[tuple[int, int]]:
     return runs
 
 
+def type_groups(gpu_types: Sequence[str]) -> list[tuple[str, int, int]]:
+    """GPU ids grouped into runs of one type: ``(type, first id, last id)`` in id order (a
+    cluster's types are contiguous, so each type is one run)."""
+    groups: list[tuple[str, int, int]] = []
+    for gpu, gpu_type in enumerate(gpu_types):
+        if groups and groups[-1][0] == gpu_type:
+            groups[-1] = (gpu_type, groups[-1][1], gpu)
+        else:
+            groups.append((gpu_type, gpu, gpu))
+    return groups
+
+
 def allocated_fraction(result: SimResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per round: start (s), end (s) and the fraction of the cluster's GPUs that were allocated."""
     n = min(len(result.schedule), len(result.round_start_s), len(result.round_end_s))

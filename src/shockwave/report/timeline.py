@@ -22,6 +22,7 @@ from shockwave.report.series import (
     contiguous_runs,
     gang_segments,
     is_adaptive,
+    type_groups,
 )
 from shockwave.report.style import Margins, job_colours, new_figure
 
@@ -30,6 +31,8 @@ ALLOCATED = "0.6"
 """Grey of the per-round allocation area beneath the Gantt chart."""
 LABEL_MIN_SPAN = 0.035
 """Job ids are printed inside leases at least this share of the time axis wide..."""
+TYPE_LINE = "0.15"
+"""Grey of the lines between the GPU types of a heterogeneous cluster."""
 MAX_LABELS = 48
 """...the widest ones first, at most this many per figure (each label costs render time)."""
 
@@ -72,15 +75,36 @@ def _gantt(ax, run: Run, util_pct: float) -> None:
     ax.set_ylim(run.result.num_gpus - 0.5, -0.5)
     ax.yaxis.set_major_locator(MaxNLocator(8, integer=True))
     ax.set_ylabel("GPU id")
+    typed = _type_separators(ax, run)
     ax.set_title(f"{run.label}: which job held which GPU in each round "
                  "(one colour per job; outlined = one multi-GPU gang; number = job id)", y=1.0)
     ax.legend(handles=[
         Patch(facecolor="0.8", edgecolor="white", label="1-GPU job"),
         Patch(facecolor="0.8", edgecolor="black", linewidth=1.1, label="multi-GPU gang"),
         Line2D([], [], color="black", linestyle="--", label="gang across non-adjacent GPUs"),
+        *([Line2D([], [], color=TYPE_LINE, linewidth=1.6, label="GPU type boundary")]
+          if typed else []),
         Patch(facecolor=ALLOCATED, label="below: GPUs allocated\nin the round"),
         Line2D([], [], color="black", linestyle=":", label=f"below: utilization\n(busy time) {util_pct:.1f}%"),
     ], loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7, frameon=False)
+
+
+def _type_separators(ax, run: Run) -> bool:
+    """On a cluster of several GPU types: a line between the types' GPU ids and each type's
+    name and count at the start of its rows. Returns whether the cluster had several types."""
+    groups = type_groups(run.result.gpu_types)
+    if len(groups) < 2:
+        return False
+    left = blended_transform_factory(ax.transAxes, ax.transData)
+    for gpu_type, first, last in groups:
+        if first:
+            ax.axhline(first - 0.5, color=TYPE_LINE, linewidth=1.6)
+        ax.text(0.004, first - 0.4, f"{gpu_type} · {last - first + 1} GPUs", transform=left,
+                ha="left", va="top", fontsize=7, fontweight="bold",
+                bbox={"facecolor": "white", "edgecolor": TYPE_LINE, "alpha": 0.85,
+                      "boxstyle": "round,pad=0.2", "linewidth": 0.6})
+    ax.set_ylabel("GPU id, grouped by type")
+    return True
 
 
 def _allocation(ax, run: Run) -> None:

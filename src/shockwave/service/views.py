@@ -114,7 +114,9 @@ class SpeedModel:
 
 
 def job_view(job: JobRow, measured: Sequence[Speed], speeds: SpeedModel,
-             round_index: int) -> JobView:
+             round_index: int, gpu_type: str = "v100") -> JobView:
+    """The job as the planner sees it; ``gpu_type`` is the cluster's (one type: its speed is
+    its rate there)."""
     spec = job.spec
     batch = max(1, job.batch_size)
     speed, _ = speeds.speed(job, measured, batch)
@@ -137,6 +139,7 @@ def job_view(job: JobRow, measured: Sequence[Speed], speeds: SpeedModel,
         total_steps=total / batch, steps_done=min(job.samples, total) / batch,
         admitted_s=job.submitted_s, rounds_received=job.rounds_received,
         attained_s=job.attained_s, ran_last_round=job.last_round_ran == round_index - 1,
+        throughputs_by_type={gpu_type: speed / batch},
         throughput_timeline=tuple((int(r), float(t), int(b)) for r, t, b in job.timeline))
 
 
@@ -146,7 +149,8 @@ def cluster_view(jobs: Sequence[JobRow], settings: Settings, *, now_s: float, ro
     """The view of ``jobs`` (the ones the planner knows) at the boundary of ``round_index``."""
     speeds = speeds or SpeedModel(default_samples_per_s=settings.default_samples_per_s)
     measured = measured or {}
-    views = {job.id: job_view(job, measured.get(job.id, ()), speeds, round_index)
+    views = {job.id: job_view(job, measured.get(job.id, ()), speeds, round_index,
+                              cluster.gpu_type)
              for job in sorted(jobs, key=lambda j: j.id)}
     return ClusterView(now_s=now_s, round_index=round_index, round_s=settings.round_s,
                        cluster=cluster, jobs=views, throughputs=_NO_TABLE, compat="fixed",

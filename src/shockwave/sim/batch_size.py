@@ -100,7 +100,18 @@ def apply_segments(job: JobState, segments: Sequence[Segment], start_s: float) -
 def _switch(job: JobState, new_bs: int, throughputs: ThroughputTable, gpu_type: str, now_s: float) -> None:
     job.batch_size = new_bs
     job.throughput = throughputs.lookup(job.spec.model, new_bs, job.spec.gpus, gpu_type)
+    refresh_rates(job, throughputs)
     job.batch_size_timeline.append((now_s, new_bs))
+
+
+def refresh_rates(job: JobState, throughputs: ThroughputTable) -> None:
+    """The job's rate on every type at its current batch size (0.0 on a type it cannot run
+    on), after a batch-size change; ``throughput`` follows the rate on its own type."""
+    spec = job.spec
+    for gpu_type in job.rates:
+        job.rates[gpu_type] = (throughputs.lookup(spec.model, job.batch_size, spec.gpus, gpu_type)
+                               if gpu_type in job.runnable_types else 0.0)
+    job.throughput = job.rates.get(job.gpu_type, job.throughput)
 
 
 def exclusive_run_time_s(job: JobState, throughputs: ThroughputTable, gpu_type: str = "v100") -> float:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shockwave.config import SimConfig
-from shockwave.errors import ShockwaveError
+from shockwave.errors import InputError, ShockwaveError
 from shockwave.model import Cluster, JobSpec, RoundPlan
 from shockwave.planner import RoundPlanner
 from shockwave.policies import make_policy
@@ -18,7 +18,7 @@ from shockwave.sim.progress import RoundRunner
 from shockwave.sim.result import SimResult
 from shockwave.sim.state import JobState, Task
 from shockwave.traces.trace import Trace, from_jobs
-from shockwave.workload.adaptation import WorkloadFacts, build_profile, load_workload_facts
+from shockwave.workload.adaptation import WorkloadFacts, build_profiles, load_workload_facts
 from shockwave.workload.throughput import ThroughputTable, load_throughputs
 
 
@@ -64,11 +64,46 @@ def simulate(
         facts = facts.without_schedules()
     if not isinstance(trace, Trace):
         trace = from_jobs(list(trace))
-    trace.check_runnable(throughputs, cluster.gpu_type, facts)
-    trace.check_fits(cluster.num_gpus)
+    check_trace_on(trace, cluster, throughputs, facts, config)
     policy = make_policy(policy) if isinstance(policy, str) else policy
     return _Simulation(trace, cluster, policy, config, throughputs, facts, on_round,
                        inputs or {}).run()
+
+
+def check_trace_on(trace: Trace, cluster: Cluster, throughputs: ThroughputTable,
+                   facts: WorkloadFacts, config: SimConfig) -> None:
+    """Refuse, before the run, a trace the cluster cannot run: on one type, the first job its
+    type cannot run (its profile included) or its GPUs cannot hold; on several, the first job
+    no type can run."""
+    if not cluster.is_heterogeneous:
+        trace.check_runnable(throughputs, cluster.gpu_type, facts)
+        trace.check_fits(cluster.num_gpus)
+        trace.check_profiles(throughputs, cluster.gpu_type, facts)
+        return
+    if config.reference:
+        raise InputError("the reference mode replays the published simulator, which knows one "
+                         "GPU type; simulate a cluster of several types in the default mode",
+                         field="compat")
+    trace.check_runnable_on(cluster, throughputs, facts)
+
+
+def admitted_job(spec: JobSpec, cluster: Cluster, throughputs: ThroughputTable,
+                 facts: WorkloadFacts, now_s: float) -> JobState:
+    """A newly admitted job: its profile on its fastest type (T_j), its rate on every type of
+    the cluster, and as its first type the first of the cluster it can run on."""
+    types = [t for t in cluster.gpu_types if cluster.count(t) >= spec.gpus]
+    profiles = build_profiles(spec, throughputs, facts, types)
+    runnable = tuple(profiles)
+    fastest = min(runnable, key=lambda t: profiles[t].run_time_s)
+    rates = {t: throughputs.lookup(spec.model, spec.batch_size, spec.gpus, t)
+             if t in profiles else 0.0 for t in cluster.gpu_types}
+    job = JobState(spec=spec, profile=profiles[fastest], batch_size=spec.batch_size,
+                   throughput=rates[runnable[0]], total_steps=float(spec.total_steps),
+                   admitted_s=now_s, gpu_type=runnable[0], rates=rates, runnable_types=runnable,
+                   longest_run_time_s=max(p.run_time_s for p in profiles.values()))
+    job.total_epochs = spec.total_steps / job.iterations_per_epoch
+    job.batch_size_timeline.append((spec.arrival_s, spec.batch_size))
+    return job
 
 
 class _Simulation:
@@ -131,13 +166,8 @@ class _Simulation:
 
     def _admit_arrivals(self) -> None:
         while self.queue and self.queue[0].arrival_s <= self.now_s:
-            spec = self.queue.popleft()
-            profile = build_profile(spec, self.throughputs, self.facts, self.cluster.gpu_type)
-            rate = self.throughputs.lookup(spec.model, spec.batch_size, spec.gpus, self.cluster.gpu_type)
-            job = JobState(spec=spec, profile=profile, batch_size=spec.batch_size, throughput=rate,
-                           total_steps=float(spec.total_steps), admitted_s=self.now_s)
-            job.total_epochs = spec.total_steps / job.iterations_per_epoch
-            job.batch_size_timeline.append((spec.arrival_s, spec.batch_size))
+            job = admitted_job(self.queue.popleft(), self.cluster, self.throughputs, self.facts,
+                               self.now_s)
             self.runner.admit(job)
 
     def _start_round(self) -> list[Task]:

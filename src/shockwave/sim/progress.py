@@ -61,6 +61,9 @@ class RoundRunner:
         tasks = []
         for job_id, gpus in plan.placements.items():
             job = self.active[job_id]
+            # A gang is on one type: its rate this round is its rate there.
+            job.gpu_type = self.cluster.type_of(gpus[0])
+            job.throughput = job.rates.get(job.gpu_type, job.throughput)
             if self.config.reference:
                 steps = min(float(int(job.throughput * self.config.round_s)), job.remaining_steps)
                 finish = now_s + steps / job.throughput
@@ -70,7 +73,7 @@ class RoundRunner:
             if job.last_round != round_index - 1:
                 overhead = min(self.config.preemption_penalty_s, self.config.round_s)
             segments = batch_size.plan_segments(
-                job, self.config.round_s - overhead, self.throughputs, self.cluster.gpu_type
+                job, self.config.round_s - overhead, self.throughputs, job.gpu_type
             )
             work_s = sum(s.duration_s for s in segments)
             steps = sum(s.steps for s in segments)
@@ -95,6 +98,7 @@ class RoundRunner:
                 changes = batch_size.apply_segments(job, task.segments, task.start_s + task.overhead_s)
                 self.batch_size_changes += changes
                 if changes:
+                    batch_size.refresh_rates(job, self.throughputs)
                     self.planner.batch_size_changed(job.job_id)
             job.attained_s += exec_s
             job.rounds_received += 1
@@ -104,7 +108,7 @@ class RoundRunner:
                 job.timeline.append((round_index, measured, job.batch_size))
             for gpu in task.gpus:
                 self.gpu_busy_s[gpu] += exec_s
-            self.planner.job_ran(job.job_id, exec_s + task.overhead_s)
+            self.planner.job_ran(job.job_id, exec_s + task.overhead_s, job.gpu_type)
             done = self._is_done(job)
             self._apply_pending_batch_size(job, task.finish_s)
             if done:
@@ -137,12 +141,13 @@ class RoundRunner:
         return exec_s, steps
 
     def _is_done(self, job: JobState) -> bool:
-        """Finished its steps, or ran past ``max_run_time_factor`` times its run time."""
+        """Finished its steps, or ran past ``max_run_time_factor`` times its run time (on its
+        slowest type: a job placed on slow GPUs is not cut short for being slow)."""
         if self.config.reference and job.remaining_steps <= 0:
             return True
         if not self.config.reference and job.epochs_done >= job.total_epochs - 1e-9:
             return True
-        limit = int(self.config.max_run_time_factor * job.profile.run_time_s)
+        limit = int(self.config.max_run_time_factor * job.longest_run_time_s)
         if job.attained_s > limit:
             self.forced_completions += 1
             return True
@@ -176,7 +181,7 @@ class RoundRunner:
         target, job.pending_batch_size = job.pending_batch_size, None
         if target is None or self.facts.is_max_batch_size(job.spec.model, job.spec.batch_size):
             return
-        if batch_size.apply_reference_change(job, target, self.throughputs, self.cluster.gpu_type, now_s):
+        if batch_size.apply_reference_change(job, target, self.throughputs, job.gpu_type, now_s):
             self.batch_size_changes += 1
             self.planner.batch_size_changed(job.job_id)
 
@@ -186,6 +191,7 @@ class RoundRunner:
         records = tuple(self.records[j] for j in sorted(self.records))
         return SimResult(
             policy=policy, num_gpus=self.cluster.num_gpus, records=records,
+            gpu_types=tuple(t for t, count, _ in self.cluster.groups for _ in range(count)),
             schedule=tuple(dict(p.placements) for p in plans), round_start_s=tuple(starts),
             round_end_s=tuple(ends), gpu_busy_s=tuple(self.gpu_busy_s),
             makespan_s=max((r.completion_s for r in records), default=0.0),

@@ -19,6 +19,9 @@ from shockwave.limits import (
 )
 from shockwave.model import JobId
 
+DEFAULT_GPU_TYPE = "v100"
+"""The type of every GPU of a result that does not say (results written before GPU types)."""
+
 
 @dataclass(frozen=True)
 class JobRecord:
@@ -42,7 +45,8 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class SimResult:
-    """The outcome of one simulation run."""
+    """The outcome of one simulation run. ``gpu_types`` is the GPU type of each GPU id; a result
+    built without it (``()``) ran on one type, ``DEFAULT_GPU_TYPE``, as ``Cluster`` defaults."""
 
     policy: str
     num_gpus: int
@@ -55,6 +59,18 @@ class SimResult:
     num_trace_jobs: int
     inputs: Mapping[str, Any] = field(default_factory=dict)
     stats: Mapping[str, Any] = field(default_factory=dict)
+    gpu_types: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.gpu_types:
+            object.__setattr__(self, "gpu_types", (DEFAULT_GPU_TYPE,) * self.num_gpus)
+        elif len(self.gpu_types) != self.num_gpus:
+            raise ValueError(f"{len(self.gpu_types)} GPU types for {self.num_gpus} GPUs")
+
+    @property
+    def is_heterogeneous(self) -> bool:
+        """Whether the run's GPUs are of more than one type."""
+        return len(set(self.gpu_types)) > 1
 
     def record(self, job_id: JobId) -> JobRecord:
         return next(r for r in self.records if r.job_id == job_id)
@@ -62,15 +78,18 @@ class SimResult:
 
 def result_to_json(result: SimResult) -> dict[str, Any]:
     """The documented JSON form (see docs/results.md); metrics come from ``metrics.summarize``."""
-    from shockwave.metrics import ftf_rhos, summarize
+    from shockwave.metrics import ftf_rhos, summarize, utilization_by_type
 
     summary = summarize(result)
     rhos = ftf_rhos(result.records, result.num_trace_jobs, result.num_gpus)
     return {
         "policy": result.policy,
         **summary.as_dict(),
+        "cluster_util_by_type": utilization_by_type(result.gpu_busy_s, result.gpu_types,
+                                                    summary.makespan_s),
         "inputs": dict(result.inputs),
         "num_gpus": result.num_gpus,
+        "gpu_types": list(result.gpu_types),
         "num_trace_jobs": result.num_trace_jobs,
         "stats": dict(result.stats),
         "jobs": [
@@ -116,9 +135,7 @@ def result_from_json(data: Any, *, source: str | None = None, prefix: str = "") 
         elif first["type"] in ("model_type", "model_attributes_type") and not first["loc"]:
             message = "not a simulation result (expected a JSON object)"
         elif first["type"] == "string_pattern_mismatch":
-            message = (f"must not contain control characters, got {shown(first['input'])}"
-                       if first["loc"] == ("policy",) else "the model name must be one word of "
-                       f"letters, digits and . _ + -, got {shown(first['input'])}")
+            message = _pattern_message(first["loc"], shown(first["input"]))
         raise InputError(message, path=source,
                          field=_joined(prefix, json_path(first["loc"]))) from None
     problem = _inconsistency(saved)
@@ -126,6 +143,15 @@ def result_from_json(data: Any, *, source: str | None = None, prefix: str = "") 
         field, message = problem
         raise InputError(message, path=source, field=_joined(prefix, field))
     return _rebuild(saved)
+
+
+def _pattern_message(loc: tuple[Any, ...], got: str) -> str:
+    """What a string of the document that does not match its pattern should look like."""
+    if loc == ("policy",):
+        return f"must not contain control characters, got {got}"
+    if loc[:1] == ("gpu_types",):
+        return f"a GPU type is letters, digits and . _ + - (at most 64), got {got}"
+    return f"the model name must be one word of letters, digits and . _ + -, got {got}"
 
 
 def _joined(prefix: str, path: str) -> str | None:
@@ -151,7 +177,26 @@ def _rebuild(saved: Any) -> SimResult:
         round_start_s=tuple(saved.round_start_s), round_end_s=tuple(saved.round_end_s),
         gpu_busy_s=tuple(saved.gpu_busy_s), makespan_s=saved.makespan_s,
         num_trace_jobs=saved.num_trace_jobs, inputs=dict(saved.inputs), stats=dict(saved.stats),
+        gpu_types=tuple(saved.gpu_types) if saved.gpu_types is not None else
+        _types_from_inputs(saved.inputs, saved.num_gpus),
     )
+
+
+def _types_from_inputs(inputs: Mapping[str, Any], num_gpus: int) -> tuple[str, ...]:
+    """The GPU types of a result written without ``gpu_types``: its inputs' ``cluster`` when it
+    has one of ``num_gpus`` GPUs, else one type, ``DEFAULT_GPU_TYPE`` (every result written
+    before clusters had types ran on V100s)."""
+    from shockwave.clusters import parse_cluster
+
+    text = inputs.get("cluster")
+    if isinstance(text, str):
+        try:
+            cluster = parse_cluster(text)
+        except InputError:
+            cluster = None
+        if cluster is not None and cluster.num_gpus == num_gpus:
+            return tuple(t for t, count, _ in cluster.groups for _ in range(count))
+    return (DEFAULT_GPU_TYPE,) * num_gpus
 
 
 _JOB_KEY = re.compile(r"0|[1-9][0-9]{0,17}")
@@ -164,6 +209,8 @@ def _inconsistency(saved: Any) -> tuple[str, str] | None:
         return "jobs", f"has {len(saved.jobs)} jobs but num_trace_jobs is {jobs}"
     if len(saved.gpu_busy_s) != gpus:
         return "gpu_busy_s", f"expected {gpus} values (one per GPU), got {len(saved.gpu_busy_s)}"
+    if saved.gpu_types is not None and len(saved.gpu_types) != gpus:
+        return "gpu_types", f"expected {gpus} values (one per GPU), got {len(saved.gpu_types)}"
     for name in ("round_start_s", "round_end_s"):
         if len(getattr(saved, name)) != rounds:
             return name, (f"expected {rounds} values (one per round of per_round_schedule), "
@@ -215,6 +262,7 @@ def _saved_result_model() -> Any:
     imports pydantic)."""
     from pydantic import BaseModel, ConfigDict, Field, Strict
 
+    from shockwave.clusters import GPU_TYPE_PATTERN
     from shockwave.traces.jobline import MODEL_PATTERN
 
     seconds = Annotated[float, Strict(), Field(ge=0, le=MAX_RESULT_SECONDS, allow_inf_nan=False)]
@@ -249,5 +297,7 @@ def _saved_result_model() -> Any:
         per_round_schedule: list[dict[Annotated[str, Strict()], list[count]]]
         inputs: dict[Annotated[str, Strict()], Any] = {}
         stats: dict[Annotated[str, Strict()], Any] = {}
+        gpu_types: list[Annotated[str, Strict(), Field(pattern=f"^{GPU_TYPE_PATTERN}$")]] | None \
+            = None
 
     return SavedResult

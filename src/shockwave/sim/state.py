@@ -13,7 +13,15 @@ from shockwave.workload.adaptation import JobProfile
 
 @dataclass
 class JobState:
-    """Progress of one admitted job. Steps count iterations at the current batch size."""
+    """Progress of one admitted job. Steps count iterations at the current batch size.
+
+    ``rates`` holds its throughput at the current batch size on every GPU type of the cluster
+    (0.0 on a type it cannot run on, i.e. one not in ``runnable_types``); ``throughput`` is the
+    rate on ``gpu_type``, the type it runs on (last ran on; before its first round, the first
+    type of the cluster it can run on). ``profile`` is its profile on its fastest type, so
+    ``profile.run_time_s`` is T_j; ``longest_run_time_s`` is its run time on its slowest type,
+    what the forced-completion rule allows for (T_j on one type).
+    """
 
     spec: JobSpec
     profile: JobProfile
@@ -33,6 +41,10 @@ class JobState:
     runs: tuple[tuple[int, int, int], ...] = ()
     timeline: list[tuple[int, float, int]] = field(default_factory=list)
     batch_size_timeline: list[tuple[float, int]] = field(default_factory=list)
+    gpu_type: str = "v100"
+    rates: dict[str, float] = field(default_factory=dict)
+    runnable_types: tuple[str, ...] = ()
+    longest_run_time_s: float = 0.0
 
     @property
     def job_id(self) -> int:
@@ -58,6 +70,7 @@ class JobState:
             rounds_received=self.rounds_received,
             attained_s=self.attained_s,
             ran_last_round=self.last_round == round_index - 1,
+            throughputs_by_type=dict(self.rates),
             throughput_timeline=tuple(self.timeline),
         )
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from shockwave.errors import InputError
 from shockwave.limits import MAX_GPUS, MAX_PRIORITY_WEIGHT, MAX_SECONDS
-from shockwave.model import JobSpec, job_type_name
+from shockwave.model import Cluster, JobSpec, job_type_name
 from shockwave.traces.fields import range_message, strip_bom
-from shockwave.workload.adaptation import WorkloadFacts, load_workload_facts
+from shockwave.workload.adaptation import WorkloadFacts, load_workload_facts, profile_problem
 from shockwave.workload.throughput import ThroughputTable
 
 DEFAULT_TRACE_NAME = "canonical-120jobs.trace"
@@ -47,6 +47,41 @@ class Trace:
                 field, message = problem
                 raise InputError(message, path=self.source, line=self.line_of(index),
                                  field=field)
+
+    def check_profiles(self, throughputs: ThroughputTable, gpu_type: str = "v100",
+                       facts: WorkloadFacts | None = None) -> None:
+        """Raise an ``InputError`` naming the line of the first job whose batch-size profile
+        reaches a size without a positive throughput on ``gpu_type`` (it could start but never
+        finish; the simulator refuses it before the run, not when it arrives)."""
+        facts = facts or load_workload_facts()
+        for index, job in enumerate(self.jobs):
+            problem = profile_problem(job, throughputs, facts, gpu_type)
+            if problem is not None:
+                raise InputError(f"job {job.job_id}: {problem}", path=self.source,
+                                 line=self.line_of(index), field="job_type")
+
+    def check_runnable_on(self, cluster: Cluster, throughputs: ThroughputTable,
+                          facts: WorkloadFacts | None = None) -> None:
+        """On a cluster of several GPU types: raise an ``InputError`` naming the line of the
+        first job that no type can run, with why, type by type (too few GPUs of the type, no
+        positive throughput for a batch size its profile reaches, ...). A job that some type
+        runs is accepted; it never runs on the others."""
+        facts = facts or load_workload_facts()
+        for index, job in enumerate(self.jobs):
+            problems = {}
+            for gpu_type in cluster.gpu_types:
+                problem = _unrunnable_on(job, facts, throughputs, gpu_type, cluster.count(gpu_type))
+                if problem is None:
+                    break
+                problems[gpu_type] = problem
+            else:
+                reasons = {message for _, message in problems.values()}
+                fields = {name for name, _ in problems.values()}
+                message = reasons.pop() if len(reasons) == 1 else "; ".join(
+                    f"{t}: {message}" for t, (_, message) in problems.items())
+                raise InputError(f"job {job.job_id} can run on no GPU type of the cluster: "
+                                 f"{message}", path=self.source, line=self.line_of(index),
+                                 field=fields.pop() if len(fields) == 1 else "job_type")
 
     def check_fits(self, num_gpus: int) -> None:
         """Raise an ``InputError`` naming the first job wider than a cluster of ``num_gpus`` GPUs.
@@ -94,6 +129,21 @@ def _unrunnable(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable
         return "total_steps", (f"{job.total_steps} steps at {rate:g} iterations/s take "
                                f"{job.total_steps / rate:g} s alone; must be at most "
                                f"{MAX_SECONDS:g} s")
+    return None
+
+
+def _unrunnable_on(job: JobSpec, facts: WorkloadFacts, throughputs: ThroughputTable,
+                   gpu_type: str, count: int) -> tuple[str, str] | None:
+    """(field, why) when ``job`` cannot run on the ``count`` GPUs of ``gpu_type``, else ``None``:
+    ``_unrunnable`` there, a gang wider than the type, or a profile batch size without rate."""
+    if job.gpus > count:
+        return "scale_factor", f"needs {job.gpus} GPUs but the cluster has {count} {gpu_type}"
+    problem = _unrunnable(job, facts, throughputs, gpu_type)
+    if problem is not None:
+        return problem
+    missing = profile_problem(job, throughputs, facts, gpu_type)
+    if missing is not None:
+        return "job_type", missing
     return None
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from shockwave.errors import InputError
 from shockwave.limits import MAX_EPOCHS, MAX_STEPS
-from shockwave.model import JobSpec
+from shockwave.model import JobSpec, job_type_name
 from shockwave.workload.throughput import ThroughputTable
 
 ScheduleKey = tuple[str, str, int, int]
@@ -276,12 +276,7 @@ def build_profile(
     """Rebuild the reference's per-job dynamic profile (the published
     ``utils.generate_pickle_file``) from the trace line."""
     facts = facts or load_workload_facts()
-    samples = facts.samples_per_epoch(spec.model)
-    too_long = facts.epochs_problem(spec.model, spec.batch_size, spec.total_steps)
-    if too_long is not None:
-        raise InputError(too_long, field="total_steps")
-    num_epochs = facts.num_epochs(spec.model, spec.batch_size, spec.total_steps)
-    sizes = profile_batch_sizes(facts, spec, num_epochs)
+    num_epochs, sizes = _profile_sizes(spec, facts)
     rates = {b: throughputs.lookup(spec.model, b, spec.gpus, gpu_type) for b in set(sizes)}
     for b, rate in rates.items():
         if not rate > 0:  # NaN included
@@ -289,7 +284,63 @@ def build_profile(
                 f"throughput of {spec.model} at batch size {b} on {spec.gpus} GPUs is zero",
                 path=throughputs.source, field="throughput",
             )
+    return _profile(num_epochs, facts.samples_per_epoch(spec.model), sizes, rates)
+
+
+def build_profiles(
+    spec: JobSpec, throughputs: ThroughputTable, facts: WorkloadFacts | None,
+    gpu_types: Sequence[str],
+) -> dict[str, JobProfile]:
+    """The job's profile on each of ``gpu_types`` where it can run: every batch size its profile
+    reaches has a positive throughput there (on a type where one has none the job could start
+    but not finish). When it can run on none, ``build_profile``'s error for the first type."""
+    facts = facts or load_workload_facts()
+    num_epochs, sizes = _profile_sizes(spec, facts)
+    samples = facts.samples_per_epoch(spec.model)
+    profiles: dict[str, JobProfile] = {}
+    for gpu_type in gpu_types:
+        rates = {b: throughputs.table.get(gpu_type, {}).get((job_type_name(spec.model, b),
+                                                              spec.gpus), 0.0)
+                 for b in set(sizes)}
+        if all(rate > 0 for rate in rates.values()):
+            profiles[gpu_type] = _profile(num_epochs, samples, sizes, rates)
+    if not profiles and gpu_types:
+        build_profile(spec, throughputs, facts, gpu_types[0])  # raises the reason
+    return profiles
+
+
+def profile_problem(spec: JobSpec, throughputs: ThroughputTable, facts: WorkloadFacts,
+                    gpu_type: str) -> str | None:
+    """Why the job cannot run its whole profile on ``gpu_type`` (a batch size it reaches has no
+    positive throughput there), or ``None``."""
+    _, sizes = _profile_sizes(spec, facts)
+    for b in sorted(set(sizes)):
+        key = f"'{job_type_name(spec.model, b)}' on {spec.gpus} x {gpu_type}"
+        if not throughputs.has(spec.model, b, spec.gpus, gpu_type):
+            return f"its batch-size profile reaches batch size {b}; no throughput for {key} " \
+                   f"in {throughputs.source}"
+        if not throughputs.lookup(spec.model, b, spec.gpus, gpu_type) > 0:
+            return f"its batch-size profile reaches batch size {b}; {key} has zero " \
+                   f"throughput in {throughputs.source}"
+    return None
+
+
+def _profile_sizes(spec: JobSpec, facts: WorkloadFacts) -> tuple[int, list[int]]:
+    """(epochs, batch size of each epoch) of ``spec``; an error for an unknown model or too
+    many epochs."""
+    facts.samples_per_epoch(spec.model)
+    too_long = facts.epochs_problem(spec.model, spec.batch_size, spec.total_steps)
+    if too_long is not None:
+        raise InputError(too_long, field="total_steps")
+    num_epochs = facts.num_epochs(spec.model, spec.batch_size, spec.total_steps)
+    return num_epochs, profile_batch_sizes(facts, spec, num_epochs)
+
+
+def _profile(num_epochs: int, samples: int, sizes: list[int],
+             rates: dict[int, float]) -> JobProfile:
     size_array = np.asarray(sizes, dtype=float)
-    rate_array = np.vectorize(rates.__getitem__, otypes=[float])(sizes) if sizes else np.zeros(0)
+    distinct = sorted(rates)
+    rate_of = np.asarray([rates[b] for b in distinct], dtype=float)
+    rate_array = rate_of[np.searchsorted(distinct, sizes)] if sizes else np.zeros(0)
     durations = (samples / size_array) / rate_array
     return JobProfile(num_epochs, samples, tuple(sizes), durations)

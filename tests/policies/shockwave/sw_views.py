@@ -25,6 +25,7 @@ def job_view(
                    throughput=iterations / epoch_s, total_steps=float(iterations * epochs),
                    steps_done=float(iterations * done), admitted_s=admitted_s,
                    rounds_received=0, attained_s=0.0, ran_last_round=False,
+                   throughputs_by_type={"v100": iterations / epoch_s},
                    throughput_timeline=timeline)
 
 
