@@ -8,12 +8,19 @@ from __future__ import annotations
 
 ALIASES: dict[str, str] = {
     "gavel": "max_min_fairness",
+    "las": "max_min_fairness",
     "themis": "finish_time_fairness",
     "ossp": "min_total_duration",
     "mst": "max_sum_throughput",
     "max_sum_throughput_perf": "max_sum_throughput",
     "gandiva-fair": "gandiva_fair",
+    "gavel_perf": "max_min_fairness_perf",
+    "las_perf": "max_min_fairness_perf",
+    "themis_perf": "finish_time_fairness_perf",
+    "ossp_perf": "min_total_duration_perf",
 }
+"""``las`` is Gavel's name for max-min fairness (least attained service). Each ``*_perf`` alias
+names the heterogeneity-aware variant."""
 
 DISPLAY_NAMES: dict[str, str] = {
     "shockwave": "Shockwave",
@@ -25,6 +32,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "gandiva_fair": "Gandiva-Fair",
     "fifo": "FIFO",
     "isolated": "Isolated",
+    "finish_time_fairness_perf": "Themis-Perf",
+    "max_min_fairness_perf": "Gavel-Perf",
+    "min_total_duration_perf": "OSSP-Perf",
 }
 
 REAL_SUFFIX = " (real)"
