@@ -58,10 +58,11 @@ def test_paths_are_relative_to_the_spec_and_params_are_coerced(tmp_path):
     assert dict(spec.params["allox"]) == {"alpha": (1.0,)}  # the alias, as a float
 
 
-KNOWN = ("allox, fifo, finish_time_fairness, finish_time_fairness_perf, gandiva-fair, gandiva_fair, "
-         "gavel, gavel_perf, isolated, las, las_perf, max_min_fairness, max_min_fairness_perf, "
-         "max_sum_throughput, max_sum_throughput_perf, min_total_duration, "
-         "min_total_duration_perf, mst, ossp, ossp_perf, shockwave, themis, themis_perf")
+KNOWN = ("allox, fifo, fifo_perf, finish_time_fairness, finish_time_fairness_perf, gandiva-fair, "
+         "gandiva_fair, gandiva_fair_perf, gavel, gavel_perf, isolated, las, las_perf, "
+         "max_min_fairness, max_min_fairness_perf, max_sum_throughput, max_sum_throughput_perf, "
+         "min_total_duration, min_total_duration_perf, mst, mst_perf, ossp, ossp_perf, shockwave, "
+         "themis, themis_perf")
 """Every registry name and alias, as an unknown name's message lists them."""
 
 ERRORS = [

@@ -24,6 +24,9 @@ _WHERE: dict[str, str] = {
     "finish_time_fairness_perf":
         "shockwave.policies.finish_time_fairness_perf:FinishTimeFairnessPerf",
     "min_total_duration_perf": "shockwave.policies.min_total_duration_perf:MinTotalDurationPerf",
+    "max_sum_throughput_perf": "shockwave.policies.max_sum_throughput_perf:MaxSumThroughputPerf",
+    "gandiva_fair_perf": "shockwave.policies.gandiva_fair_perf:GandivaFairPerf",
+    "fifo_perf": "shockwave.policies.fifo_perf:FifoPerf",
 }
 """Each ``*_perf`` policy is the heterogeneity-aware variant of the policy without the suffix
 (Gavel's ``_Perf`` policies; docs/baseline-policies.md): typed shares on a cluster of several GPU
