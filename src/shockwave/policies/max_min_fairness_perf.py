@@ -35,6 +35,7 @@ from shockwave.policies.heterogeneous import (
     TypedProgram,
     effective_throughputs,
     proportional_split,
+    runnable_rates,
 )
 from shockwave.policies.max_min_fairness import MaxMinFairness
 
@@ -49,8 +50,8 @@ def normalised_level_scale(
 ) -> np.ndarray:
     """Per job, the factor ``gpus_j / (w_j thr_prop_j)`` that turns its effective throughput into
     the max-min objective's measure (0 for a job that can run nowhere)."""
-    program = TypedProgram.build(rates, gpus, counts)
-    prop = effective_throughputs(program.rates, proportional_split(len(gpus), counts))
+    runnable = runnable_rates(rates, gpus, counts)
+    prop = effective_throughputs(runnable, proportional_split(len(gpus), counts))
     denominator = np.asarray(weights, dtype=float) * prop
     return np.divide(np.asarray(gpus, dtype=float), denominator,
                      out=np.zeros_like(prop), where=prop > 0)
