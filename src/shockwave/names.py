@@ -8,12 +8,20 @@ from __future__ import annotations
 
 ALIASES: dict[str, str] = {
     "gavel": "max_min_fairness",
+    "las": "max_min_fairness",
     "themis": "finish_time_fairness",
     "ossp": "min_total_duration",
     "mst": "max_sum_throughput",
-    "max_sum_throughput_perf": "max_sum_throughput",
     "gandiva-fair": "gandiva_fair",
+    "gavel_perf": "max_min_fairness_perf",
+    "las_perf": "max_min_fairness_perf",
+    "themis_perf": "finish_time_fairness_perf",
+    "ossp_perf": "min_total_duration_perf",
+    "mst_perf": "max_sum_throughput_perf",
 }
+"""``las`` is Gavel's name for max-min fairness (least attained service). Each ``*_perf`` alias
+names the heterogeneity-aware variant; ``max_sum_throughput_perf`` is a registry name of its own
+(it used to be an alias of ``max_sum_throughput``, which it equals on one GPU type)."""
 
 DISPLAY_NAMES: dict[str, str] = {
     "shockwave": "Shockwave",
@@ -25,6 +33,12 @@ DISPLAY_NAMES: dict[str, str] = {
     "gandiva_fair": "Gandiva-Fair",
     "fifo": "FIFO",
     "isolated": "Isolated",
+    "finish_time_fairness_perf": "Themis-Perf",
+    "max_min_fairness_perf": "Gavel-Perf",
+    "min_total_duration_perf": "OSSP-Perf",
+    "max_sum_throughput_perf": "MST-Perf",
+    "gandiva_fair_perf": "Gandiva-Fair-Perf",
+    "fifo_perf": "FIFO-Perf",
 }
 
 REAL_SUFFIX = " (real)"

@@ -8,8 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from policy_helpers import J, assert_feasible, make_view
 
+from shockwave.errors import SolverError
 from shockwave.policies import make_policy
-from shockwave.policies.min_total_duration import MinTotalDuration, min_horizon_s
+from shockwave.policies.min_total_duration import (
+    MinTotalDuration,
+    bisect_horizon,
+    min_horizon_s,
+)
 
 
 def test_horizon_is_within_five_percent_above_the_optimum() -> None:
@@ -71,3 +76,16 @@ def test_shares_meet_the_horizon(jobs: list[J], num_gpus: int) -> None:
     t = min_horizon_s(rem, thr, np.array([j.gpus for j in jobs], dtype=float), num_gpus)
     for i, j in enumerate(jobs):
         assert shares[i] * j.thr * t >= j.rem * (1 - 1e-9)
+
+
+def test_the_bisection_returns_the_first_horizon_found_in_each_decade() -> None:
+    """Feasible from 2e6 s: nothing in [100, 1e6], so the next decade [1e6, 1e7] is halved
+    until its ends are within 5 %, and the witness of the last feasible horizon comes back."""
+    horizon, witness = bisect_horizon(lambda t: ("ok", t) if t >= 2e6 else None)
+    assert 2e6 <= horizon < 2e6 * 1.05 and witness == ("ok", horizon)
+
+
+def test_the_bisection_gives_up_when_no_finite_horizon_is_feasible() -> None:
+    """It used to move on to the next decade forever."""
+    with pytest.raises(SolverError):
+        bisect_horizon(lambda t: None)

@@ -20,7 +20,17 @@ _WHERE: dict[str, str] = {
     "min_total_duration": "shockwave.policies.min_total_duration:MinTotalDuration",
     "max_sum_throughput": "shockwave.policies.max_sum_throughput:MaxSumThroughput",
     "fifo": "shockwave.policies.fifo:Fifo",
+    "max_min_fairness_perf": "shockwave.policies.max_min_fairness_perf:MaxMinFairnessPerf",
+    "finish_time_fairness_perf":
+        "shockwave.policies.finish_time_fairness_perf:FinishTimeFairnessPerf",
+    "min_total_duration_perf": "shockwave.policies.min_total_duration_perf:MinTotalDurationPerf",
+    "max_sum_throughput_perf": "shockwave.policies.max_sum_throughput_perf:MaxSumThroughputPerf",
+    "gandiva_fair_perf": "shockwave.policies.gandiva_fair_perf:GandivaFairPerf",
+    "fifo_perf": "shockwave.policies.fifo_perf:FifoPerf",
 }
+"""Each ``*_perf`` policy is the heterogeneity-aware variant of the policy without the suffix
+(Gavel's ``_Perf`` policies; docs/baseline-policies.md): typed shares on a cluster of several GPU
+types, and exactly the plain policy's shares on one type."""
 
 
 class _Registry(Mapping[str, type]):

@@ -135,6 +135,11 @@ class FinishTimeFairness:
         self._prev_steps = {j: job.remaining_steps for j, job in view.jobs.items()}
         self._prev_batch = {j: job.batch_size for j, job in view.jobs.items()}
         self._prev_isolated_thr = iso
+        return self._solve(view, iso)
+
+    def _solve(self, view: ClusterView, iso: dict[JobId, float]) -> Shares:
+        """The min-max-rho shares, given each job's isolated throughput (the accumulated isolated
+        time ``isolated_time_s`` is up to date)."""
         ids = list(view.jobs)
         thr = np.array([view.jobs[j].throughput for j in ids], dtype=float)
         if np.any(thr <= 0):

@@ -17,7 +17,9 @@ horizon, so also optimal); should the solve fail otherwise, Isolated's shares.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -31,6 +33,8 @@ MIN_HORIZON_S = 100.0
 MAX_HORIZON_S = 1e6
 HORIZON_TOLERANCE = 1.05
 
+W = TypeVar("W")
+
 
 def _lower_shares(steps: np.ndarray, throughputs: np.ndarray, horizon_s: float) -> np.ndarray:
     return steps / (throughputs * horizon_s)
@@ -40,23 +44,42 @@ def _feasible(lower: np.ndarray, gpus: np.ndarray, num_gpus: int) -> bool:
     return bool(np.all(lower <= 1.0)) and float(gpus @ lower) <= num_gpus
 
 
-def min_horizon_s(
-    steps: np.ndarray, throughputs: np.ndarray, gpus: np.ndarray, num_gpus: int
-) -> float:
+def bisect_horizon(attempt: Callable[[float], W | None]) -> tuple[float, W]:
     """The reference's bisection: halve ``[100, 1e6]`` s until its ends are within 5 %; if no
-    horizon there is feasible, move on to ``[1e6, 1e7]``, ``[1e7, 1e8]``, ..."""
+    horizon there is feasible, move on to ``[1e6, 1e7]``, ``[1e7, 1e8]``, ...
+
+    ``attempt(T)`` returns a witness that every job can finish within T s (the shares), or
+    ``None``; the result is the last feasible horizon and its witness. Shared with the
+    heterogeneity-aware variant, so that both walk the same horizons.
+
+    Raises:
+        SolverError: no finite horizon is feasible.
+    """
     lo, hi = MIN_HORIZON_S, MAX_HORIZON_S
-    while True:
-        best = None
+    while math.isfinite(hi):
+        best: tuple[float, W] | None = None
         while HORIZON_TOLERANCE * lo < hi:
             mid = (lo + hi) / 2.0
-            if _feasible(_lower_shares(steps, throughputs, mid), gpus, num_gpus):
-                hi, best = mid, mid
+            found = attempt(mid)
+            if found is not None:
+                hi, best = mid, (mid, found)
             else:
                 lo = mid
         if best is not None:
             return best
         lo, hi = hi, hi * 10
+    raise SolverError("min total duration: no finite horizon is feasible")
+
+
+def min_horizon_s(
+    steps: np.ndarray, throughputs: np.ndarray, gpus: np.ndarray, num_gpus: int
+) -> float:
+    """The smallest horizon :func:`bisect_horizon` finds for the one-type feasibility test."""
+    def attempt(horizon_s: float) -> bool | None:
+        lower = _lower_shares(steps, throughputs, horizon_s)
+        return True if _feasible(lower, gpus, num_gpus) else None
+
+    return bisect_horizon(attempt)[0]
 
 
 def min_total_duration_shares(

@@ -1,0 +1,106 @@
+"""Gavel's heterogeneity-aware max-min fairness (``MaxMinFairnessPolicyWithPerf`` in the published
+``scheduler/policies/max_min_fairness.py``; Narayanan et al., OSDI '20, section 4.1): maximise the
+least normalised effective throughput
+
+    min_j  gpus_j * sum_t rates[j, t] X[j, t] / (w_j * thr_prop_j)
+
+where ``thr_prop_j`` is the job's effective throughput under Gavel's proportional split (every
+job ``counts[t] / G`` of each type, so ``thr_prop_j`` is its count-weighted mean rate), subject to
+the base constraints. The agnostic split ``X[j, t] = x_j counts[t] / G`` scores exactly
+``gpus_j x_j / w_j`` here, the homogeneous objective, so this optimum is never worse than the
+agnostic policy's under this measure. On one type it is the homogeneous LP.
+
+Tie-break: when the max-min optimum is not unique (the reference's interior-point solver returned
+an arbitrary interior point there), a second LP keeps every job at the optimal level (less a
+relative ``LEVEL_SLACK``, so that the solver's tolerance cannot make it infeasible) and maximises
+the sum of the normalised throughputs: the Pareto-efficient optimum, which leaves no GPU idle that
+some job could use.
+
+Jobs that can run on no type score 0 whatever they get; they are left out of the minimum (and get
+nothing), instead of pinning it at 0 as they would in the reference's LP.
+
+Fallback: when the second LP fails, the first one's optimum; when the first fails, the isolated
+split (:func:`shockwave.policies.heterogeneous.isolated_perf_shares`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from shockwave.errors import SolverError
+from shockwave.policies.heterogeneous import (
+    TypedInputs,
+    TypedProgram,
+    effective_throughputs,
+    proportional_split,
+    runnable_rates,
+)
+from shockwave.policies.max_min_fairness import MaxMinFairness
+
+if TYPE_CHECKING:
+    from shockwave.policies.base import ClusterView, Shares, TypedShares
+
+LEVEL_SLACK = 1e-9
+
+
+def normalised_level_scale(
+    rates: np.ndarray, gpus: np.ndarray, counts: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Per job, the factor ``gpus_j / (w_j thr_prop_j)`` that turns its effective throughput into
+    the max-min objective's measure (0 for a job that can run nowhere)."""
+    runnable = runnable_rates(rates, gpus, counts)
+    prop = effective_throughputs(runnable, proportional_split(len(gpus), counts))
+    denominator = np.asarray(weights, dtype=float) * prop
+    return np.divide(np.asarray(gpus, dtype=float), denominator,
+                     out=np.zeros_like(prop), where=prop > 0)
+
+
+def max_min_fairness_perf_shares(
+    rates: np.ndarray, gpus: np.ndarray, counts: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Shares ``X[j, t]`` that maximise ``min_j scale_j * throughput(j, X)`` (scale from
+    :func:`normalised_level_scale`) under the base constraints, the most efficient such optimum.
+
+    Raises:
+        SolverError: the first LP fails (time limit, numerical trouble).
+    """
+    program = TypedProgram.build(rates, gpus, counts)
+    scale = normalised_level_scale(rates, gpus, counts, weights)
+    active = np.flatnonzero(scale > 0)
+    if active.size == 0:
+        return program.unflatten(np.zeros(program.size))
+    from scipy import sparse
+
+    level = program.throughput_rows(scale)[active]
+    # First LP over (X, z): maximise z subject to z <= scale_j throughput(j, X).
+    rows = sparse.hstack([-level, np.ones((active.size, 1))], format="csr")
+    cost = np.zeros(program.size + 1)
+    cost[-1] = -1.0
+    first = program.solve(cost, rows, np.zeros(active.size), extra_vars=1)
+    floor = first[-1] * (1.0 - LEVEL_SLACK)
+    try:
+        best = program.solve(-np.asarray(level.sum(axis=0)).ravel(), -level,
+                             np.full(active.size, -floor))
+    except SolverError:
+        best = first
+    return program.unflatten(best)
+
+
+class MaxMinFairnessPerf(MaxMinFairness):
+    """Heterogeneity-aware max-min fairness; on a one-type cluster, exactly
+    :class:`~shockwave.policies.max_min_fairness.MaxMinFairness` (flat shares)."""
+
+    name: ClassVar[str] = "max_min_fairness_perf"
+
+    def allocate(self, view: ClusterView) -> Shares | TypedShares:
+        if not view.jobs or not view.cluster.is_heterogeneous:
+            return super().allocate(view)
+        inputs = TypedInputs.of(view)
+        weights = np.array([view.jobs[j].spec.priority_weight for j in inputs.ids], dtype=float)
+        try:
+            x = max_min_fairness_perf_shares(inputs.rates, inputs.gpus, inputs.counts, weights)
+        except SolverError:
+            return inputs.isolated()
+        return inputs.shares(x)
