@@ -1,53 +1,19 @@
-"""Helpers for the heterogeneity-aware policy tests: stand-ins for the typed cluster and job view of
-hetero_design.md (sections 1 and 2: ``Cluster.gpu_types``, ``count(t)``, ``is_heterogeneous``,
-``JobView.throughputs_by_type``), typed problems for hypothesis, and the constraint checks.
-
-The stand-ins carry only the attribute names the design fixes, so that the policies are tested
-against that interface before the real ``Cluster``/``JobView`` grow it; once they have, these
-views can be built from the real classes instead.
-"""
+"""Helpers for the heterogeneity-aware policy tests: views of jobs on a real ``Cluster`` of GPU
+types (``Cluster.of_types``; ``JobView.throughputs_by_type``), typed problems for hypothesis, and
+the constraint checks."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import strategies as st
 from policy_helpers import J, _job_view, throughputs
 
-from shockwave.policies.base import ClusterView, JobView
-
-
-@dataclass(frozen=True)
-class TypedCluster:
-    """Stand-in for a ``Cluster`` of ordered (GPU type, count) groups."""
-
-    groups: tuple[tuple[str, int], ...]
-    gpus_per_server: int = 1
-
-    @property
-    def gpu_types(self) -> tuple[str, ...]:
-        return tuple(t for t, _ in self.groups)
-
-    def count(self, gpu_type: str) -> int:
-        return sum(n for t, n in self.groups if t == gpu_type)
-
-    @property
-    def num_gpus(self) -> int:
-        return sum(n for _, n in self.groups)
-
-    @property
-    def is_heterogeneous(self) -> bool:
-        return len(self.groups) > 1
-
-
-@dataclass(frozen=True)
-class TypedJobView(JobView):
-    """Stand-in for a ``JobView`` with the design's per-type throughputs."""
-
-    throughputs_by_type: Mapping[str, float] = field(default_factory=dict)
+from shockwave.model import Cluster
+from shockwave.policies.base import ClusterView
 
 
 @dataclass(frozen=True)
@@ -69,14 +35,13 @@ def typed_view(
 ) -> ClusterView:
     """A view of ``jobs`` (ids 0, 1, ...) on a cluster of ``groups``; ``throughput`` (the rate on
     the type last run on) is the rate on the first type, as before a job has run."""
-    cluster = TypedCluster(tuple(groups))
+    cluster = Cluster.of_types([(t, n, 1) for t, n in groups])
     views = {}
     for k, job in enumerate(jobs):
         base = _job_view(k, J(thr=job.rates[0], rem=job.rem, gpus=job.gpus,
                               arrival_s=job.arrival_s, weight=job.weight, done=job.done))
         by_type = dict(zip(cluster.gpu_types, job.rates, strict=True))
-        views[k] = TypedJobView(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)},
-                                throughputs_by_type=by_type)
+        views[k] = dataclasses.replace(base, throughputs_by_type=by_type)
     return ClusterView(now_s=now_s, round_index=0, round_s=120.0, cluster=cluster,
                        jobs=views, throughputs=throughputs(), compat=compat)
 

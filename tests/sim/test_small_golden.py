@@ -141,6 +141,19 @@ TOLERANCES = {
 }
 
 
+AWARE_TWINS = {"fifo_perf": "fifo", "gandiva_fair_perf": "gandiva_fair",
+               "max_min_fairness_perf": "max_min_fairness",
+               "finish_time_fairness_perf": "finish_time_fairness",
+               "min_total_duration_perf": "min_total_duration",
+               "max_sum_throughput_perf": "max_sum_throughput"}
+"""On one GPU type each heterogeneity-aware policy is its agnostic twin: it carries the twin's
+pins (and tolerances), so any difference on a homogeneous cluster fails here."""
+for _mode in GOLDEN.values():
+    _mode.update({aware: _mode[plain] for aware, plain in AWARE_TWINS.items()})
+TOLERANCES.update({aware: TOLERANCES[plain] for aware, plain in AWARE_TWINS.items()
+                   if plain in TOLERANCES})
+
+
 def small_trace():
     jobs = load_trace().jobs
     static = next(job for job in jobs if job.mode == "static")
