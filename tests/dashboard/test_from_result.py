@@ -158,3 +158,13 @@ def test_serving_a_policy_the_file_lacks_is_one_line(tmp_path) -> None:
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
         "error: --policy: no result of policy 'gavel' in the files; they hold: fifo"]
+
+
+def test_a_cluster_of_types_is_grouped_by_type() -> None:
+    result = SimResult(**{**hand_result().__dict__, "gpu_types": ("v100", "k80")})
+    snap = ResultSource(result).snapshot(12.0)
+    assert [(g.slot, g.gpu_type, g.server, g.device) for g in snap.gpus] == [
+        (0, "v100", 0, "v100 0"), (1, "k80", 1, "k80 1")]
+    homogeneous = ResultSource(hand_result()).snapshot(12.0)
+    assert {g.gpu_type for g in homogeneous.gpus} == {"v100"}
+    assert {g.server for g in homogeneous.gpus} == {0}

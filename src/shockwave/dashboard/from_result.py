@@ -132,9 +132,17 @@ class ResultSource:
             round_index=round_index,
             round_ends_in_s=max(0.0, round_end - t) if round_end is not None else None,
             counts=counts,
-            gpus=[GpuCell(slot=g, device=f"gpu {g}", server=0, job_id=holder.get(g))
-                  for g in range(self.result.num_gpus)],
+            gpus=self._gpus(holder),
             jobs=jobs, timeline=timeline, palette=list(palette()), refresh_s=None)
+
+    def _gpus(self, holder: dict[int, int]) -> list[GpuCell]:
+        """Every GPU with its holder; a cluster of several types is grouped by type (the
+        result does not record servers)."""
+        types = self.result.gpu_types
+        group = {t: i for i, t in enumerate(dict.fromkeys(types))}
+        return [GpuCell(slot=g, device=f"{types[g]} {g}", server=group[types[g]],
+                        job_id=holder.get(g), gpu_type=types[g])
+                for g in range(self.result.num_gpus)]
 
     def job_page(self, job_id: int, at_s: float | None = None) -> JobPage | None:
         """One simulated job: its leases, its batch-size steps, its rounds."""

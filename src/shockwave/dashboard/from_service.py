@@ -53,7 +53,8 @@ def _gpus(settings: Settings, live: Sequence[AttemptRow], unavailable: frozenset
     holder = {slot: attempt.job_id for attempt in live for slot in attempt.slots}
     server = _server_of(settings)
     return [GpuCell(slot=slot, device=settings.slot_device(slot), server=server[slot],
-                    job_id=holder.get(slot), available=slot not in unavailable)
+                    job_id=holder.get(slot), available=slot not in unavailable,
+                    gpu_type=settings.gpu_type)
             for slot in range(settings.gpus)]
 
 

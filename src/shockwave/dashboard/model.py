@@ -24,6 +24,8 @@ class GpuCell(BaseModel):
     server: int
     job_id: int | None
     available: bool = True
+    gpu_type: str = ""
+    """The slot's GPU type (the grid groups a cluster of several types by type)."""
 
 
 class JobEntry(BaseModel):

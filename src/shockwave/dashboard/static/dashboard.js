@@ -210,8 +210,10 @@
   function renderGrid(snap) {
     const names = new Map(snap.jobs.map((job) => [job.id, job.name]));
     const servers = new Map();
+    const typeOf = new Map();
     for (const cell of snap.gpus) {
       if (!servers.has(cell.server)) servers.set(cell.server, []);
+      typeOf.set(cell.server, cell.gpu_type);
       let html;
       if (!cell.available) {
         html = `<span class="gpu gone" data-slot="${cell.slot}" title="slot ${cell.slot} (${esc(cell.device)}): unavailable"></span>`;
@@ -225,8 +227,12 @@
       }
       servers.get(cell.server).push(html);
     }
+    const types = new Set(snap.gpus.map((cell) => cell.gpu_type));
     $("grid").innerHTML = [...servers.entries()]
-      .map(([server, cells]) => `<div class="server" title="server ${server}">${cells.join("")}</div>`)
+      .map(([server, cells]) => {
+        const label = types.size > 1 ? `<span class="server-type">${esc(typeOf.get(server))}</span>` : "";
+        return `<div class="server" title="server ${server}${typeOf.get(server) ? ` (${esc(typeOf.get(server))})` : ""}">${label}${cells.join("")}</div>`;
+      })
       .join("");
   }
 
@@ -331,6 +337,22 @@
     for (let t = Math.ceil(t0 / step) * step; t <= t1 + 1e-9; t += step) {
       ctx.fillRect(x(t), top + row * gpus, 1, 4);
       ctx.fillText(hours ? `${(t / 3600).toFixed(step < 3600 ? 1 : 0)} h` : `${t.toFixed(0)} s`, x(t), height - 6);
+    }
+    const gpuTypes = snap.gpus.map((cell) => cell.gpu_type);
+    if (new Set(gpuTypes).size > 1) {
+      ctx.strokeStyle = "#333";
+      ctx.textAlign = "left";
+      for (let slot = 0; slot < gpus; slot++) {
+        if (slot === 0 || gpuTypes[slot] !== gpuTypes[slot - 1]) {
+          if (slot > 0) {
+            ctx.beginPath();
+            ctx.moveTo(left, y(slot) + 0.5);
+            ctx.lineTo(width - 8, y(slot) + 0.5);
+            ctx.stroke();
+          }
+          ctx.fillText(gpuTypes[slot], left + 3, y(slot) + 11);
+        }
+      }
     }
     ctx.textAlign = "right";
     const labelEvery = Math.max(1, Math.ceil(12 / row));
