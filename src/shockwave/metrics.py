@@ -221,6 +221,67 @@ def speed_efficiency(records: Sequence[JobRecord], gpu_busy_s: Sequence[float],
     return sum(r.gpus * alone[r.job_id].fastest_s for r in records) / busy
 
 
+MAX_RELEASE_BOUNDS = 64
+"""Release times at which ``typed_makespan_lower_bound_s`` solves its LP (each a valid bound on
+its own; more would only tighten it, at one LP each)."""
+
+
+def typed_work_bound_s(gpus: np.ndarray, run_times_s: np.ndarray, counts: np.ndarray) -> float:
+    """The least time in which a cluster of GPU types could do all the work of some jobs, if
+    they could be split freely: over fractions ``f[j, t] >= 0`` of each job's work done on each
+    type (``sum_t f[j, t] = 1``), the least ``W`` with ``sum_j f[j, t] gpus_j T[j, t] <=
+    counts[t] W`` for every type. ``run_times_s[j, t]`` is job j's exclusive run time on type t,
+    ``inf`` where it cannot run. Preemption, migration and fractional gangs are all allowed, so
+    no real schedule does better; on one type it is ``sum_j gpus_j T_j / G``.
+
+    Raises:
+        SolverError: the LP fails (a job that can run nowhere makes it infeasible).
+    """
+    from scipy import sparse
+
+    from shockwave.solver import solve_lp
+
+    times = np.asarray(run_times_s, dtype=float)
+    if times.size == 0:
+        return 0.0
+    job_of, type_of = np.nonzero(np.isfinite(times))
+    pairs = job_of.size
+    work = np.asarray(gpus, dtype=float)[job_of] * times[job_of, type_of]
+    m, k = times.shape
+    # rows: per type, work placed there minus counts[t] * W <= 0
+    load = sparse.csr_array((work, (type_of, np.arange(pairs))), shape=(k, pairs + 1)).tolil()
+    load[:, pairs] = -np.asarray(counts, dtype=float)[:, None]
+    whole = sparse.csr_array((np.ones(pairs), (job_of, np.arange(pairs))), shape=(m, pairs + 1))
+    cost = np.zeros(pairs + 1)
+    cost[-1] = 1.0
+    solution = solve_lp(cost, a_ub=load.tocsr(), b_ub=np.zeros(k), a_eq=whole, b_eq=np.ones(m))
+    return float(solution.x[-1])
+
+
+def typed_makespan_lower_bound_s(arrivals_s: Sequence[float], gpus: Sequence[int],
+                                 run_times_s: np.ndarray, counts: Sequence[int]) -> float:
+    """``makespan_lower_bound_s`` on a cluster of GPU types (``run_times_s[j, t]`` as in
+    ``typed_work_bound_s``): the larger of
+    - each job's arrival plus its run time on its fastest type;
+    - for a release time t, t plus ``typed_work_bound_s`` of the jobs arriving at or after t,
+      tried at the first arrival and at most ``MAX_RELEASE_BOUNDS`` distinct arrival times in
+      all, evenly spread (each is a valid bound by itself; the maximum of valid bounds is one).
+    """
+    arrivals = np.asarray(arrivals_s, dtype=float)
+    if not arrivals.size:
+        return 0.0
+    times = np.asarray(run_times_s, dtype=float)
+    widths = np.asarray(gpus, dtype=float)
+    releases = np.unique(arrivals)
+    if releases.size > MAX_RELEASE_BOUNDS:
+        picks = np.linspace(0, releases.size - 1, MAX_RELEASE_BOUNDS).round().astype(int)
+        releases = releases[np.unique(picks)]
+    by_release = max(
+        t + typed_work_bound_s(widths[arrivals >= t], times[arrivals >= t], np.asarray(counts))
+        for t in releases)
+    return max(by_release, float((arrivals + times.min(axis=1)).max()))
+
+
 def slowdowns(records: Sequence[JobRecord]) -> list[float]:
     """Each job's JCT over its exclusive run time ``T_j`` (1: it never waited or shared)."""
     return [r.jct_s / r.run_time_s for r in records]
