@@ -22,7 +22,13 @@ from shockwave.model import JobSpec
 from shockwave.outputs import check_output_file, write_text
 from shockwave.traces.gavel_jobs import GavelJobParams, describe_dropped, generate_gavel_trace
 from shockwave.traces.generate import GeneratorParams, generate_trace
-from shockwave.traces.info import DEFAULT_NUM_GPUS, TraceInfo, describe_trace, run_times_s
+from shockwave.traces.info import (
+    DEFAULT_NUM_GPUS,
+    TraceInfo,
+    describe_trace,
+    describe_trace_on,
+    run_times_s,
+)
 from shockwave.traces.trace import is_jsonl, load_trace, parse_trace_text, read_text
 from shockwave.workload.throughput import (
     ThroughputTable,
@@ -275,10 +281,13 @@ def format_info(info: TraceInfo) -> str:
     ]
     lines = [f"{name:<32}{value}" for name, value in rows]
     lines.append(_stats("static duration (column 11)", info.static_duration))
-    lines.append(_stats("dynamic run time T_j", info.run_time))
+    several = info.cluster is not None and "," in info.cluster
+    lines.append(_stats("T_j on its fastest type" if several else "dynamic run time T_j",
+                        info.run_time))
     lines.append(f"{'GPU-seconds (sum gpus x T_j)':<32}{info.gpu_seconds:,.0f}")
+    where = f"{info.num_gpus} GPUs" if info.cluster is None else f"{info.cluster}"
     lines.append(f"{'makespan lower bound':<32}{info.makespan_lower_bound_s:,.0f} s "
-                 f"on {info.num_gpus} GPUs (the work alone: {info.work_bound_s:,.0f} s)")
+                 f"on {where} (the work alone: {info.work_bound_s:,.0f} s)")
     return "\n".join(lines) + "\n"
 
 
@@ -287,8 +296,13 @@ def info(
     source: Annotated[Path | None, typer.Argument(
         help="Trace to describe (default: the bundled canonical trace).", show_default=False)
     ] = None,
-    gpus: Annotated[int, typer.Option(help="Cluster size for the lower bound.",
-                                      callback=int_range(1, MAX_GPUS))] = DEFAULT_NUM_GPUS,
+    gpus: Annotated[int | None, typer.Option(
+        help=f"Cluster size (V100s) for the lower bound (default {DEFAULT_NUM_GPUS}); or give "
+        "--cluster", callback=int_range(1, MAX_GPUS, optional=True), show_default=False)] = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="GPUs of several types for the lower bound, TYPE:COUNT[/PER_SERVER] "
+        "comma-separated as for simulate (e.g. v100:36,p100:36,k80:36); instead of --gpus",
+        show_default=False)] = None,
     plot: Annotated[Path | None, typer.Option(
         help="Also draw histograms into this picture (e.g. out.png).", show_default=False)
     ] = None,
@@ -303,19 +317,33 @@ def info(
 
     if plot is not None:
         check_output_file(plot, "--plot")
+    if cluster is not None and gpus is not None:
+        raise typer.BadParameter("give the GPUs either as --cluster TYPE:COUNT,... or as "
+                                 "--gpus N, not both", param_hint="'--cluster'")
     table = _table(throughputs)
     facts = load_facts(workload_facts)
     trace = load_trace(source, throughputs=table)
-    described = describe_trace(trace, table, gpus, facts=facts)
+    if cluster is not None:
+        from shockwave.clusters import check_gpu_types, parse_cluster
+
+        typed = parse_cluster(cluster)
+        check_gpu_types(typed, table)
+        described = describe_trace_on(trace, table, typed, facts=facts)
+    else:
+        gpus = DEFAULT_NUM_GPUS if gpus is None else gpus
+        described = describe_trace(trace, table, gpus, facts=facts)
     if as_json:
         body = dataclasses.asdict(described) | {"arrival_span_s": described.arrival_span_s}
+        if body["cluster"] is None:  # --gpus: the document it always was
+            del body["cluster"]
         typer.echo(json.dumps(body, indent=2))
     else:
         typer.echo(format_info(described), nl=False)
     if described.too_wide_job_ids:
         ids = ", ".join(str(i) for i in described.too_wide_job_ids[:10])
-        typer.echo(f"warning: {len(described.too_wide_job_ids)} jobs need more than {gpus} GPUs "
-                   f"(ids {ids}); a simulation on {gpus} GPUs refuses this trace", err=True)
+        size = described.num_gpus
+        typer.echo(f"warning: {len(described.too_wide_job_ids)} jobs need more than {size} GPUs "
+                   f"(ids {ids}); a simulation on {size} GPUs refuses this trace", err=True)
     if plot is not None:
         from shockwave.traces.plot import plot_trace
 

@@ -5,13 +5,19 @@ Every number a table, plot or report shows is computed here, the same way for ev
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from shockwave.model import JobId
 from shockwave.sim.result import JobRecord, SimResult
+
+if TYPE_CHECKING:
+    from shockwave.model import Cluster, JobSpec
+    from shockwave.workload.adaptation import WorkloadFacts
+    from shockwave.workload.throughput import ThroughputTable
 
 UNFAIR_RHO = 1.05
 """A job is unfair when its finish-time-fairness rho exceeds this (the paper's threshold)."""
@@ -107,6 +113,173 @@ def makespan_lower_bound_s(arrivals_s: Sequence[float], gpus: Sequence[int],
     first_of_time = np.r_[True, arrivals[1:] != arrivals[:-1]]
     by_release = float((arrivals + later_work / num_gpus)[first_of_time].max())
     return max(by_release, float((arrivals + runs).max()))
+
+
+def proportional_run_time_s(durations_by_type: Mapping[str, Sequence[float]],
+                            counts: Mapping[str, int]) -> float:
+    """A job's run time alone on Gavel's proportional split of the cluster: every type ``t`` for
+    a fraction ``counts[t] / G`` of the time (``G`` all GPUs of ``counts``), the share that
+    ``max_min_fairness_perf`` normalises by. ``durations_by_type[t]`` is the job's exclusive
+    duration of each epoch on type ``t``, only for the types it can run on (a missing type runs
+    at 0 but still takes its fraction of the time, as in Gavel's split).
+
+    Epoch by epoch, the split runs at ``sum_t (counts[t] / G) / d[t, e]`` epochs per second, so
+    the epoch takes the inverse: exact across batch-size changes, since they happen at epoch
+    boundaries and change every type's duration at once. On one type this is the exclusive run
+    time. ``inf`` when the job can run on no type of ``counts``."""
+    total = sum(counts.values())
+    rates = [(counts[t] / total) / np.asarray(d, dtype=float)
+             for t, d in durations_by_type.items() if counts.get(t, 0) > 0]
+    if not rates or total <= 0:
+        return float("inf")
+    return float((1.0 / np.sum(rates, axis=0)).sum())
+
+
+@dataclass(frozen=True)
+class AloneRunTimes:
+    """A job's run time alone, of exactly the work the simulator gives it: on its fastest type,
+    and on Gavel's proportional split of the cluster (``proportional_run_time_s``)."""
+
+    fastest_s: float
+    proportional_s: float
+
+
+def epoch_seconds(durations: np.ndarray, sizes: Sequence[int], samples_per_epoch: int,
+                  total_epochs: float) -> np.ndarray:
+    """A profile's per-epoch durations turned into the time the simulator takes for the job's
+    actual work: an epoch is ``ceil(samples / b)`` iterations there (the profile counts
+    ``samples / b``), and the job ends ``total_epochs`` (``total_steps`` over the first epoch's
+    iterations) into its profile, inside its last epoch (the profile counts that epoch whole:
+    the reference's rounding, kept in ``T_j``)."""
+    sizes_array = np.asarray(sizes, dtype=float)
+    per_epoch = samples_per_epoch / sizes_array
+    scaled = np.asarray(durations, dtype=float) * np.ceil(per_epoch) / per_epoch
+    weights = np.ones(len(scaled))
+    if len(weights):
+        weights[-1] = total_epochs - (len(weights) - 1)
+    return scaled * weights
+
+
+def alone_run_times(jobs: Iterable[JobSpec], cluster: Cluster, throughputs: ThroughputTable,
+                    facts: WorkloadFacts | None = None) -> dict[JobId, AloneRunTimes]:
+    """``AloneRunTimes`` of every job of ``jobs`` on ``cluster``, from the profiles the simulator
+    builds (``build_profiles``: the same epochs, batch sizes and rates; a type counts only where
+    the job's gang fits, as the simulator admits it). Why not ``JobRecord.run_time_s``: it counts
+    the last started epoch whole (the reference's ``T_j``), which for a job shorter than an
+    epoch can be many times its real work; these objectives compare the real work with the
+    time it took."""
+    from shockwave.workload.adaptation import build_profiles, load_workload_facts
+
+    facts = facts or load_workload_facts()
+    counts = {t: cluster.count(t) for t in cluster.gpu_types}
+    times: dict[JobId, AloneRunTimes] = {}
+    for spec in jobs:
+        fitting = [t for t in cluster.gpu_types if counts[t] >= spec.gpus]
+        profiles = build_profiles(spec, throughputs, facts, fitting)
+        total_epochs = spec.total_steps / facts.iterations_per_epoch(spec.model, spec.batch_size)
+        seconds = {t: epoch_seconds(p.duration_every_epoch, p.batch_size_every_epoch,
+                                    p.samples_per_epoch, total_epochs)
+                   for t, p in profiles.items()}
+        times[spec.job_id] = AloneRunTimes(
+            fastest_s=min((float(d.sum()) for d in seconds.values()), default=float("inf")),
+            proportional_s=proportional_run_time_s(seconds, counts))
+    return times
+
+
+def normalized_shares(records: Sequence[JobRecord],
+                      alone: Mapping[JobId, AloneRunTimes]) -> list[float]:
+    """Each job's share of the cluster over its stay, in the terms ``max_min_fairness_perf``
+    (Gavel's heterogeneity-aware LAS) maximises the least of: ``gpus_j * T_prop_j / JCT_j``.
+
+    Why this is LAS's objective measured after the fact: the policy maximises
+    ``min_j gpus_j thr_j(X) / thr_prop_j``, a job's effective throughput over its throughput on
+    the proportional split (``proportional_run_time_s``), times its gang width. Over a whole
+    stay, the job's average effective throughput is ``steps / JCT`` and on the split it would be
+    ``steps / T_prop``, so their ratio is ``T_prop / JCT``: 1 for a one-GPU job that ran the
+    whole time it was in the system at the proportional split's speed; more when it ran on
+    faster types than that mix; less for the time it waited. ``alone`` is by job id
+    (``alone_run_times``): the same numbers for every policy run on one trace and cluster."""
+    return [r.gpus * alone[r.job_id].proportional_s / r.jct_s for r in records]
+
+
+def speed_efficiency(records: Sequence[JobRecord], gpu_busy_s: Sequence[float],
+                     alone: Mapping[JobId, AloneRunTimes]) -> float:
+    """The useful work per busy GPU-second, in units of each job's fastest type:
+    ``sum_j gpus_j W_j / sum_i busy_i`` (``W_j = alone[j].fastest_s``, the job's work alone on
+    its fastest type; ``busy_i`` GPU i's seconds of useful work). 1 when every job ran only on
+    its fastest type; on one type, 1 (up to jobs cut short by the forced-completion rule).
+
+    Why this stands for max-sum-throughput's objective: over a trace that runs to completion
+    the total work is fixed, so throughput integrated over time says nothing; what a
+    throughput-maximising policy changes is how fast each busy GPU-second advances its job.
+    Unlike Gavel's raw sum of iterations/s (which ``max_sum_throughput_perf`` maximises, and
+    which weighs models by their iteration rate), every job's work counts here in its own
+    fastest-type seconds, the same units for every model. 0 when nothing ran."""
+    busy = float(np.sum(np.asarray(gpu_busy_s, dtype=float)))
+    if busy <= 0:
+        return 0.0
+    return sum(r.gpus * alone[r.job_id].fastest_s for r in records) / busy
+
+
+MAX_RELEASE_BOUNDS = 64
+"""Release times at which ``typed_makespan_lower_bound_s`` solves its LP (each a valid bound on
+its own; more would only tighten it, at one LP each)."""
+
+
+def typed_work_bound_s(gpus: np.ndarray, run_times_s: np.ndarray, counts: np.ndarray) -> float:
+    """The least time in which a cluster of GPU types could do all the work of some jobs, if
+    they could be split freely: over fractions ``f[j, t] >= 0`` of each job's work done on each
+    type (``sum_t f[j, t] = 1``), the least ``W`` with ``sum_j f[j, t] gpus_j T[j, t] <=
+    counts[t] W`` for every type. ``run_times_s[j, t]`` is job j's exclusive run time on type t,
+    ``inf`` where it cannot run. Preemption, migration and fractional gangs are all allowed, so
+    no real schedule does better; on one type it is ``sum_j gpus_j T_j / G``.
+
+    Raises:
+        SolverError: the LP fails (a job that can run nowhere makes it infeasible).
+    """
+    from scipy import sparse
+
+    from shockwave.solver import solve_lp
+
+    times = np.asarray(run_times_s, dtype=float)
+    if times.size == 0:
+        return 0.0
+    job_of, type_of = np.nonzero(np.isfinite(times))
+    pairs = job_of.size
+    work = np.asarray(gpus, dtype=float)[job_of] * times[job_of, type_of]
+    m, k = times.shape
+    # rows: per type, work placed there minus counts[t] * W <= 0
+    load = sparse.csr_array((work, (type_of, np.arange(pairs))), shape=(k, pairs + 1)).tolil()
+    load[:, pairs] = -np.asarray(counts, dtype=float)[:, None]
+    whole = sparse.csr_array((np.ones(pairs), (job_of, np.arange(pairs))), shape=(m, pairs + 1))
+    cost = np.zeros(pairs + 1)
+    cost[-1] = 1.0
+    solution = solve_lp(cost, a_ub=load.tocsr(), b_ub=np.zeros(k), a_eq=whole, b_eq=np.ones(m))
+    return float(solution.x[-1])
+
+
+def typed_makespan_lower_bound_s(arrivals_s: Sequence[float], gpus: Sequence[int],
+                                 run_times_s: np.ndarray, counts: Sequence[int]) -> float:
+    """``makespan_lower_bound_s`` on a cluster of GPU types (``run_times_s[j, t]`` as in
+    ``typed_work_bound_s``): the larger of
+    - each job's arrival plus its run time on its fastest type;
+    - for a release time t, t plus ``typed_work_bound_s`` of the jobs arriving at or after t,
+      tried at the first arrival and at most ``MAX_RELEASE_BOUNDS`` distinct arrival times in
+      all, evenly spread (each is a valid bound by itself; the maximum of valid bounds is one).
+    """
+    arrivals = np.asarray(arrivals_s, dtype=float)
+    if not arrivals.size:
+        return 0.0
+    times = np.asarray(run_times_s, dtype=float)
+    widths = np.asarray(gpus, dtype=float)
+    releases = np.unique(arrivals)
+    if releases.size > MAX_RELEASE_BOUNDS:
+        picks = np.linspace(0, releases.size - 1, MAX_RELEASE_BOUNDS).round().astype(int)
+        releases = releases[np.unique(picks)]
+    by_release = max(
+        t + typed_work_bound_s(widths[arrivals >= t], times[arrivals >= t], np.asarray(counts))
+        for t in releases)
+    return max(by_release, float((arrivals + times.min(axis=1)).max()))
 
 
 def slowdowns(records: Sequence[JobRecord]) -> list[float]:

@@ -67,7 +67,7 @@ KNOWN = ("allox, fifo, fifo_perf, finish_time_fairness, finish_time_fairness_per
 
 ERRORS = [
     ("policies: [fifo]\ngpu: 4\n", "2: gpu: unknown key; known: name, policies, seeds, gpus, "
-     "gpus_per_server, round_seconds, compat, preemption_penalty_seconds, throughputs, "
+     "cluster, gpus_per_server, round_seconds, compat, preemption_penalty_seconds, throughputs, "
      "workload_facts, trace, params"),
     ("gpus: 4\n", "1: policies: required but missing"),
     ("policies: []\n", "1: policies: must not be empty, got a list"),

@@ -87,7 +87,9 @@ def key_document(point: RunPoint, spec: SweepSpec, digests: InputDigests,
         trace: dict[str, Any] = {"generator": asdict(generator), "templates_sha256": digests.trace}
     else:
         trace = {"file_sha256": digests.trace}
-    return {
+    # a heterogeneous run's key names its cluster; V100-only runs keep the keys they had
+    cluster = {} if point.cluster is None else {"cluster": point.cluster}
+    return cluster | {
         "format": KEY_FORMAT, "shockwave": shockwave_version,
         "policy": point.policy, "params": dict(sorted(params.items())), "trace": trace,
         "gpus": point.gpus, "gpus_per_server": spec.gpus_per_server, "round_s": point.round_s,

@@ -71,11 +71,12 @@ def check_runs(plan: Plan, shared: SharedInputs, indices: Sequence[int]) -> None
     policy that refuses its parameters, a trace the throughput table cannot run, a job wider
     than the cluster. Each distinct trace is generated once here (milliseconds)."""
     from shockwave.experiment import Inputs, build_policy
-    from shockwave.traces.generate import generate_trace
 
     spec = plan.spec
     built: set[tuple[str, tuple]] = set()
     widest: dict[tuple, int] = {}
+    traces: dict[tuple, Any] = {}
+    checked_on: set[tuple] = set()
     for index in indices:
         point = plan.points[index]
         if (point.policy, point.params) not in built:
@@ -83,19 +84,51 @@ def check_runs(plan: Plan, shared: SharedInputs, indices: Sequence[int]) -> None
             built.add((point.policy, point.params))
         trace_key = (point.trace, point.seed)
         if trace_key not in widest:
-            trace = shared.trace if not point.trace else generate_trace(
-                generator_params(dict(point.trace), point.seed), shared.throughputs)
-            try:
-                trace.check_runnable(shared.throughputs, "v100", shared.facts)
-            except InputError as exc:
-                raise InputError(f"{_trace_name(point, plan.columns)}: {exc}", path=spec.source,
-                                 field="trace") from None
+            trace = traces[trace_key] = _trace_of(point, shared)
+            if point.cluster is None:
+                try:
+                    trace.check_runnable(shared.throughputs, "v100", shared.facts)
+                except InputError as exc:
+                    raise InputError(f"{_trace_name(point, plan.columns)}: {exc}",
+                                     path=spec.source, field="trace") from None
             widest[trace_key] = max((job.gpus for job in trace.jobs), default=1)
+        if point.cluster is not None:
+            if (trace_key, point.cluster) not in checked_on:
+                _check_on_cluster(point, traces[trace_key], shared, plan)
+                checked_on.add((trace_key, point.cluster))
+            continue
         if widest[trace_key] > point.gpus:
             raise InputError(
                 f"{_trace_name(point, plan.columns)} has a job of {widest[trace_key]} GPUs, more than a "
                 f"cluster of {point.gpus}; use larger clusters, or trace: {{multi_gpu: false}}",
                 path=spec.source, field="gpus")
+
+
+def _trace_of(point: RunPoint, shared: SharedInputs) -> Any:
+    """The trace ``point`` runs: the spec's file, or the one its settings and seed generate."""
+    from shockwave.traces.generate import generate_trace
+
+    if not point.trace:
+        return shared.trace
+    return generate_trace(generator_params(dict(point.trace), point.seed), shared.throughputs)
+
+
+def _check_on_cluster(point: RunPoint, trace: Any, shared: SharedInputs, plan: Plan) -> None:
+    """A heterogeneous point's cluster has only types of the throughput table, and some type
+    of it can run each job of the trace (``simulate``'s own check, before the first run)."""
+    from shockwave.clusters import check_gpu_types, parse_cluster
+
+    cluster = parse_cluster(point.cluster or "")
+    try:
+        check_gpu_types(cluster, shared.throughputs)
+    except InputError as exc:
+        raise InputError(f"cluster {point.cluster}: {exc.reason}", path=plan.spec.source,
+                         field="cluster") from None
+    try:
+        trace.check_runnable_on(cluster, shared.throughputs, shared.facts)
+    except InputError as exc:
+        raise InputError(f"{_trace_name(point, plan.columns)} on cluster {point.cluster}: {exc}",
+                         path=plan.spec.source, field="cluster") from None
 
 
 def _trace_name(point: RunPoint, swept: Sequence[str]) -> str:

@@ -67,7 +67,6 @@ def simulate_point(point: RunPoint, shared: SharedInputs) -> Outcome:
 def _metrics(point: RunPoint, shared: SharedInputs) -> dict[str, float | int]:
     from shockwave.experiment import Inputs, build_policy
     from shockwave.metrics import summarize
-    from shockwave.model import Cluster
     from shockwave.sim.loop import simulate
     from shockwave.sweep.spec import generator_params
     from shockwave.traces.generate import generate_trace
@@ -81,8 +80,8 @@ def _metrics(point: RunPoint, shared: SharedInputs) -> dict[str, float | int]:
                    for key, value in point.params)
     inputs = Inputs(gpus=point.gpus, gpus_per_server=shared.gpus_per_server,
                     round_s=point.round_s, compat=shared.compat, params=params,
-                    preemption_penalty_s=shared.preemption_penalty_s)
-    result = simulate(trace, Cluster(point.gpus, shared.gpus_per_server),
+                    preemption_penalty_s=shared.preemption_penalty_s, cluster=point.cluster)
+    result = simulate(trace, inputs.make_cluster(),
                       build_policy(point.policy, inputs), inputs.sim_config(),
                       throughputs=shared.throughputs, facts=shared.facts)
     return summarize(result).as_dict() | {"jobs_total": result.num_trace_jobs}

@@ -27,6 +27,10 @@ DEFAULT_METRICS: tuple[str, ...] = tuple(panel.field for panel in PANELS)
 _FORMATS = {c.field: c.fmt.replace(":d", ":,.1f") for c in METRIC_COLUMNS} | {"jobs_total": "{:,.1f}"}
 
 
+NOT_AN_AXIS = ("cluster",)
+"""Swept variables that are not numbers (a ``cluster:`` text): conditions, never an x axis."""
+
+
 def swept(rows: Sequence[Row], column: str) -> bool:
     """Whether ``column`` takes more than one value in ``rows``."""
     return len({repr(row.get(column)) for row in rows if row.get(column) is not None}) > 1
@@ -38,12 +42,15 @@ def default_x(columns: Sequence[str], rows: Sequence[Row]) -> str | None:
     (and seeds) vary."""
     grouping = Grouping.of(columns)
     candidates = ["gpus", *grouping.conditions, *(c for c in grouping.series if c != "policy")]
-    return next((c for c in candidates if swept(rows, c)), None)
+    return next((c for c in candidates if c not in NOT_AN_AXIS and swept(rows, c)), None)
 
 
 def check_choices(columns: Sequence[str], x: str | None, metrics: Sequence[str]) -> None:
     """``--x`` names a swept variable and every ``--metric`` a metric; else an ``InputError``."""
     variables = [c for c in columns if c not in ("policy", "seed")]
+    if x in NOT_AN_AXIS:
+        raise InputError(f"'{x}' is text, not a number to draw against; each {x} has its own "
+                         "bars", field="--x")
     if x is not None and x not in variables:
         known = ", ".join(variables) or "none: this sweep varies only policies and seeds"
         raise InputError(f"'{x}' is not a swept variable; swept: {known}", field="--x")

@@ -27,6 +27,8 @@ MAX_SEEDS = 10_000
 """``seeds: N`` runs seeds 0..N-1; more than this many is almost certainly a typo."""
 MAX_RUNS = 1_000_000
 """Runs in one sweep (each is a simulation and a file in the cache)."""
+MAX_CLUSTER_CHARS = 1_000
+"""The longest ``cluster:`` text (a cluster of every GPU type there is fits many times)."""
 
 MIXES = ("scale_factor_mix", "mode_mix")
 """Generator settings whose single value is itself a list of probabilities."""
@@ -104,6 +106,7 @@ class SpecFile(_Strict):
     policies: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]] = Field(min_length=1)
     seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] = Field(default=[0], min_length=1)
     gpus: list[Annotated[int, Field(ge=1, le=MAX_GPUS)]] = Field(default=[32], min_length=1)
+    cluster: list[Annotated[str, Field(min_length=1, max_length=MAX_CLUSTER_CHARS)]] | None = Field(default=None, min_length=1)
     gpus_per_server: int = Field(default=1, ge=1, le=MAX_GPUS)
     round_seconds: list[Annotated[float, Field(ge=MIN_ROUND_S, le=MAX_ROUND_S)]] = Field(default=[120.0], min_length=1)
     compat: Compat = "fixed"
@@ -113,7 +116,7 @@ class SpecFile(_Strict):
     trace: str | dict[str, Any] | None = None
     params: dict[str, dict[str, Any]] = {}
 
-    @field_validator("policies", "gpus", "round_seconds", mode="before")
+    @field_validator("policies", "gpus", "round_seconds", "cluster", mode="before")
     @classmethod
     def _as_list(cls, value: Any) -> Any:
         return _listed(value)
@@ -131,10 +134,10 @@ class SpecFile(_Strict):
                              f"got {shown(value)}")
         return value
 
-    @field_validator("policies", "seeds", "gpus", "round_seconds")
+    @field_validator("policies", "seeds", "gpus", "round_seconds", "cluster")
     @classmethod
-    def _no_repeats(cls, value: list[Any]) -> list[Any]:
-        return _unique(value)
+    def _no_repeats(cls, value: list[Any] | None) -> list[Any] | None:
+        return None if value is None else _unique(value)
 
     @field_validator("trace", mode="before")
     @classmethod
@@ -165,6 +168,9 @@ class SweepSpec:
     preemption_penalty_s: float | None
     throughputs: str | None
     workload_facts: str | None
+    clusters: tuple[str, ...] | None = None
+    """``cluster:``, each as ``format_cluster`` writes it (servers spelled out), swept instead of
+    ``gpus`` (then unused); ``None``: clusters of ``gpus`` V100s."""
 
 
 def generator_params(settings: Mapping[str, Any], seed: int) -> GeneratorParams:
@@ -226,7 +232,8 @@ def _checked(spec: SpecFile, path: Path, where: _Located) -> SweepSpec:
         raise where.error(("seeds",), "a trace file is the same for every seed and the "
                           "simulation is deterministic; sweep seeds with generated traces "
                           "(trace: {num_jobs: ..., lam: ...}) or leave seeds out")
-    for i, gpus in enumerate(spec.gpus):
+    clusters = _clusters(spec, where)
+    for i, gpus in enumerate(spec.gpus if clusters is None else ()):
         if gpus % spec.gpus_per_server:
             raise where.error(("gpus", i), f"{gpus} GPUs do not make whole servers of "
                               f"{spec.gpus_per_server} (gpus_per_server)")
@@ -238,10 +245,37 @@ def _checked(spec: SpecFile, path: Path, where: _Located) -> SweepSpec:
         preemption_penalty_s=spec.preemption_penalty_seconds,
         throughputs=_file(spec.throughputs, path, where, "throughputs"),
         workload_facts=_file(spec.workload_facts, path, where, "workload_facts"),
+        clusters=clusters,
     )
     _check_generator(checked, where)
     _check_size(checked, where)
     return checked
+
+
+def _clusters(spec: SpecFile, where: _Located) -> tuple[str, ...] | None:
+    """``cluster:`` parsed as ``--cluster`` is (``gpus_per_server`` for the groups that do not
+    say), each written back in full; two ways of giving the cluster together are an error, as
+    on the command line, and so are two texts of one cluster."""
+    from shockwave.clusters import format_cluster, parse_cluster
+
+    if spec.cluster is None:
+        return None
+    if "gpus" in where.data:
+        raise where.error(("cluster",), "give the clusters either as gpus: N (V100s) or as "
+                          "cluster: TYPE:COUNT,..., not both")
+    listed = isinstance(where.data.get("cluster"), list)
+    texts: list[str] = []
+    for i, text in enumerate(spec.cluster):
+        loc: tuple[str | int, ...] = ("cluster", i) if listed else ("cluster",)
+        try:
+            canonical = format_cluster(parse_cluster(text, spec.gpus_per_server))
+        except InputError as exc:  # the command line's option, by its name in a spec
+            raise where.error(loc, exc.reason.replace("--gpus-per-server", "gpus_per_server")
+                              ) from None
+        if canonical in texts:
+            raise where.error(loc, f"{text!r} is {canonical}, listed already")
+        texts.append(canonical)
+    return tuple(texts)
 
 
 def _policies(spec: SpecFile, where: _Located) -> tuple[str, ...]:

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from shockwave.errors import InputError
-from shockwave.metrics import makespan_lower_bound_s
+from shockwave.metrics import (
+    makespan_lower_bound_s,
+    typed_makespan_lower_bound_s,
+    typed_work_bound_s,
+)
+from shockwave.model import Cluster
 from shockwave.traces.trace import Trace
-from shockwave.workload.adaptation import WorkloadFacts, build_profile, load_workload_facts
+from shockwave.workload.adaptation import (
+    WorkloadFacts,
+    build_profile,
+    build_profiles,
+    load_workload_facts,
+)
 from shockwave.workload.throughput import ThroughputTable
 
 DEFAULT_NUM_GPUS = 32
@@ -41,6 +51,12 @@ class TraceInfo:
     ``work_bound_s`` is ``gpu_seconds / num_gpus`` with ``gpu_seconds`` the sum of
     ``gpus_j * T_j``: no schedule can finish all the work sooner. ``makespan_lower_bound_s``
     (``metrics.makespan_lower_bound_s``) adds the release times and each job's own run time.
+
+    On a cluster of several GPU types (``cluster``, its ``--cluster`` text): ``run_time`` and
+    ``gpu_seconds`` count each job on its fastest type (the simulator's T_j), and the bounds are
+    ``metrics.typed_work_bound_s`` and ``typed_makespan_lower_bound_s``: GPU-seconds of
+    different types are different amounts of work, so the work bound is an LP over how each
+    job's work could be split between the types, not a division.
     """
 
     source: str
@@ -58,6 +74,7 @@ class TraceInfo:
     work_bound_s: float
     makespan_lower_bound_s: float
     too_wide_job_ids: tuple[int, ...]
+    cluster: str | None = None
 
     @property
     def arrival_span_s(self) -> float:
@@ -87,6 +104,45 @@ def _counts(values: list, by_count: bool = False) -> dict:
     return dict(sorted(counter.items()))
 
 
+def typed_run_times_s(trace: Trace, cluster: Cluster, throughputs: ThroughputTable,
+                      facts: WorkloadFacts | None = None) -> np.ndarray:
+    """``run_times[j, t]``: job j's T_j on each type of ``cluster`` (cluster order), ``inf`` where
+    it cannot run (its gang does not fit the type, or a batch size of its profile has no
+    throughput there), as the simulator decides. Refuses, as ``simulate`` does, a trace with a
+    job that no type can run."""
+    facts = facts or load_workload_facts()
+    trace.check_runnable_on(cluster, throughputs, facts)
+    types = cluster.gpu_types
+    out = np.full((len(trace), len(types)), np.inf)
+    for index, job in enumerate(trace.jobs):
+        fitting = [t for t in types if cluster.count(t) >= job.gpus]
+        for gpu_type, profile in build_profiles(job, throughputs, facts, fitting).items():
+            out[index, types.index(gpu_type)] = profile.run_time_s
+    return out
+
+
+def describe_trace_on(trace: Trace, throughputs: ThroughputTable, cluster: Cluster,
+                      facts: WorkloadFacts | None = None) -> TraceInfo:
+    """``describe_trace`` for a cluster of GPU types (one type: exactly ``describe_trace`` on
+    that type, with the cluster's text recorded)."""
+    from shockwave.clusters import format_cluster
+
+    if not cluster.is_heterogeneous:
+        plain = describe_trace(trace, throughputs, cluster.num_gpus, cluster.gpu_type, facts)
+        return replace(plain, cluster=format_cluster(cluster))
+    if len(trace) == 0:
+        raise InputError("the trace has no jobs", path=trace.source)
+    typed = typed_run_times_s(trace, cluster, throughputs, facts)
+    counts = np.array([cluster.count(t) for t in cluster.gpu_types], dtype=float)
+    arrivals = np.array([job.arrival_s for job in trace.jobs], dtype=float)
+    gpus = np.array([job.gpus for job in trace.jobs], dtype=float)
+    plain = _describe(trace, typed.min(axis=1), cluster.num_gpus)
+    return replace(plain, cluster=format_cluster(cluster),
+                   work_bound_s=typed_work_bound_s(gpus, typed, counts),
+                   makespan_lower_bound_s=typed_makespan_lower_bound_s(arrivals, gpus, typed,
+                                                                       counts))
+
+
 def describe_trace(
     trace: Trace, throughputs: ThroughputTable, num_gpus: int = DEFAULT_NUM_GPUS,
     gpu_type: str = "v100", facts: WorkloadFacts | None = None,
@@ -97,10 +153,15 @@ def describe_trace(
         raise InputError(f"must be a positive number of GPUs, got {num_gpus}", field="gpus")
     if len(trace) == 0:
         raise InputError("the trace has no jobs", path=trace.source)
+    return _describe(trace, run_times_s(trace, throughputs, gpu_type, facts), num_gpus)
+
+
+def _describe(trace: Trace, run_times: np.ndarray, num_gpus: int) -> TraceInfo:
+    """Everything but the cluster's own numbers, from each job's T_j; bounds for ``num_gpus``
+    GPUs of one type."""
     jobs = trace.jobs
     arrivals = np.array([job.arrival_s for job in jobs], dtype=float)
     gpus = np.array([job.gpus for job in jobs], dtype=float)
-    run_times = run_times_s(trace, throughputs, gpu_type, facts)
     gpu_seconds = float((gpus * run_times).sum())
     gap = float(np.diff(arrivals).mean()) if len(jobs) > 1 else 0.0
     return TraceInfo(

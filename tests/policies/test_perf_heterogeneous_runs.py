@@ -1,0 +1,158 @@
+"""Every heterogeneity-aware (``*_perf``) policy in whole simulations on clusters of several GPU
+types, with Gavel-style jobs and Gavel's throughput table: every job completes, no type is
+over-committed, each gang runs whole on one type where the job can run; and, on one small
+case, each aware policy beats its agnostic twin by that policy's own objective (the numbers of
+``benchmarks/bench_hetero_policies.py``, pinned)."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from functools import cache
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shockwave import JobSpec, make_sim_config, simulate
+from shockwave.metrics import (
+    alone_run_times,
+    ftf_rhos,
+    makespan_s,
+    normalized_shares,
+    speed_efficiency,
+)
+from shockwave.model import Cluster
+from shockwave.policies import POLICIES, make_policy
+from shockwave.sim.result import SimResult
+from shockwave.traces.gavel_jobs import GavelJobParams, generate_gavel_trace
+from shockwave.workload.throughput import load_throughputs
+
+GAVEL = load_throughputs("gavel")
+PERF = sorted(name for name in POLICIES if name.endswith("_perf"))
+TYPES = ("v100", "p100", "k80")
+STEPS_DIVISOR = 100
+"""Gavel's durations (half an hour to a week) shrunk to keep each run to ~100 rounds."""
+
+
+def test_every_aware_policy_of_the_registry_is_tested():
+    assert PERF == ["fifo_perf", "finish_time_fairness_perf", "gandiva_fair_perf",
+                    "max_min_fairness_perf", "max_sum_throughput_perf", "min_total_duration_perf"]
+
+
+@cache
+def gavel_jobs(seed: int, num_jobs: int, lam_s: float,
+               divisor: int = STEPS_DIVISOR) -> tuple[JobSpec, ...]:
+    """A Gavel-style trace with its steps divided by ``divisor``."""
+    trace = generate_gavel_trace(GavelJobParams(num_jobs=num_jobs, lam_s=lam_s, seed=seed), GAVEL)
+    return tuple(dataclasses.replace(job, total_steps=max(1, job.total_steps // divisor),
+                                     duration_s=max(1.0, job.duration_s / divisor))
+                 for job in trace.trace.jobs)
+
+
+@st.composite
+def clusters(draw: st.DrawFn) -> Cluster:
+    kinds = draw(st.lists(st.sampled_from(TYPES), min_size=2, max_size=3, unique=True))
+    groups = []
+    for gpu_type in kinds:
+        per_server = draw(st.sampled_from([1, 2, 4]))
+        groups.append((gpu_type, per_server * draw(st.integers(min_value=1, max_value=3)),
+                       per_server))
+    return Cluster.of_types(groups)
+
+
+def _run(policy: str, jobs: list[JobSpec], cluster: Cluster) -> SimResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        return simulate(jobs, cluster, make_policy(policy), make_sim_config("fixed"),
+                        throughputs=GAVEL)
+
+
+def _check_run(result: SimResult, jobs: list[JobSpec], cluster: Cluster) -> None:
+    specs = {job.job_id: job for job in jobs}
+    for placements in result.schedule:
+        used = [gpu for ids in placements.values() for gpu in ids]
+        assert len(used) == len(set(used)) and all(0 <= g < cluster.num_gpus for g in used)
+        for gpu_type in cluster.gpu_types:  # no type over-committed
+            assert sum(cluster.type_of(g) == gpu_type for g in used) <= cluster.count(gpu_type)
+        for job_id, ids in placements.items():
+            spec = specs[job_id]
+            assert len(ids) == spec.gpus  # the whole gang
+            kinds = {cluster.type_of(g) for g in ids}
+            assert len(kinds) == 1  # on one type
+            assert GAVEL.lookup(spec.model, spec.batch_size, spec.gpus, kinds.pop()) > 0
+    assert {r.job_id for r in result.records} == set(specs)  # every job completes
+    assert result.stats["unfinished_jobs"] == 0 and result.stats["forced_completions"] == 0
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cluster=clusters(), seed=st.integers(min_value=0, max_value=10_000),
+       num_jobs=st.integers(min_value=1, max_value=8),
+       lam_s=st.sampled_from([0.0, 60.0, 600.0, 3000.0]))
+@pytest.mark.parametrize("policy", PERF)
+def test_aware_policies_run_random_gavel_jobs_on_random_clusters(policy, cluster, seed,
+                                                                 num_jobs, lam_s):
+    widest = max(cluster.count(t) for t in cluster.gpu_types)
+    jobs = [job for job in gavel_jobs(seed, num_jobs, lam_s) if job.gpus <= widest]
+    if not jobs:
+        return
+    _check_run(_run(policy, jobs, cluster), jobs, cluster)
+
+
+SMALL = Cluster.of_types([("v100", 4, 4), ("p100", 4, 4), ("k80", 4, 4)])
+"""The small case: 4:4:4, 24 Gavel-style jobs of seed 3 arriving every 10 minutes on average
+(gangs of 8 left out), steps divided by 10 (3 minutes to 17 hours on a V100): long enough
+that the 120 s rounds and the 20 s restarts do not decide the objectives."""
+
+
+@cache
+def small_jobs() -> list[JobSpec]:
+    return [job for job in gavel_jobs(3, 24, 600.0, 10) if job.gpus <= 4]
+
+
+@cache
+def small_run(policy: str) -> SimResult:
+    return _run(policy, small_jobs(), SMALL)
+
+
+def _worst_share(result: SimResult) -> float:
+    return min(normalized_shares(result.records, alone_run_times(small_jobs(), SMALL, GAVEL)))
+
+
+def _speed_efficiency(result: SimResult) -> float:
+    return speed_efficiency(result.records, result.gpu_busy_s,
+                            alone_run_times(small_jobs(), SMALL, GAVEL))
+
+
+def _worst_rho(result: SimResult) -> float:
+    return max(ftf_rhos(result.records, result.num_trace_jobs, result.num_gpus))
+
+
+def _avg_jct_s(result: SimResult) -> float:
+    return sum(r.jct_s for r in result.records) / len(result.records)
+
+
+def _makespan_s(result: SimResult) -> float:
+    return makespan_s(result.records)
+
+
+# policy, its objective, higher is better, (agnostic, aware) pinned (deterministic runs; the
+# LP-based policies to their solver's tolerance)
+PINNED = [
+    ("max_min_fairness", _worst_share, True, (0.4725561786461941, 0.5839402166045975)),
+    ("finish_time_fairness", _worst_rho, False, (2.441977942923902, 2.00810952963887)),
+    ("min_total_duration", _makespan_s, False, (35661.665469922365, 29300.509755364976)),
+    ("max_sum_throughput", _speed_efficiency, True, (0.6998774434581644, 0.7750205987811583)),
+    ("fifo", _avg_jct_s, False, (7518.73038646836, 5711.979573037855)),
+    ("gandiva_fair", _worst_share, True, (0.3071617705227273, 0.831445265893727)),
+]
+
+
+@pytest.mark.parametrize(("policy", "objective", "higher", "pinned"), PINNED,
+                         ids=[p for p, *_ in PINNED])
+def test_the_aware_policy_improves_its_own_objective_on_a_small_case(policy, objective, higher,
+                                                                     pinned):
+    agnostic, aware = objective(small_run(policy)), objective(small_run(f"{policy}_perf"))
+    _check_run(small_run(f"{policy}_perf"), small_jobs(), SMALL)
+    assert (agnostic, aware) == pytest.approx(pinned, rel=1e-6)
+    assert aware > agnostic if higher else aware < agnostic
