@@ -50,9 +50,11 @@ from shockwave.policies.shockwave.program import (
     round_plan,
     solve_round_counts,
     solve_typed_round_counts,
+    typed_gains,
 )
 from shockwave.policies.shockwave.typed import (
     epoch_seconds_by_type,
+    home_asks,
     home_types,
     rank_typed_rounds,
     reference_samples,
@@ -388,8 +390,9 @@ class ShockwavePolicy:
     def _homes(self, est: _Estimates, priorities: np.ndarray) -> np.ndarray:
         assert est.slowdown is not None and est.type_counts is not None
         plan = est.plan
-        return home_types(est.slowdown, plan.gpus, plan.remaining_s, priorities,
-                          est.type_counts, plan.rounds, plan.round_s)
+        asks = home_asks(est.slowdown, plan.remaining_s, plan.rounds, plan.round_s)
+        gains = typed_gains(plan, priorities, self._segments, est.slowdown, asks)
+        return home_types(gains, est.slowdown, asks, plan.gpus, est.type_counts, plan.rounds)
 
     def _plan_typed_with(
         self, est: _Estimates, priorities: np.ndarray, min_progress: np.ndarray | None

@@ -389,3 +389,23 @@ def solve_typed_round_counts(
         else:
             high = mid
     return _best_level(tables, levels[low:], plan.k, grid, counts_at)
+
+
+def typed_gains(
+    plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray],
+    slowdown: np.ndarray, asks: np.ndarray,
+) -> np.ndarray:
+    """``(J, K)``: the program's value per GPU-round of ``asks[j, t]`` rounds of job j on type t,
+    ``(v_j(asks) - v_j(0)) / (w_j asks)`` with ``v_j`` at type t's speed (``-inf`` where the
+    job cannot run on t; 0 for an ask of 0 rounds). What ``typed.home_types`` ranks jobs by."""
+    jobs = np.arange(plan.num_jobs)
+    gains = np.full(slowdown.shape, -np.inf)
+    for t in range(slowdown.shape[1]):
+        runnable = np.isfinite(slowdown[:, t])
+        if not runnable.any():
+            continue
+        tables = _round_tables(plan, priorities, segments, np.where(runnable, slowdown[:, t], 1.0))
+        ask = asks[:, t]
+        gain = (tables.value[jobs, ask] - tables.value[:, 0]) / (plan.gpus * np.maximum(ask, 1))
+        gains[:, t] = np.where(runnable, gain, -np.inf)
+    return gains

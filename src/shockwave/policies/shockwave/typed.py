@@ -60,42 +60,58 @@ def typed_fair_share(slowdown: np.ndarray, counts: np.ndarray, num_jobs: int) ->
     return np.minimum(1.0, speed @ x)
 
 
-def home_types(
-    slowdown: np.ndarray, gpus: np.ndarray, remaining_s: np.ndarray, priorities: np.ndarray,
-    counts: np.ndarray, rounds: int, round_s: float,
+def home_asks(
+    slowdown: np.ndarray, remaining_s: np.ndarray, rounds: int, round_s: float
 ) -> np.ndarray:
-    """``(J,)``: the type each job plans on in this window (Vogel's approximation method for
-    the transportation problem of jobs to types).
-
-    Job j asks ``d[j, t] = w_j min(T, ceil(R_j slowdown[j, t] / Delta))`` GPU-rounds of type t
-    (enough to finish, at most the window); type t offers ``G_t T``. Jobs are taken in
-    decreasing ``pi_j * regret_j``, where the regret is what the job loses per round if it
-    does not get its fastest type, ``1 / slowdown_best - 1 / slowdown_second`` (1 / slowdown
-    of its only type if it has one): jobs for which the type matters most choose first. Each
-    takes its fastest type whose remaining offer covers its ask, else its fastest type with
-    any offer left, else its fastest type. So on a lightly loaded cluster every job plans on
-    its fastest type, and under load the jobs that are nearly as fast on a slower type are
-    the ones moved there.
-    """
-    jobs, kinds = slowdown.shape
-    with np.errstate(divide="ignore"):
-        speed = np.where(np.isfinite(slowdown), 1.0 / slowdown, 0.0)
-    ranked = np.sort(speed, axis=1)[:, ::-1]
-    second = ranked[:, 1] if kinds > 1 else np.zeros(jobs)
-    regret = ranked[:, 0] - second
+    """``(J, K)``: the rounds job j asks of type t in the window, enough to finish there,
+    ``min(T, ceil(R_j slowdown[j, t] / Delta))`` (0 where it cannot run)."""
     with np.errstate(invalid="ignore"):
         need = np.ceil(np.asarray(remaining_s, dtype=float)[:, None] * slowdown / round_s)
-    asks = np.asarray(gpus, dtype=float)[:, None] * np.minimum(rounds, np.nan_to_num(
-        need, posinf=rounds))
-    room = np.asarray(counts, dtype=float) * rounds
+    return np.where(np.isfinite(slowdown), np.minimum(rounds, np.nan_to_num(need, posinf=rounds)),
+                    0).astype(np.int64)
+
+
+def home_types(
+    gains: np.ndarray, slowdown: np.ndarray, asks: np.ndarray, gpus: np.ndarray,
+    counts: np.ndarray, rounds: int,
+) -> np.ndarray:
+    """``(J,)``: the type each job plans on in this window, by Vogel's approximation method
+    for the transportation problem of jobs to types.
+
+    ``gains[j, t]``: the program's value per GPU-round of job j's ``asks[j, t]`` rounds on type
+    t (``-inf`` where it cannot run); type t offers ``G_t T`` GPU-rounds. Jobs are taken in
+    decreasing regret, the value a round loses when the job moves from its best type b to its
+    next fastest type s: ``gain_b (1 - slowdown_b / slowdown_s)`` (``gain_b`` when it can run on
+    one type only). The gains themselves compress speed differences (the log utility values
+    the first 20 % of progress most), so the regret is the speed lost, priced at the job's
+    value per round. Jobs that lose most choose first; each takes the type where the part of
+    its ask still on offer is worth most, ``gain[j, t] * min(ask, offer left)``, and uses up to
+    its ask of it; when no type has offer left, the least oversubscribed type (most offer left
+    relative to its size). So on a lightly loaded cluster every job plans on its best type, and
+    under load the jobs that lose least on a slower type are moved.
+    """
+    jobs = gains.shape[0]
+    best_type = np.argmax(gains, axis=1)
+    rows = np.arange(jobs)
+    best_gain = gains[rows, best_type]
+    others = np.where(np.arange(gains.shape[1])[None, :] == best_type[:, None], np.inf, slowdown)
+    next_slow = others.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lost = np.where(np.isfinite(next_slow), 1.0 - slowdown[rows, best_type] / next_slow, 1.0)
+    regret = best_gain * np.maximum(lost, 0.0)
+    wanted = np.asarray(gpus, dtype=float)[:, None] * asks
+    size = np.asarray(counts, dtype=float) * rounds
+    room = size.copy()
     homes = np.zeros(jobs, dtype=np.int64)
-    for j in np.lexsort((np.arange(jobs), -np.asarray(priorities) * regret)):
-        runnable = np.flatnonzero(speed[j] > 0)
-        fastest = runnable[np.argsort(-speed[j, runnable], kind="stable")]
-        covered = fastest[room[fastest] >= asks[j, fastest]]
-        some = fastest[room[fastest] > 0]
-        home = covered[0] if len(covered) else some[0] if len(some) else fastest[0]
-        room[home] -= min(room[home], asks[j, home])
+    for j in np.lexsort((np.arange(jobs), -regret)):
+        runnable = np.flatnonzero(np.isfinite(gains[j]))
+        expected = gains[j, runnable] * np.minimum(wanted[j, runnable],
+                                                   np.maximum(room[runnable], 0.0))
+        if expected.max() > 0:
+            home = runnable[np.argmax(expected)]
+        else:
+            home = runnable[np.argmax(room[runnable] / size[runnable])]
+        room[home] -= wanted[j, home]
         homes[j] = home
     return homes
 
