@@ -115,7 +115,7 @@ ERRORS = [
     ("policies: [fifo, shockwave]\nparams:\n  shockwave:\n    k: [0.1, -1]\n",
      "4: params.shockwave.k[1]: must be a number in [0, 1000000], got -1"),
     ("policies: [fifo, shockwave]\nparams:\n  shockwave: {kk: 1}\n",
-     "3: params.shockwave.kk: shockwave accepts: config, solver, future_rounds, k, lam, "
+     "3: params.shockwave.kk: shockwave accepts: config, solver, hetero, future_rounds, k, lam, "
      "rho_max, log_bases, log_origin, gpu_ram_gb, mip_rel_gap, time_limit_s, threads, "
      "resolve_every_rounds, momentum, finishing_priority_power, calibration_tolerance, "
      "exact_rounds, milp_program, priority_cap"),

@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from shockwave.errors import InputError
-from shockwave.model import JobId
-from shockwave.policies.base import ClusterView, JobView, Shares
+from shockwave.model import JobId, job_type_name
+from shockwave.policies.base import ClusterView, JobView, Shares, TypedShares
 from shockwave.policies.params import ParamInfo
 from shockwave.policies.shockwave.backend import SOLVERS, SolverOptions, check_solver, solve
 from shockwave.policies.shockwave.config import (
@@ -49,9 +49,24 @@ from shockwave.policies.shockwave.program import (
     planned_rounds,
     round_plan,
     solve_round_counts,
+    solve_typed_round_counts,
+    typed_gains,
+)
+from shockwave.policies.shockwave.typed import (
+    epoch_seconds_by_type,
+    home_asks,
+    home_types,
+    rank_typed_rounds,
+    reference_samples,
+    reference_type,
+    slowdowns,
+    typed_fair_share,
+    typed_fallback_plan,
+    typed_schedules,
 )
 
 REPACK_ATTEMPTS = 3  # level searches per plan when the counts cannot all be packed
+HETERO_MODES: tuple[str, ...] = ("aware", "agnostic")
 
 
 @dataclass
@@ -75,6 +90,18 @@ class _JobState:
     factor: float = 1.0
     share_series: list[tuple[int, float]] = field(default_factory=list)
     batch_size: int = 0
+    typed: _TypedProfile | None = None
+    typed_samples: tuple[int, float] = (0, 0.0)  # timeline entries summed, reference samples
+
+
+@dataclass(frozen=True)
+class _TypedProfile:
+    """A job's profile on every type of a heterogeneous cluster (aware mode): ``epoch_s[t, e]``
+    (``typed.epoch_seconds_by_type``), its reference type and its rate per batch size per type."""
+
+    epoch_s: np.ndarray
+    ref: int
+    rates: tuple[dict[int, float], ...]
 
 
 @dataclass(frozen=True)
@@ -90,6 +117,10 @@ class _Estimates:
     """Where each job's finish-time ratio is measured from: its arrival, so that the ratio
     compares JCTs (in reference mode 0, the trace's start, as the published code: months into a
     long trace, waiting then barely moves a ratio of absolute times)."""
+    slowdown: np.ndarray | None = None
+    """Aware mode on several types: ``(J, K)`` epoch time on each type over the reference's
+    (``share`` is then per job, ``typed.typed_fair_share``)."""
+    type_counts: np.ndarray | None = None
 
 
 class ShockwavePolicy:
@@ -103,6 +134,10 @@ class ShockwavePolicy:
                   "default: the bundled canonical config"),
         ParamInfo("solver", "name", "highs", "MILP solver of the MILP paths (--solver); gurobi "
                   "switches to the MILP path", choices=SOLVERS),
+        ParamInfo("hetero", "name", "aware", "on several GPU types: plan per type with per-type "
+                  "throughputs (aware), or as if every GPU were the job's fastest type and let "
+                  "the planner pick the fastest type with room (agnostic, the former behaviour)",
+                  choices=HETERO_MODES),
         *CONFIG_PARAMS,
     )
     """``config``, ``solver``, and every ``ShockwaveConfig`` knob (overriding the config file)."""
@@ -114,15 +149,23 @@ class ShockwavePolicy:
         knobs = dict(values)
         path = knobs.pop("config", None)
         solver = knobs.pop("solver", "highs")
+        hetero = knobs.pop("hetero", "aware")
         config = replace(load_shockwave_config(path), **knobs)
         config.validate(path, labels={name: f"--param {name}" for name in knobs})
-        return cls(config, solver)
+        return cls(config, solver, hetero)
 
     def __init__(
-        self, config: ShockwaveConfig | str | Path | None = None, solver: str = "highs"
+        self, config: ShockwaveConfig | str | Path | None = None, solver: str = "highs",
+        hetero: str = "aware",
     ) -> None:
         """``config``: the knobs, or the path of a JSON config in the reference's format (the
-        CLI's ``--policy-config``); ``None`` for the bundled canonical one."""
+        CLI's ``--policy-config``); ``None`` for the bundled canonical one. ``hetero``: on a
+        cluster of several GPU types, ``aware`` plans per type, ``agnostic`` plans as on one
+        type (docs/policies.md, "Shockwave on heterogeneous clusters")."""
+        if hetero not in HETERO_MODES:
+            raise InputError(f"must be one of {', '.join(HETERO_MODES)}, got {hetero!r}",
+                             field="hetero")
+        self.hetero = hetero
         if config is None or isinstance(config, str | Path):
             config = load_shockwave_config(config)
         self.config = config.validate()
@@ -138,6 +181,7 @@ class ShockwavePolicy:
                           or self.solver == "gurobi")
         self._jobs: dict[JobId, _JobState] = {}
         self._plan: dict[int, list[JobId]] = {}
+        self._typed_plan: dict[int, list[tuple[JobId, str]]] = {}
         self._resolve = True
         self._reestimate_share = True
         self._last_round: int | None = None
@@ -145,15 +189,23 @@ class ShockwavePolicy:
 
     # -- the planner's entry point -------------------------------------------------------------
 
-    def allocate(self, view: ClusterView) -> Shares:
-        """Shares of 1.0 for exactly the jobs that run in round ``view.round_index``."""
+    def allocate(self, view: ClusterView) -> Shares | TypedShares:
+        """Shares of 1.0 for exactly the jobs that run in round ``view.round_index``; in aware
+        mode on several GPU types, 1.0 on the one type each runs on."""
         self._observe(view)
         if not view.jobs:
             return {}
         index = view.round_index
+        if self._aware(view):
+            if self._resolve or index not in self._typed_plan:
+                self._replan_typed(view)
+            return _fit_typed(self._typed_plan.get(index, []), view)
         if self._resolve or index not in self._plan:
             self._replan(view)
         return _fit(self._plan.get(index, []), view)
+
+    def _aware(self, view: ClusterView) -> bool:
+        return self.hetero == "aware" and view.cluster.is_heterogeneous
 
     # -- state transitions ---------------------------------------------------------------------
 
@@ -167,6 +219,8 @@ class ShockwavePolicy:
                 del self._jobs[job_id]
             for job_id in sorted(current - set(self._jobs)):
                 self._jobs[job_id] = _new_job_state(view.jobs[job_id])
+                if self._aware(view):
+                    self._jobs[job_id].typed = _typed_profile(view.jobs[job_id], view)
         index = view.round_index
         every = self.config.resolve_every_rounds
         if index != self._last_round and index > 0 and index % every == 0:
@@ -189,15 +243,40 @@ class ShockwavePolicy:
         self._plan = {view.round_index + t: jobs for t, jobs in enumerate(schedules)}
         self._resolve = False
 
+    def _replan_typed(self, view: ClusterView) -> None:
+        """The aware re-plan: the typed program's plan and each planned job's home type, then
+        per-round (job, type) pairs with the idle GPUs of each type filled."""
+        self.stats.replans += 1
+        est = self._estimate(view)
+        assert est.slowdown is not None and est.type_counts is not None
+        plan, homes = self._solve_typed(est)
+        schedules = typed_schedules(plan, homes, est.plan.gpus, est.plan.remaining_s,
+                                    est.slowdown, est.type_counts)
+        types = view.cluster.gpu_types
+        self._typed_plan = {
+            view.round_index + t: [(est.job_ids[j], types[kind]) for j, kind in pairs]
+            for t, pairs in enumerate(schedules)
+        }
+        self._resolve = False
+
     # -- prediction ----------------------------------------------------------------------------
 
     def _estimate(self, view: ClusterView) -> _Estimates:
         reference = _compat(view) == "reference"
         index, round_s = view.round_index, view.round_s
         now_s = index * round_s if reference else view.now_s
-        share = fair_share(view.num_gpus, len(view.jobs))
+        share: float | np.ndarray = fair_share(view.num_gpus, len(view.jobs))
         job_ids = list(view.jobs)
         count = len(job_ids)
+        slowdown = type_counts = None
+        if self._aware(view):
+            type_counts = np.array([view.cluster.count(t) for t in view.cluster.gpu_types])
+            slowdown = np.array([
+                slowdowns(typed.epoch_s, typed.ref, min(view.jobs[j].epochs_done,
+                                                        typed.epoch_s.shape[1]))
+                for j in job_ids for typed in (self._jobs[j].typed,) if typed is not None
+            ]).reshape(count, len(type_counts))
+            share = typed_fair_share(slowdown, type_counts, count)
         columns = {name: np.zeros(count) for name in ("gpus", "epochs", "progress", "rem", "dbar")}
         fair_finish = np.zeros(count)
         origin = np.zeros(count)
@@ -210,7 +289,8 @@ class ShockwavePolicy:
             if self._reestimate_share:
                 submit = job.admitted_s if reference else job.spec.arrival_s
                 estimate = finish_time_estimate_s(
-                    submit, model.elapsed_s(progress, state.factor), remaining, share
+                    submit, model.elapsed_s(progress, state.factor), remaining,
+                    share if np.isscalar(share) else float(share[i]),
                 )
                 state.share_series.append((index, estimate))
             fair_finish[i] = momentum_average(state.share_series, index, self.config.momentum)
@@ -228,7 +308,7 @@ class ShockwavePolicy:
             mean_epoch_s=columns["dbar"], num_gpus=view.num_gpus,
             rounds=self.config.future_rounds, round_s=round_s, k=self.config.k,
         )
-        return _Estimates(job_ids, plan, fair_finish, now_s, share, origin)
+        return _Estimates(job_ids, plan, fair_finish, now_s, share, origin, slowdown, type_counts)
 
     def _calibrate(self, state: _JobState, job: JobView, round_s: float, reference: bool) -> float:
         timeline = job.throughput_timeline
@@ -237,6 +317,12 @@ class ShockwavePolicy:
         if reference:  # the reference keys a round's measurement by the rounds completed after it
             shifted = [(r + 1, thr, bs) for r, thr, bs in timeline]
             samples, span_s = measured_samples(shifted, round_s)
+        elif state.typed is not None:  # the rounds it ran, as on its reference type
+            seen, samples = state.typed_samples  # the timeline only grows: add the new rounds
+            samples += reference_samples(timeline[seen:], round_s, state.typed.rates,
+                                         state.typed.ref)
+            state.typed_samples = (len(timeline), samples)
+            span_s = round_s * len(timeline)
         else:  # only the rounds the job actually ran
             samples = sum(thr * round_s * bs for _, thr, bs in timeline)
             span_s = round_s * len(timeline)
@@ -271,6 +357,71 @@ class ShockwavePolicy:
         return fallback_plan(
             plan.remaining_s, priorities, plan.gpus, plan.num_gpus, plan.rounds, plan.round_s
         )
+
+    def _solve_typed(self, est: _Estimates) -> tuple[np.ndarray, np.ndarray]:
+        """``_solve`` on several GPU types: the plan ``X[j, t]`` and each job's home type, from
+        the typed finish-time program if it can be feasible, else the typed relaxed program,
+        else the greedy fallback on the home types."""
+        plan, cfg = est.plan, self.config
+        ones = np.ones(plan.num_jobs)
+        window_end = est.now_s + cfg.future_rounds * plan.round_s
+        min_progress = finish_time_min_progress(
+            plan, est.fair_finish_s, est.share, window_end, cfg.rho_max, est.origin_s
+        )
+        if min_progress is None:
+            self.stats.precheck_infeasible += 1
+        else:
+            placed = self._plan_typed_with(est, ones, min_progress)
+            if placed is not None:
+                self.stats.feasible += 1
+                return placed
+        priorities = self._priorities(est)
+        placed = self._plan_typed_with(est, priorities, None)
+        if placed is not None:
+            self.stats.relaxed += 1
+            return placed
+        self.stats.fallback += 1
+        assert est.slowdown is not None and est.type_counts is not None
+        homes = self._homes(est, priorities)
+        slow = est.slowdown[np.arange(plan.num_jobs), homes]
+        return typed_fallback_plan(plan.remaining_s, priorities, plan.gpus, homes, slow,
+                                   est.type_counts, plan.rounds, plan.round_s), homes
+
+    def _homes(self, est: _Estimates, priorities: np.ndarray) -> np.ndarray:
+        assert est.slowdown is not None and est.type_counts is not None
+        plan = est.plan
+        asks = home_asks(est.slowdown, plan.remaining_s, plan.rounds, plan.round_s)
+        gains = typed_gains(plan, priorities, self._segments, est.slowdown, asks)
+        return home_types(gains, est.slowdown, asks, plan.gpus, est.type_counts, plan.rounds)
+
+    def _plan_typed_with(
+        self, est: _Estimates, priorities: np.ndarray, min_progress: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The typed program by the level search on home types, placed type by type; re-solved
+        with a type's capacity lowered by its GPU-rounds that did not fit, as ``REPACK_ATTEMPTS``
+        does on one type. ``None``: infeasible."""
+        assert est.slowdown is not None and est.type_counts is not None
+        plan = est.plan
+        homes = self._homes(est, priorities)
+        slow = est.slowdown[np.arange(plan.num_jobs), homes]
+        full = est.type_counts.astype(np.int64) * plan.rounds
+        capacities = full.copy()
+        placed = None
+        memo: dict[tuple[int, bytes], np.ndarray] = {}
+        for _ in range(REPACK_ATTEMPTS):
+            counts = solve_typed_round_counts(plan, priorities, self._segments, homes, slow,
+                                              capacities, min_progress)
+            if counts is None:
+                break
+            placed, unplaced = rank_typed_rounds(counts, homes, priorities, plan.gpus,
+                                                 est.type_counts, plan.rounds, memo)
+            if not unplaced.any():
+                return placed, homes
+            capacities = full - unplaced
+        if placed is None:
+            return None
+        self.stats.packing_incomplete += 1
+        return placed, homes
 
     def _plan_with(
         self, plan: PlanInput, priorities: np.ndarray, min_progress: np.ndarray | None
@@ -331,9 +482,10 @@ class ShockwavePolicy:
 
     def _priorities(self, est: _Estimates) -> np.ndarray:
         cfg, plan = self.config, est.plan
-        rho_hat = [projected_rho(est.now_s - origin, float(rem), est.share, float(fair) - origin)
-                   for rem, fair, origin in zip(plan.remaining_s, est.fair_finish_s,
-                                                est.origin_s.tolist(), strict=True)]
+        shares = np.broadcast_to(est.share, (plan.num_jobs,)).tolist()
+        rho_hat = [projected_rho(est.now_s - origin, float(rem), share, float(fair) - origin)
+                   for rem, fair, origin, share in zip(plan.remaining_s, est.fair_finish_s,
+                                                       est.origin_s.tolist(), shares, strict=True)]
         return np.array([
             relaxed_priority(rho, rem, plan.round_s, cfg.rho_max, cfg.lam,
                              cfg.finishing_priority_power, cfg.priority_cap)
@@ -351,6 +503,43 @@ def _new_job_state(job: JobView) -> _JobState:
         profile.duration_every_epoch,
     )
     return _JobState(model=model, batch_size=job.batch_size)
+
+
+def _typed_profile(job: JobView, view: ClusterView) -> _TypedProfile:
+    """The job's epoch times on every type of the cluster from the throughput table at each
+    profiled batch size. Where the table lacks a batch size on a type the view says the job
+    can run on (a table other than the simulator's), every epoch is scaled by the ratio of
+    the current rates instead (``throughputs_by_type``)."""
+    profile, spec = job.profile, job.spec
+    types = view.cluster.gpu_types
+    sizes = sorted(set(profile.batch_size_every_epoch))
+    table = view.throughputs.table
+    rates = tuple(
+        {b: float(table.get(t, {}).get((job_type_name(spec.model, b), spec.gpus), 0.0))
+         if job.throughputs_by_type.get(t, 0.0) > 0 else 0.0 for b in sizes}
+        for t in types)
+    epoch_s = epoch_seconds_by_type(profile.batch_size_every_epoch, profile.samples_per_epoch,
+                                    rates)
+    current = np.array([job.throughputs_by_type.get(t, 0.0) for t in types])
+    if not np.all(np.isfinite(epoch_s[current > 0])):
+        scale = np.where(current > 0, current.max() / np.where(current > 0, current, 1.0), np.inf)
+        epoch_s = scale[:, None] * np.asarray(profile.duration_every_epoch, dtype=float)[None, :]
+        rates = tuple({b: float(rate) for b in sizes} for rate in current)
+    return _TypedProfile(epoch_s=epoch_s, ref=reference_type(epoch_s), rates=rates)
+
+
+def _fit_typed(pairs: list[tuple[JobId, str]], view: ClusterView) -> TypedShares:
+    """This round's (job, type) pairs whose job is still active, never more GPUs of a type than
+    the cluster has: a share of 1.0 on that type."""
+    free = {t: view.cluster.count(t) for t in view.cluster.gpu_types}
+    shares: dict[JobId, dict[str, float]] = {}
+    for job_id, gpu_type in pairs:
+        job = view.jobs.get(job_id)
+        if job is not None and job_id not in shares and job.gpus <= free[gpu_type] \
+                and job.throughputs_by_type.get(gpu_type, 0.0) > 0:
+            shares[job_id] = {gpu_type: 1.0}
+            free[gpu_type] -= job.gpus
+    return shares
 
 
 def _fit(jobs: list[JobId], view: ClusterView) -> dict[JobId, float]:

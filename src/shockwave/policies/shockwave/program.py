@@ -26,6 +26,7 @@ programs, about ten times faster); ``build_program`` is used with ``milp_program
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,13 +214,19 @@ class _RoundTables:
 
 
 def _round_tables(
-    plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray]
+    plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray],
+    slowdown: np.ndarray | None = None,
 ) -> _RoundTables:
+    """``slowdown[j]`` (typed program): job j's rounds are on a type where an epoch takes
+    ``slowdown[j]`` times its reference duration ``dbar_j``, so n rounds progress
+    ``Delta n / (dbar_j slowdown[j])`` epochs; the remaining time ``left`` stays in reference
+    seconds. ``None``: every round on the reference type (the homogeneous program)."""
     slopes, intercepts = segments
     jobs, rounds = plan.num_jobs, plan.rounds
     count = np.arange(rounds + 1)
     todo = np.maximum(plan.epochs - plan.progress, 0.0)
-    epochs = np.minimum(todo[:, None], plan.round_s * count[None, :] / plan.mean_epoch_s[:, None])
+    epoch_s = plan.mean_epoch_s if slowdown is None else plan.mean_epoch_s * slowdown
+    epochs = np.minimum(todo[:, None], plan.round_s * count[None, :] / epoch_s[:, None])
     share = (plan.progress[:, None] + epochs) / plan.epochs[:, None]
     utility = np.min(slopes[None, None, :] * share[:, :, None] + intercepts[None, None, :], axis=2)
     value = (priorities / (jobs * rounds))[:, None] * utility
@@ -291,21 +298,25 @@ def solve_round_counts(
             low = mid + 1
         else:
             high = mid
-    return _best_level(tables, gpus, capacity, lower, levels[low:], plan.k, grid)
+    return _best_level(
+        tables, levels[low:], plan.k, grid,
+        lambda level: _counts_at_level(tables, gpus, capacity, lower, level),
+    )
 
 
 def _best_level(
-    tables: _RoundTables, gpus: np.ndarray, capacity: int, lower: np.ndarray,
-    levels: np.ndarray, k: float, grid: int,
+    tables: _RoundTables, levels: np.ndarray, k: float, grid: int,
+    counts_at: Callable[[float], np.ndarray | None],
 ) -> np.ndarray | None:
-    """A grid over ``levels``, refined around the best point until neighbours are evaluated."""
-    jobs = np.arange(len(gpus))
+    """A grid over ``levels``, refined around the best point until neighbours are evaluated.
+    ``counts_at(level)`` is the knapsack step (one capacity, or one per GPU type)."""
+    jobs = np.arange(tables.value.shape[0])
     best, best_value, best_at = None, -np.inf, 0
     step = max(1, -(-(len(levels) - 1) // max(1, grid - 1)))
     picks = np.arange(0, len(levels), step)
     while True:
         for at in picks:
-            counts = _counts_at_level(tables, gpus, capacity, lower, levels[at])
+            counts = counts_at(levels[at])
             if counts is None:
                 continue
             value = float(tables.value[jobs, counts].sum() - k * tables.left[jobs, counts].max())
@@ -315,3 +326,86 @@ def _best_level(
             return best
         span, step = step, max(1, step // grid)
         picks = np.arange(max(0, best_at - span), min(len(levels), best_at + span + 1), step)
+
+
+# -- the typed program (heterogeneous clusters) -----------------------------------------------
+
+
+def _subset_tables(tables: _RoundTables, jobs: np.ndarray) -> _RoundTables:
+    """The tables of ``jobs`` only (renumbered 0..), offers kept in their global order, so a
+    per-type greedy takes them in the order the whole greedy would."""
+    index = np.full(tables.value.shape[0], -1, dtype=np.int64)
+    index[jobs] = np.arange(len(jobs))
+    keep = index[tables.rows] >= 0
+    return _RoundTables(tables.value[jobs], tables.left[jobs], index[tables.rows[keep]],
+                        tables.cols[keep], tables.useful[keep])
+
+
+def solve_typed_round_counts(
+    plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray],
+    homes: np.ndarray, slowdown: np.ndarray, capacities: np.ndarray,
+    min_progress: np.ndarray | None = None, grid: int = 16,
+) -> np.ndarray | None:
+    """Round counts of the typed program with each job's rounds on one type, ``homes[j]``
+    (docs/policies.md, "Shockwave on heterogeneous clusters"); ``None``: infeasible.
+
+    ``plan`` holds the reference-type numbers (``dbar_j``, ``R_j`` on the type the job's profile
+    was measured on); on its home type job j's epochs take ``slowdown[j]`` times as long.
+    ``capacities[t]`` is type t's GPU-rounds in the window (``G_t T``, less what did not pack).
+    With homes fixed, the program is the homogeneous one with one knapsack per type coupled
+    only by the level L of the max term, so the same level search applies: for each L, each
+    type's knapsack is solved by the same greedy over its jobs' offers.
+    """
+    gpus = plan.gpus.astype(np.int64)
+    caps = np.asarray(capacities, dtype=np.int64)
+    kinds = np.unique(homes)
+    lower = np.zeros(plan.num_jobs, dtype=np.int64)
+    if min_progress is not None:
+        lower = np.ceil(plan.mean_epoch_s * slowdown * min_progress / plan.round_s - 1e-9
+                        ).astype(np.int64)
+        if np.any(lower > plan.rounds) or any(
+                int(gpus[homes == t] @ lower[homes == t]) > caps[t] for t in kinds):
+            return None
+    tables = _round_tables(plan, priorities, segments, slowdown)
+    parts = [(np.flatnonzero(homes == t), int(caps[t])) for t in kinds]
+    parts = [(jobs, cap, _subset_tables(tables, jobs)) for jobs, cap in parts]
+
+    def counts_at(level: float) -> np.ndarray | None:
+        counts = np.zeros(plan.num_jobs, dtype=np.int64)
+        for jobs, cap, part in parts:
+            some = _counts_at_level(part, gpus[jobs], cap, lower[jobs], level)
+            if some is None:
+                return None
+            counts[jobs] = some
+        return counts
+
+    levels = np.unique(tables.left)
+    levels = levels[levels >= tables.left[:, -1].max() - 1e-9]
+    low, high = 0, len(levels) - 1
+    while low < high:
+        mid = (low + high) // 2
+        if counts_at(levels[mid]) is None:
+            low = mid + 1
+        else:
+            high = mid
+    return _best_level(tables, levels[low:], plan.k, grid, counts_at)
+
+
+def typed_gains(
+    plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray],
+    slowdown: np.ndarray, asks: np.ndarray,
+) -> np.ndarray:
+    """``(J, K)``: the program's value per GPU-round of ``asks[j, t]`` rounds of job j on type t,
+    ``(v_j(asks) - v_j(0)) / (w_j asks)`` with ``v_j`` at type t's speed (``-inf`` where the
+    job cannot run on t; 0 for an ask of 0 rounds). What ``typed.home_types`` ranks jobs by."""
+    jobs = np.arange(plan.num_jobs)
+    gains = np.full(slowdown.shape, -np.inf)
+    for t in range(slowdown.shape[1]):
+        runnable = np.isfinite(slowdown[:, t])
+        if not runnable.any():
+            continue
+        tables = _round_tables(plan, priorities, segments, np.where(runnable, slowdown[:, t], 1.0))
+        ask = asks[:, t]
+        gain = (tables.value[jobs, ask] - tables.value[:, 0]) / (plan.gpus * np.maximum(ask, 1))
+        gains[:, t] = np.where(runnable, gain, -np.inf)
+    return gains

@@ -1,0 +1,206 @@
+"""Shockwave on a cluster of several GPU types (docs/policies.md, "Shockwave on heterogeneous
+clusters"): how long a job's epochs take on each type, the fair share it would get from an
+isolated 1/N of every type, which type each job plans on in the window (its "home"), and the
+per-type packing of the planned rounds. Pure functions of arrays; the policy holds the state.
+
+Types are indices into the cluster's ``gpu_types`` (cluster order). A job's *reference* type is
+the one its profile was measured on: the simulator gives a policy the profile on the job's
+fastest type (least total run time), and every time of the planning program (``dbar_j``,
+``R_j``, the finish-time estimate) stays in that type's seconds; ``slowdown[j, t]`` converts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from shockwave.policies.shockwave.packing import fallback_plan, rank_rounds
+
+
+def epoch_seconds_by_type(
+    sizes: Sequence[int], samples_per_epoch: int, rates: Sequence[Mapping[int, float]]
+) -> np.ndarray:
+    """``(K, E)``: seconds of each profiled epoch on each type, ``ceil(S / b_e) / rate_t(b_e)``
+    at the epoch's planned batch size ``b_e`` (``inf`` where a rate is missing or 0: the job
+    cannot run that epoch there)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    iterations = -(-samples_per_epoch // sizes)
+    table = np.array([[float(by_size.get(int(b), 0.0)) for b in sizes] for by_size in rates])
+    with np.errstate(divide="ignore"):
+        return np.where(table > 0, iterations[None, :] / np.where(table > 0, table, 1.0), np.inf)
+
+
+def reference_type(epoch_s: np.ndarray) -> int:
+    """The type with the least total run time (first in cluster order on ties): the type the
+    simulator measured the job's profile on (``sim.loop.admitted_job``)."""
+    return int(np.argmin(epoch_s.sum(axis=1)))
+
+
+def slowdowns(epoch_s: np.ndarray, ref: int, progress: int) -> np.ndarray:
+    """``(K,)``: how many times longer the job's remaining epochs (``progress`` onwards, at their
+    planned batch sizes) take on each type than on its reference type; ``inf`` where it cannot
+    run. Once every epoch is done, the last epoch's ratio."""
+    start = min(max(progress, 0), epoch_s.shape[1] - 1)
+    rest = epoch_s[:, start:].sum(axis=1)
+    return rest / rest[ref]
+
+
+def typed_fair_share(slowdown: np.ndarray, counts: np.ndarray, num_jobs: int) -> np.ndarray:
+    """``(J,)``: each job's speed, relative to running alone on its reference type, when it holds
+    ``1/N`` of every type (Gavel's isolated split, as Shockwave's share ``min(1, G/N)`` is
+    undivided by gang width): ``x_t = G_t / N`` scaled so that ``sum_t x_t <= 1``, and the share
+    ``min(1, sum_t x_t / slowdown[j, t])`` over the types the job can run on. On one type this
+    is ``min(1, G / N)``."""
+    counts = np.asarray(counts, dtype=float)
+    x = counts / max(num_jobs, 1)
+    x = x / max(1.0, float(x.sum()))
+    with np.errstate(divide="ignore"):
+        speed = np.where(np.isfinite(slowdown), 1.0 / slowdown, 0.0)
+    return np.minimum(1.0, speed @ x)
+
+
+def home_asks(
+    slowdown: np.ndarray, remaining_s: np.ndarray, rounds: int, round_s: float
+) -> np.ndarray:
+    """``(J, K)``: the rounds job j asks of type t in the window, enough to finish there,
+    ``min(T, ceil(R_j slowdown[j, t] / Delta))`` (0 where it cannot run)."""
+    with np.errstate(invalid="ignore"):
+        need = np.ceil(np.asarray(remaining_s, dtype=float)[:, None] * slowdown / round_s)
+    return np.where(np.isfinite(slowdown), np.minimum(rounds, np.nan_to_num(need, posinf=rounds)),
+                    0).astype(np.int64)
+
+
+def home_types(
+    gains: np.ndarray, slowdown: np.ndarray, asks: np.ndarray, gpus: np.ndarray,
+    counts: np.ndarray, rounds: int,
+) -> np.ndarray:
+    """``(J,)``: the type each job plans on in this window, by Vogel's approximation method
+    for the transportation problem of jobs to types.
+
+    ``gains[j, t]``: the program's value per GPU-round of job j's ``asks[j, t]`` rounds on type
+    t (``-inf`` where it cannot run); type t offers ``G_t T`` GPU-rounds. Jobs are taken in
+    decreasing regret, the value a round loses when the job moves from its best type b to its
+    next fastest type s: ``gain_b (1 - slowdown_b / slowdown_s)`` (``gain_b`` when it can run on
+    one type only). The gains themselves compress speed differences (the log utility values
+    the first 20 % of progress most), so the regret is the speed lost, priced at the job's
+    value per round. Jobs that lose most choose first; each takes the type where the part of
+    its ask still on offer is worth most, ``gain[j, t] * min(ask, offer left)``, and uses up to
+    its ask of it; when no type has offer left, the least oversubscribed type (most offer left
+    relative to its size). So on a lightly loaded cluster every job plans on its best type, and
+    under load the jobs that lose least on a slower type are moved.
+    """
+    jobs = gains.shape[0]
+    best_type = np.argmax(gains, axis=1)
+    rows = np.arange(jobs)
+    best_gain = gains[rows, best_type]
+    others = np.where(np.arange(gains.shape[1])[None, :] == best_type[:, None], np.inf, slowdown)
+    next_slow = others.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lost = np.where(np.isfinite(next_slow), 1.0 - slowdown[rows, best_type] / next_slow, 1.0)
+    regret = best_gain * np.maximum(lost, 0.0)
+    wanted = np.asarray(gpus, dtype=float)[:, None] * asks
+    size = np.asarray(counts, dtype=float) * rounds
+    room = size.copy()
+    homes = np.zeros(jobs, dtype=np.int64)
+    for j in np.lexsort((np.arange(jobs), -regret)):
+        runnable = np.flatnonzero(np.isfinite(gains[j]))
+        expected = gains[j, runnable] * np.minimum(wanted[j, runnable],
+                                                   np.maximum(room[runnable], 0.0))
+        if expected.max() > 0:
+            home = runnable[np.argmax(expected)]
+        else:
+            home = runnable[np.argmax(room[runnable] / size[runnable])]
+        room[home] -= wanted[j, home]
+        homes[j] = home
+    return homes
+
+
+def rank_typed_rounds(
+    counts: np.ndarray, homes: np.ndarray, priorities: np.ndarray, gpus: np.ndarray,
+    type_counts: np.ndarray, rounds: int, memo: dict[tuple[int, bytes], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The re-ranking (``packing.rank_rounds``) type by type, each type's jobs on its
+    ``G_t`` GPUs. Returns the plan ``X[j, t]`` and, per type, the GPU-rounds that did not fit
+    (all 0: every count was placed). A job has one home type, so it never runs on two types
+    in one round. ``memo`` keeps each type's placement by its counts, so a re-solve that
+    changed one type's counts re-ranks that type only (the ranking is deterministic)."""
+    plan = np.zeros((len(counts), rounds), dtype=bool)
+    unplaced = np.zeros(len(type_counts), dtype=np.int64)
+    for t, size in enumerate(type_counts):
+        mine = np.where(homes == t, counts, 0)
+        if not mine.any():
+            continue
+        key = (t, mine.tobytes())
+        placed = None if memo is None else memo.get(key)
+        if placed is None:
+            placed, _ = rank_rounds(mine, priorities, gpus, int(size), rounds)
+            if memo is not None:
+                memo[key] = placed
+        plan |= placed
+        unplaced[t] = int(gpus @ (mine - placed.sum(axis=1)))
+    return plan, unplaced
+
+
+def typed_fallback_plan(
+    remaining_s: np.ndarray, priorities: np.ndarray, gpus: np.ndarray, homes: np.ndarray,
+    slowdown: np.ndarray, type_counts: np.ndarray, rounds: int, round_s: float,
+) -> np.ndarray:
+    """``packing.fallback_plan`` on each type for the jobs homed there, each asking the rounds
+    it needs to finish at its home type's speed."""
+    plan = np.zeros((len(gpus), rounds), dtype=bool)
+    for t, size in enumerate(type_counts):
+        mine = homes == t
+        if mine.any():
+            need = np.where(mine, remaining_s * slowdown, 0.0)
+            plan |= fallback_plan(need, priorities, gpus, int(size), rounds, round_s)
+    return plan
+
+
+def typed_schedules(
+    plan: np.ndarray, homes: np.ndarray, gpus: np.ndarray, remaining_s: np.ndarray,
+    slowdown: np.ndarray, type_counts: np.ndarray,
+) -> list[list[tuple[int, int]]]:
+    """Per round, ``(job, type)`` pairs: the planned jobs on their home type, then (work
+    conservation) the others in decreasing remaining time, each on its fastest type that still
+    has room for its gang (the planner's rule for a flat share)."""
+    by_remaining = np.argsort(-remaining_s, kind="stable")
+    preference = np.argsort(slowdown, axis=1, kind="stable")
+    schedules: list[list[tuple[int, int]]] = []
+    for t in range(plan.shape[1]):
+        chosen = plan[:, t]
+        pairs = [(int(j), int(homes[j])) for j in np.flatnonzero(chosen)]
+        free = np.asarray(type_counts, dtype=np.int64).copy()
+        for j, kind in pairs:
+            free[kind] -= gpus[j]
+        for j in by_remaining:
+            if chosen[j]:
+                continue
+            for kind in preference[j]:
+                if np.isfinite(slowdown[j, kind]) and gpus[j] <= free[kind]:
+                    pairs.append((int(j), int(kind)))
+                    free[kind] -= gpus[j]
+                    break
+        schedules.append(pairs)
+    return schedules
+
+
+def reference_samples(
+    timeline: Sequence[tuple[int, float, int]], round_s: float,
+    rates: Sequence[Mapping[int, float]], ref: int,
+) -> float:
+    """Samples the measured rounds would have processed on the reference type: each entry's
+    throughput is scaled by ``rate_ref(b) / rate_t(b)`` for the type t whose rate at batch size
+    b is closest to it (in ratio). The calibration compares them with the profile (measured on
+    the reference type), so a round on a slower type is not mistaken for a mis-profiled job."""
+    samples = 0.0
+    for _, throughput, batch_size in timeline:
+        scale = 1.0
+        ref_rate = rates[ref].get(batch_size, 0.0)
+        known = [r.get(batch_size, 0.0) for r in rates]
+        known = [r for r in known if r > 0]
+        if throughput > 0 and ref_rate > 0 and known:
+            nearest = min(known, key=lambda r: abs(np.log(throughput / r)))
+            scale = ref_rate / nearest
+        samples += throughput * scale * round_s * batch_size
+    return samples
