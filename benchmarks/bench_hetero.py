@@ -21,7 +21,10 @@ from shockwave.clusters import parse_cluster
 sys.path.insert(0, os.path.dirname(__file__))
 from results_file import cpu_name, replace_section  # noqa: E402
 
-POLICIES = ("fifo", "max_min_fairness", "min_total_duration", "gandiva_fair", "shockwave")
+POLICIES = ("fifo", "max_min_fairness", "min_total_duration", "gandiva_fair",
+            "finish_time_fairness", "max_sum_throughput", "allox", "shockwave",
+            "fifo_perf", "gandiva_fair_perf", "max_sum_throughput_perf", "max_min_fairness_perf",
+            "min_total_duration_perf", "finish_time_fairness_perf")
 HETERO = "v100:12,p100:12,k80:12"
 
 
