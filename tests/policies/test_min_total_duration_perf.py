@@ -12,6 +12,7 @@ from policy_helpers import J, make_view
 
 from shockwave.policies import make_policy
 from shockwave.policies.heterogeneous import (
+    TypedProgram,
     effective_throughputs,
     proportional_split,
     runnable_rates,
@@ -21,6 +22,7 @@ from shockwave.policies.min_total_duration import (
     HORIZON_TOLERANCE,
     MIN_HORIZON_S,
     MinTotalDuration,
+    bisect_horizon,
     min_horizon_s,
     min_total_duration_shares,
 )
@@ -28,6 +30,7 @@ from shockwave.policies.min_total_duration_perf import (
     MinTotalDurationPerf,
     min_total_duration_perf,
 )
+from shockwave.solver import InfeasibleError
 
 
 def _finish_s(x: np.ndarray, rates: np.ndarray, steps: np.ndarray) -> float:
@@ -113,3 +116,51 @@ def test_on_one_type_it_finds_the_homogeneous_horizon(problem, steps) -> None:
     rem = np.array(steps[: len(gpus)])
     horizon, _ = min_total_duration_perf(rates, gpus, counts, rem)
     assert horizon == min_horizon_s(rem, rates[:, 0], gpus, int(counts[0]))
+
+
+def _bisected_with_one_lp_per_step(
+    rates: np.ndarray, gpus: np.ndarray, counts: np.ndarray, steps: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The policy as it was before the replay: one feasibility LP per bisection step (the
+    oracle the two-LP replay must reproduce)."""
+    program = TypedProgram.build(rates, gpus, counts)
+    steps = np.where(program.runs_somewhere, np.asarray(steps, dtype=float), 0.0)
+    bound = np.flatnonzero(steps > 0)
+    weight = np.zeros_like(steps)
+    weight[bound] = 1.0 / steps[bound]
+    cost = -np.asarray(program.throughput_rows(weight).sum(axis=0)).ravel()
+    cost = cost / max(1e-300, float(np.abs(cost).max(initial=0.0)))
+    rows = program.throughput_rows(weight)[bound]
+
+    def attempt(horizon_s: float) -> np.ndarray | None:
+        try:
+            return program.unflatten(program.solve(cost, -horizon_s * rows, -np.ones(bound.size)))
+        except InfeasibleError:
+            return None
+
+    return bisect_horizon(attempt)
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem=typed_problems(), steps=steps_strategy)
+def test_the_replay_finds_what_one_lp_per_step_finds(problem, steps) -> None:
+    """Two LPs (the smallest horizon, then the shares at the replayed one) give exactly the
+    horizon and the shares of the bisection with one LP per step."""
+    rates, gpus, counts = problem
+    steps = np.resize(steps, rates.shape[0])
+    horizon, x = min_total_duration_perf(rates, gpus, counts, steps)
+    old_horizon, old_x = _bisected_with_one_lp_per_step(rates, gpus, counts, steps)
+    assert horizon == old_horizon
+    np.testing.assert_array_equal(x, old_x)
+
+
+@pytest.mark.parametrize(("rates", "steps"), [
+    (np.array([[3.0, 1.0], [1.0, 1.0]]), np.array([3000.0, 1500.0])),
+    (np.array([[0.0, 0.0], [0.0, 1.0]]), np.array([100.0, 500.0])),
+    (np.array([[2.0, 1.0], [4.0, 0.5]]), np.array([0.0, 0.0])),
+])
+def test_the_replay_on_the_hand_solved_cases(rates, steps) -> None:
+    got = min_total_duration_perf(rates, np.ones(2), np.array([1, 1]), steps)
+    want = _bisected_with_one_lp_per_step(rates, np.ones(2), np.array([1, 1]), steps)
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])

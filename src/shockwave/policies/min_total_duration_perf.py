@@ -5,8 +5,13 @@ constraints give every job
 
     sum_t rates[j, t] X[j, t] >= rem_j / T,
 
-and shares that achieve it. Each bisection step is one LP; on one type they decide exactly what
-the homogeneous policy's closed-form test decides, so both walk the same horizons.
+and shares that achieve it. A bisection step's LP is feasible exactly when T is at least
+``T* = 1 / y*``, ``y*`` the largest ``y`` with ``throughput(j, X) / rem_j >= y`` for every job (one
+LP), so the bisection is replayed against ``T >= T*`` and only its last horizon gets an LP (for the
+shares): two LPs instead of ~15, the same horizon and shares. Where a step lies within solver
+tolerance of ``T*`` (or that last LP is infeasible) it bisects with one LP per step as the
+reference does. On one type the steps decide exactly what the homogeneous policy's closed-form
+test decides, so both walk the same horizons.
 
 Tie-break: the reference's feasibility LP has a constant objective (any feasible point). Ours
 maximises ``sum_j throughput(j, X) / rem_j``, the summed rate at which jobs work off what they
@@ -20,7 +25,7 @@ Fallback: the isolated split when a solve fails.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -31,6 +36,10 @@ from shockwave.solver import InfeasibleError
 
 if TYPE_CHECKING:
     from shockwave.policies.base import ClusterView, Shares, TypedShares
+
+_REPLAY_MARGIN = 1e-6
+"""How close (relative) to the exact smallest horizon a bisection step may lie before the replay
+defers to the LP-per-step bisection (solver tolerances are ~1e-9 relative here)."""
 
 
 def min_total_duration_perf(
@@ -59,7 +68,52 @@ def min_total_duration_perf(
         except InfeasibleError:
             return None
 
+    shortcut = _replayed_horizon(program, rows)
+    if shortcut is not None:
+        found = attempt(shortcut)
+        if found is not None:
+            return shortcut, found
     return bisect_horizon(attempt)
+
+
+def _replayed_horizon(program: TypedProgram, rows: Any) -> float | None:
+    """The horizon :func:`bisect_horizon` ends on, found with one LP instead of one per step, or
+    ``None`` when that shortcut cannot be trusted.
+
+    Feasibility of a horizon T (rows ``throughput(j, X) T / rem_j >= 1``) is monotone in T: it
+    holds exactly when ``T >= T* = 1 / y*``, ``y*`` the largest ``y`` with
+    ``throughput(j, X) / rem_j >= y`` for every job, one LP. The bisection's path depends only on
+    those yes/no answers, so it is replayed here against ``T >= T*``. Where a step lies within
+    ``_REPLAY_MARGIN`` (relative) of ``T*``, a solver's tolerance could answer either way there, so
+    the caller bisects with LPs as before; it does too if the last LP, at the horizon returned,
+    turns out infeasible."""
+    from scipy import sparse
+
+    t_star = 0.0  # no job with work left: every horizon is feasible
+    if rows.shape[0] > 0:
+        cost = np.zeros(program.size + 1)
+        cost[-1] = -1.0
+        a = sparse.hstack([-rows, np.ones((rows.shape[0], 1))], format="csr")
+        try:
+            y = float(program.solve(cost, a, np.zeros(rows.shape[0]), extra_vars=1)[-1])
+        except SolverError:
+            return None
+        if not (np.isfinite(y) and y > 0):
+            return None
+        t_star = 1.0 / y
+    close = False
+
+    def oracle(horizon_s: float) -> bool | None:
+        nonlocal close
+        if abs(horizon_s - t_star) <= _REPLAY_MARGIN * t_star:
+            close = True
+        return True if horizon_s >= t_star else None
+
+    try:
+        horizon, _ = bisect_horizon(oracle)
+    except SolverError:
+        return None
+    return None if close else horizon
 
 
 class MinTotalDurationPerf(MinTotalDuration):
