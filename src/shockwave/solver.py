@@ -97,6 +97,65 @@ def solve_lp(
     raise SolverError(f"LP with {c.size} variables failed: {res.message}")
 
 
+def solve_lp_triplets(
+    c: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    values: np.ndarray,
+    b_ub: np.ndarray,
+    *,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+) -> Solution:
+    """Minimise ``c @ x`` subject to ``A x <= b_ub`` and ``lower <= x <= upper``, ``A`` given
+    as (row, column, value) triplets without duplicates: :func:`solve_lp` without SciPy's
+    wrapping (``linprog``'s checks and conversions cost twice HiGHS's own run on the small LPs of
+    the heterogeneity-aware policies), straight to ``highspy`` with the options ``linprog`` sets
+    (presolve on, dual simplex, no output). The same errors as :func:`solve_lp`.
+    """
+    from highspy import _core
+
+    c = np.asarray(c, dtype=float)
+    n, m = c.size, int(np.asarray(b_ub).size)
+    rows = np.asarray(rows, dtype=np.int32)
+    cols = np.asarray(cols, dtype=np.int32)
+    order = np.lexsort((rows, cols))
+    lp = _core.HighsLp()
+    lp.num_col_, lp.num_row_ = n, m
+    lp.col_cost_ = c
+    lp.col_lower_ = np.asarray(lower, dtype=float)
+    lp.col_upper_ = np.asarray(upper, dtype=float)
+    lp.row_lower_ = np.full(m, -np.inf)
+    lp.row_upper_ = np.asarray(b_ub, dtype=float)
+    matrix = lp.a_matrix_
+    matrix.format_ = _core.MatrixFormat.kColwise
+    matrix.num_col_, matrix.num_row_ = n, m
+    matrix.start_ = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))]).astype(np.int32)
+    matrix.index_ = rows[order]
+    matrix.value_ = np.asarray(values, dtype=float)[order]
+    highs = _core._Highs()
+    for option, value in (("output_flag", False), ("presolve", "on"),
+                          ("time_limit", float(time_limit_s)), ("simplex_strategy", 1)):
+        highs.setOptionValue(option, value)
+    if highs.passModel(lp) == _core.HighsStatus.kError:
+        raise SolverError(f"LP with {n} variables was rejected by HiGHS")
+    highs.run()
+    status = highs.getModelStatus()
+    done = _core.HighsModelStatus
+    if status == done.kOptimal:
+        x = np.asarray(highs.getSolution().col_value, dtype=float)
+        return Solution(x, float(c @ x), True)
+    message = highs.modelStatusToString(status)
+    if status in (done.kInfeasible, done.kModelError):
+        raise InfeasibleError(f"LP with {n} variables is infeasible: {message}")
+    if status == done.kUnbounded:
+        raise SolverError(f"LP with {n} variables is unbounded: {message}")
+    if status in (done.kTimeLimit, done.kIterationLimit):
+        raise SolverError(f"LP with {n} variables hit the {time_limit_s:g} s time limit")
+    raise SolverError(f"LP with {n} variables failed: {message}")
+
+
 def find_feasible(
     a_ub: Matrix,
     b_ub: np.ndarray,

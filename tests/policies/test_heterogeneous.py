@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hetero_helpers import TJ, typed_view
+from hetero_helpers import TJ, typed_problems, typed_view
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
 
 from shockwave.policies.heterogeneous import (
     TypedInputs,
@@ -19,6 +22,7 @@ from shockwave.policies.heterogeneous import (
     runnable_rates,
     spread,
 )
+from shockwave.solver import InfeasibleError, solve_lp
 
 
 def test_a_gang_wider_than_a_type_cannot_run_there() -> None:
@@ -107,3 +111,41 @@ def test_a_program_without_runnable_pairs_has_only_the_zero_point() -> None:
     assert program.unflatten(np.zeros(0)).tolist() == [[0.0, 0.0]]
     with pytest.raises(InfeasibleError):
         program.solve(np.zeros(0), np.zeros((1, 0)), np.array([-1.0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem=typed_problems(), seed=st.integers(0, 2**32 - 1))
+def test_the_direct_highs_path_solves_what_linprog_solves(problem, seed) -> None:
+    """``TypedProgram.solve`` (HiGHS straight through highspy) reaches linprog's optimum on a
+    max-min LP over the base constraints, and both call the same LP infeasible."""
+    rates, gpus, counts = problem
+    program = TypedProgram.build(rates, gpus, counts)
+    if program.size == 0:
+        return
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.1, 10.0, rates.shape[0])
+    active = np.flatnonzero(program.runs_somewhere)
+    level = program.throughput_rows(scale)[active]
+    a = sparse.hstack([-level, np.ones((active.size, 1))], format="csr")
+    cost = np.zeros(program.size + 1)
+    cost[-1] = -1.0
+    v = program.solve(cost, a, np.zeros(active.size), extra_vars=1)
+    m, k = rates.shape
+    pairs = np.arange(program.size)
+    base = sparse.csr_array((np.concatenate([np.ones(program.size), program.gpus[program.job_of]]),
+                             (np.concatenate([program.job_of, m + program.type_of]),
+                              np.concatenate([pairs, pairs]))), shape=(m + k, program.size + 1))
+    full = sparse.vstack([base, a], format="csr")
+    b = np.concatenate([np.ones(m), program.counts, np.zeros(active.size)])
+    upper = np.concatenate([np.ones(program.size), [np.inf]])
+    want = solve_lp(cost, a_ub=full, b_ub=b, bounds=(0.0, upper))
+    assert cost @ v == pytest.approx(want.objective, rel=1e-9, abs=1e-12)
+    assert np.all(full @ v <= b + 1e-7)
+    # Asking every job for more than its best type alone could give: infeasible either way.
+    too_much = -np.full(active.size, 1.01) * (scale[active] * program.rates[active].max(axis=1))
+    with pytest.raises(InfeasibleError):
+        program.solve(np.zeros(program.size), -level, too_much)
+    with pytest.raises(InfeasibleError):
+        solve_lp(np.zeros(program.size), a_ub=sparse.vstack([base[:, :-1], -level]),
+                 b_ub=np.concatenate([np.ones(m), program.counts, too_much]),
+                 bounds=(0.0, np.ones(program.size)))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shockwave.model import JobId
-from shockwave.solver import InfeasibleError, solve_lp
+from shockwave.solver import InfeasibleError, solve_lp_triplets
 
 if TYPE_CHECKING:
     from shockwave.policies.base import ClusterView, TypedShares
@@ -133,16 +133,13 @@ class TypedProgram:
         shape = (self.rates.shape[0], self.size)
         return sparse.csr_array((values, (self.job_of, np.arange(self.size))), shape=shape)
 
-    def _base_rows(self, extra_vars: int) -> tuple[Any, np.ndarray]:
-        from scipy import sparse
-
-        m, k = self.rates.shape
+    def _base_triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The base rows as (row, column, value) triplets, and their right-hand side."""
+        m, _ = self.rates.shape
         pairs = np.arange(self.size)
-        rows = np.concatenate([self.job_of, m + self.type_of])
-        values = np.concatenate([np.ones(self.size), self.gpus[self.job_of]])
-        a = sparse.csr_array((values, (rows, np.concatenate([pairs, pairs]))),
-                             shape=(m + k, self.size + extra_vars))
-        return a, np.concatenate([np.ones(m), self.counts])
+        return (np.concatenate([self.job_of, m + self.type_of]), np.concatenate([pairs, pairs]),
+                np.concatenate([np.ones(self.size), self.gpus[self.job_of]]),
+                np.concatenate([np.ones(m), self.counts]))
 
     def solve(
         self,
@@ -154,19 +151,25 @@ class TypedProgram:
     ) -> np.ndarray:
         """Minimise ``cost @ v`` over ``v = (pairs, extra)`` subject to the base constraints and
         ``a_extra v <= b_extra``; extra variables are ``>= 0``. Raises ``SolverError`` (or its
-        ``InfeasibleError``) as :func:`shockwave.solver.solve_lp` does."""
+        ``InfeasibleError``) as :func:`shockwave.solver.solve_lp` does; solved by
+        :func:`shockwave.solver.solve_lp_triplets` (HiGHS without SciPy's wrapping)."""
         if self.size + extra_vars == 0:  # nothing can run: only X = 0, if the rows allow it
             if b_extra is not None and np.any(np.asarray(b_extra) < 0):
                 raise InfeasibleError("no job can run on any GPU type")
             return np.zeros(0)
-        from scipy import sparse
-
-        a, b = self._base_rows(extra_vars)
+        rows, cols, values, b = self._base_triplets()
         if a_extra is not None:
-            a = sparse.vstack([a, sparse.csr_array(a_extra)], format="csr")
+            from scipy import sparse
+
+            extra = sparse.coo_array(a_extra)
+            rows = np.concatenate([rows, b.size + np.asarray(extra.coords[0])])
+            cols = np.concatenate([cols, np.asarray(extra.coords[1])])
+            values = np.concatenate([values, np.asarray(extra.data, dtype=float)])
             b = np.concatenate([b, np.asarray(b_extra, dtype=float)])
+        n = self.size + extra_vars
         upper = np.concatenate([np.ones(self.size), np.full(extra_vars, np.inf)])
-        return solve_lp(np.asarray(cost, dtype=float), a_ub=a, b_ub=b, bounds=(0.0, upper)).x
+        return solve_lp_triplets(np.asarray(cost, dtype=float), rows, cols, values, b,
+                                 lower=np.zeros(n), upper=upper).x
 
     def unflatten(self, v: np.ndarray) -> np.ndarray:
         """The pair variables of ``v`` as a feasible ``(m, k)`` share matrix."""
