@@ -149,3 +149,19 @@ def test_the_direct_highs_path_solves_what_linprog_solves(problem, seed) -> None
         solve_lp(np.zeros(program.size), a_ub=sparse.vstack([base[:, :-1], -level]),
                  b_ub=np.concatenate([np.ones(m), program.counts, too_much]),
                  bounds=(0.0, np.ones(program.size)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem=typed_problems(), seed=st.integers(0, 2**32 - 1))
+def test_throughput_triplets_are_the_sparse_rows(problem, seed) -> None:
+    rates, gpus, counts = problem
+    program = TypedProgram.build(rates, gpus, counts)
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.1, 10.0, rates.shape[0])
+    jobs = np.flatnonzero(rng.random(rates.shape[0]) < 0.7)
+    rows, cols, values = program.throughput_triplets(scale, jobs)
+    want = program.throughput_rows(scale)[jobs].toarray()
+    got = np.zeros((jobs.size, program.size))
+    got[rows, cols] = values
+    np.testing.assert_array_equal(got, want)
+    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == rows.size

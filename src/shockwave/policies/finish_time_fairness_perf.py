@@ -29,7 +29,7 @@ convex: the reference's SOCP raises a DCPError), or when a solve fails.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -70,23 +70,26 @@ def _needs(rho: float, steps: np.ndarray, since: np.ndarray, den: np.ndarray) ->
     return np.where(steps > 0, need, 0.0)
 
 
-def _relative_rows(program: TypedProgram, need: np.ndarray) -> tuple[np.ndarray, Any]:
+def _relative_rows(
+    program: TypedProgram, need: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The jobs with a need, and the rows ``throughput(j, X) / need_j`` (so that every
-    constraint reads ``>= 1``: the solver's absolute tolerance becomes relative to each need)."""
+    constraint reads ``>= 1``: the solver's absolute tolerance becomes relative to each need), as
+    (row, column, value) triplets."""
     bound = np.flatnonzero(need > 0)
     weight = np.zeros_like(need)
     weight[bound] = 1.0 / need[bound]
-    return bound, program.throughput_rows(weight)[bound]
+    return bound, program.throughput_triplets(weight, bound)
 
 
 def _best_factor(program: TypedProgram, need: np.ndarray) -> tuple[float, np.ndarray]:
     """The largest ``s`` such that some shares give every job ``s * need_j``, and those shares."""
-    from scipy import sparse
-
-    bound, rows = _relative_rows(program, need)
+    bound, (rows, cols, values) = _relative_rows(program, need)
     cost = np.zeros(program.size + 1)
     cost[-1] = -1.0
-    a = sparse.hstack([-rows, np.ones((bound.size, 1))], format="csr")
+    level = np.arange(bound.size)  # + s in every row
+    a = (np.concatenate([rows, level]), np.concatenate([cols, np.full(bound.size, program.size)]),
+         np.concatenate([-values, np.ones(bound.size)]))
     v = program.solve(cost, a, np.zeros(bound.size), extra_vars=1)
     return float(v[-1]), program.unflatten(v)
 
@@ -94,10 +97,11 @@ def _best_factor(program: TypedProgram, need: np.ndarray) -> tuple[float, np.nda
 def _most_efficient(program: TypedProgram, need: np.ndarray) -> np.ndarray | None:
     """Among shares giving every job its need, those maximising ``sum_j throughput / need_j``;
     ``None`` if the solver finds none."""
-    bound, rows = _relative_rows(program, need)
-    cost = -np.asarray(rows.sum(axis=0)).ravel()
+    bound, (rows, cols, values) = _relative_rows(program, need)
+    cost = np.zeros(program.size)
+    cost[cols] = -values  # one job per pair: each column's sum is its one entry
     try:
-        return program.unflatten(program.solve(cost, -rows, -np.ones(bound.size)))
+        return program.unflatten(program.solve(cost, (rows, cols, -values), -np.ones(bound.size)))
     except InfeasibleError:
         return None
 

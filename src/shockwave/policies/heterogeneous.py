@@ -133,6 +133,20 @@ class TypedProgram:
         shape = (self.rates.shape[0], self.size)
         return sparse.csr_array((values, (self.job_of, np.arange(self.size))), shape=shape)
 
+    def throughput_triplets(
+        self, scale: np.ndarray, jobs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`throughput_rows` ``(scale)[jobs]`` (``jobs`` increasing) as (row, column,
+        value) triplets, row i for ``jobs[i]``, without building a sparse matrix: the same values
+        in the same places."""
+        jobs = np.asarray(jobs, dtype=np.intp)
+        position = np.full(self.rates.shape[0], -1, dtype=np.intp)
+        position[jobs] = np.arange(jobs.size)
+        keep = np.flatnonzero(position[self.job_of] >= 0)
+        owner = self.job_of[keep]
+        values = self.rates[owner, self.type_of[keep]] * np.asarray(scale, dtype=float)[owner]
+        return position[owner], keep, values
+
     def _base_triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The base rows as (row, column, value) triplets, and their right-hand side."""
         m, _ = self.rates.shape
@@ -150,7 +164,8 @@ class TypedProgram:
         extra_vars: int = 0,
     ) -> np.ndarray:
         """Minimise ``cost @ v`` over ``v = (pairs, extra)`` subject to the base constraints and
-        ``a_extra v <= b_extra``; extra variables are ``>= 0``. Raises ``SolverError`` (or its
+        ``a_extra v <= b_extra`` (a matrix, or its (row, column, value) triplets without
+        duplicates); extra variables are ``>= 0``. Raises ``SolverError`` (or its
         ``InfeasibleError``) as :func:`shockwave.solver.solve_lp` does; solved by
         :func:`shockwave.solver.solve_lp_triplets` (HiGHS without SciPy's wrapping)."""
         if self.size + extra_vars == 0:  # nothing can run: only X = 0, if the rows allow it
@@ -158,7 +173,12 @@ class TypedProgram:
                 raise InfeasibleError("no job can run on any GPU type")
             return np.zeros(0)
         rows, cols, values, b = self._base_triplets()
-        if a_extra is not None:
+        if isinstance(a_extra, tuple):  # (row, column, value) triplets
+            rows = np.concatenate([rows, b.size + np.asarray(a_extra[0])])
+            cols = np.concatenate([cols, np.asarray(a_extra[1])])
+            values = np.concatenate([values, np.asarray(a_extra[2], dtype=float)])
+            b = np.concatenate([b, np.asarray(b_extra, dtype=float)])
+        elif a_extra is not None:
             from scipy import sparse
 
             extra = sparse.coo_array(a_extra)

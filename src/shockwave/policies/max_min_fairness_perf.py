@@ -71,18 +71,19 @@ def max_min_fairness_perf_shares(
     active = np.flatnonzero(scale > 0)
     if active.size == 0:
         return program.unflatten(np.zeros(program.size))
-    from scipy import sparse
-
-    level = program.throughput_rows(scale)[active]
+    rows, cols, values = program.throughput_triplets(scale, active)
     # First LP over (X, z): maximise z subject to z <= scale_j throughput(j, X).
-    rows = sparse.hstack([-level, np.ones((active.size, 1))], format="csr")
+    z = np.arange(active.size)
+    first_rows = (np.concatenate([rows, z]), np.concatenate([cols, np.full(z.size, program.size)]),
+                  np.concatenate([-values, np.ones(z.size)]))
     cost = np.zeros(program.size + 1)
     cost[-1] = -1.0
-    first = program.solve(cost, rows, np.zeros(active.size), extra_vars=1)
+    first = program.solve(cost, first_rows, np.zeros(active.size), extra_vars=1)
     floor = first[-1] * (1.0 - LEVEL_SLACK)
+    total = np.zeros(program.size)
+    total[cols] = -values  # one job per pair: each column's sum is its one entry
     try:
-        best = program.solve(-np.asarray(level.sum(axis=0)).ravel(), -level,
-                             np.full(active.size, -floor))
+        best = program.solve(total, (rows, cols, -values), np.full(active.size, -floor))
     except SolverError:
         best = first
     return program.unflatten(best)

@@ -25,7 +25,7 @@ Fallback: the isolated split when a solve fails.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -56,19 +56,21 @@ def min_total_duration_perf(
     bound = np.flatnonzero(steps > 0)
     weight = np.zeros_like(steps)
     weight[bound] = 1.0 / steps[bound]
-    cost = -np.asarray(program.throughput_rows(weight).sum(axis=0)).ravel()
+    rows, cols, values = program.throughput_triplets(weight, bound)
+    cost = np.zeros(program.size)
+    cost[cols] = -values  # one job per pair: each column's sum is its one entry
     cost = cost / max(1e-300, float(np.abs(cost).max(initial=0.0)))
     # Rows throughput(j, X) T / rem_j >= 1: the solver's absolute tolerance is then relative to
     # each job's need, however small.
-    rows = program.throughput_rows(weight)[bound]
 
     def attempt(horizon_s: float) -> np.ndarray | None:
         try:
-            return program.unflatten(program.solve(cost, -horizon_s * rows, -np.ones(bound.size)))
+            return program.unflatten(program.solve(cost, (rows, cols, -horizon_s * values),
+                                                   -np.ones(bound.size)))
         except InfeasibleError:
             return None
 
-    shortcut = _replayed_horizon(program, rows)
+    shortcut = _replayed_horizon(program, (rows, cols, values), bound.size)
     if shortcut is not None:
         found = attempt(shortcut)
         if found is not None:
@@ -76,7 +78,9 @@ def min_total_duration_perf(
     return bisect_horizon(attempt)
 
 
-def _replayed_horizon(program: TypedProgram, rows: Any) -> float | None:
+def _replayed_horizon(
+    program: TypedProgram, rows: tuple[np.ndarray, np.ndarray, np.ndarray], num_rows: int
+) -> float | None:
     """The horizon :func:`bisect_horizon` ends on, found with one LP instead of one per step, or
     ``None`` when that shortcut cannot be trusted.
 
@@ -87,15 +91,16 @@ def _replayed_horizon(program: TypedProgram, rows: Any) -> float | None:
     ``_REPLAY_MARGIN`` (relative) of ``T*``, a solver's tolerance could answer either way there, so
     the caller bisects with LPs as before; it does too if the last LP, at the horizon returned,
     turns out infeasible."""
-    from scipy import sparse
-
     t_star = 0.0  # no job with work left: every horizon is feasible
-    if rows.shape[0] > 0:
+    if num_rows > 0:
         cost = np.zeros(program.size + 1)
         cost[-1] = -1.0
-        a = sparse.hstack([-rows, np.ones((rows.shape[0], 1))], format="csr")
+        r, c, v = rows
+        y_rows = np.arange(num_rows)
+        a = (np.concatenate([r, y_rows]), np.concatenate([c, np.full(num_rows, program.size)]),
+             np.concatenate([-v, np.ones(num_rows)]))
         try:
-            y = float(program.solve(cost, a, np.zeros(rows.shape[0]), extra_vars=1)[-1])
+            y = float(program.solve(cost, a, np.zeros(num_rows), extra_vars=1)[-1])
         except SolverError:
             return None
         if not (np.isfinite(y) and y > 0):
