@@ -6,10 +6,10 @@ policy for each simulation."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -64,6 +64,9 @@ from shockwave.policies.shockwave.typed import (
     typed_fallback_plan,
     typed_schedules,
 )
+
+_P = TypeVar("_P")
+"""What a plan is: the rounds ``X[j, t]``, with each job's home type on several GPU types."""
 
 REPACK_ATTEMPTS = 3  # level searches per plan when the counts cannot all be packed
 HETERO_MODES: tuple[str, ...] = ("aware", "agnostic")
@@ -332,11 +335,13 @@ class ShockwavePolicy:
 
     # -- the program and its fallbacks ---------------------------------------------------------
 
-    def _solve(self, est: _Estimates) -> np.ndarray:
-        """The plan ``X[j, t]``: the finish-time program if it can be feasible, else the relaxed
-        program, else (no incumbent within the time limit) the greedy fallback."""
+    def _cascade(self, est: _Estimates, plan_with: Callable[[np.ndarray, np.ndarray | None], _P | None],
+                 fallback: Callable[[np.ndarray], _P]) -> _P:
+        """The finish-time program if it can be feasible, else the relaxed program, else (no
+        incumbent within the time limit) the greedy fallback; ``plan_with(priorities,
+        min_progress)`` solves and packs one program, ``fallback(priorities)`` is the last
+        resort. One type or several, the cascade and its counters are the same."""
         plan, cfg = est.plan, self.config
-        ones = np.ones(plan.num_jobs)
         window_end = est.now_s + cfg.future_rounds * plan.round_s
         min_progress = finish_time_min_progress(
             plan, est.fair_finish_s, est.share, window_end, cfg.rho_max, est.origin_s
@@ -344,48 +349,40 @@ class ShockwavePolicy:
         if min_progress is None:
             self.stats.precheck_infeasible += 1
         else:
-            placed = self._plan_with(plan, ones, min_progress)
+            placed = plan_with(np.ones(plan.num_jobs), min_progress)
             if placed is not None:
                 self.stats.feasible += 1
                 return placed
         priorities = self._priorities(est)
-        placed = self._plan_with(plan, priorities, None)
+        placed = plan_with(priorities, None)
         if placed is not None:
             self.stats.relaxed += 1
             return placed
         self.stats.fallback += 1
-        return fallback_plan(
-            plan.remaining_s, priorities, plan.gpus, plan.num_gpus, plan.rounds, plan.round_s
-        )
+        return fallback(priorities)
+
+    def _solve(self, est: _Estimates) -> np.ndarray:
+        """The plan ``X[j, t]`` on one GPU type (``_cascade``)."""
+        plan = est.plan
+        return self._cascade(
+            est, lambda weights, floor: self._plan_with(plan, weights, floor),
+            lambda priorities: fallback_plan(plan.remaining_s, priorities, plan.gpus,
+                                             plan.num_gpus, plan.rounds, plan.round_s))
 
     def _solve_typed(self, est: _Estimates) -> tuple[np.ndarray, np.ndarray]:
-        """``_solve`` on several GPU types: the plan ``X[j, t]`` and each job's home type, from
-        the typed finish-time program if it can be feasible, else the typed relaxed program,
-        else the greedy fallback on the home types."""
-        plan, cfg = est.plan, self.config
-        ones = np.ones(plan.num_jobs)
-        window_end = est.now_s + cfg.future_rounds * plan.round_s
-        min_progress = finish_time_min_progress(
-            plan, est.fair_finish_s, est.share, window_end, cfg.rho_max, est.origin_s
-        )
-        if min_progress is None:
-            self.stats.precheck_infeasible += 1
-        else:
-            placed = self._plan_typed_with(est, ones, min_progress)
-            if placed is not None:
-                self.stats.feasible += 1
-                return placed
-        priorities = self._priorities(est)
-        placed = self._plan_typed_with(est, priorities, None)
-        if placed is not None:
-            self.stats.relaxed += 1
-            return placed
-        self.stats.fallback += 1
-        assert est.slowdown is not None and est.type_counts is not None
-        homes = self._homes(est, priorities)
-        slow = est.slowdown[np.arange(plan.num_jobs), homes]
-        return typed_fallback_plan(plan.remaining_s, priorities, plan.gpus, homes, slow,
-                                   est.type_counts, plan.rounds, plan.round_s), homes
+        """``_solve`` on several GPU types: the plan ``X[j, t]`` and each job's home type; the
+        greedy fallback runs on the home types."""
+        plan = est.plan
+
+        def fallback(priorities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            assert est.slowdown is not None and est.type_counts is not None
+            homes = self._homes(est, priorities)
+            slow = est.slowdown[np.arange(plan.num_jobs), homes]
+            return typed_fallback_plan(plan.remaining_s, priorities, plan.gpus, homes, slow,
+                                       est.type_counts, plan.rounds, plan.round_s), homes
+
+        return self._cascade(
+            est, lambda weights, floor: self._plan_typed_with(est, weights, floor), fallback)
 
     def _homes(self, est: _Estimates, priorities: np.ndarray) -> np.ndarray:
         assert est.slowdown is not None and est.type_counts is not None
