@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sim_strategies import THROUGHPUTS, traces
 
 from shockwave import JobSpec, make_sim_config, simulate
 from shockwave.errors import InputError
@@ -19,14 +20,8 @@ from shockwave.policies.base import ClusterView
 from shockwave.sim.progress import RoundRunner
 from shockwave.traces.trace import from_jobs
 from shockwave.workload.adaptation import load_workload_facts
-from shockwave.workload.throughput import load_throughputs
 
-THROUGHPUTS = load_throughputs()
 FACTS = load_workload_facts()
-TEMPLATES = [
-    ("ResNet-18", 32), ("ResNet-18", 128), ("ResNet-50", 32), ("ResNet-50", 64),
-    ("Transformer", 32), ("LM", 5), ("LM", 20), ("Recommendation", 512), ("Recommendation", 4096),
-]
 POLICIES = ["fifo", "max_min_fairness", "gandiva_fair", "shockwave", "min_total_duration"]
 TYPES = ["v100", "p100", "k80"]
 
@@ -40,23 +35,6 @@ def clusters(draw) -> Cluster:
         groups.append((gpu_type, per_server * draw(st.integers(min_value=1, max_value=3)),
                        per_server))
     return Cluster.of_types(groups)
-
-
-@st.composite
-def traces(draw, widest: int) -> list[JobSpec]:
-    n = draw(st.integers(min_value=1, max_value=7))
-    jobs, arrival = [], 0.0
-    for job_id in range(n):
-        model, bs = draw(st.sampled_from(TEMPLATES))
-        gpus = 1 if model == "Recommendation" else draw(
-            st.sampled_from([w for w in (1, 1, 2, 4) if w <= widest]))
-        rate = THROUGHPUTS.lookup(model, bs, gpus)
-        duration = draw(st.integers(min_value=30, max_value=1200))
-        mode = draw(st.sampled_from(["static", "accordion", "gns"]))
-        arrival += draw(st.sampled_from([0.0, 7.0, 60.0, 500.0, 3000.0]))
-        jobs.append(JobSpec(job_id, model, bs, gpus, mode, total_steps=max(1, int(duration * rate)),
-                            arrival_s=arrival, duration_s=duration))
-    return jobs
 
 
 class Watching:
@@ -91,7 +69,8 @@ def _rate(spec: JobSpec, batch_size: int, gpu_type: str) -> float:
 @given(data=st.data(), cluster=clusters())
 @pytest.mark.parametrize("policy_name", POLICIES)
 def test_random_heterogeneous_runs_keep_gangs_on_one_type_and_finish(policy_name, data, cluster):
-    jobs = data.draw(traces(max(count for _, count, _ in cluster.groups)))
+    jobs = data.draw(traces(max_jobs=7, widest=max(count for _, count, _ in cluster.groups),
+                                max_duration_s=1200))
     assume(_runnable(cluster, jobs))
     specs = {job.job_id: job for job in jobs}
     policy = Watching(make_policy(policy_name))

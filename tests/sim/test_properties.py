@@ -5,36 +5,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sim_strategies import THROUGHPUTS, traces
 
 from shockwave import Cluster, JobSpec, make_sim_config, simulate
 from shockwave.sim.batch_size import exclusive_run_time_s
 from shockwave.sim.state import JobState
 from shockwave.workload.adaptation import build_profile
-from shockwave.workload.throughput import load_throughputs
 
-THROUGHPUTS = load_throughputs()
-TEMPLATES = [
-    ("ResNet-18", 32), ("ResNet-18", 128), ("ResNet-50", 32), ("ResNet-50", 64),
-    ("Transformer", 32), ("LM", 5), ("LM", 20), ("Recommendation", 512), ("Recommendation", 4096),
-]
 POLICIES = ["fifo", "gandiva_fair", "isolated", "max_min_fairness", "allox",
             "min_total_duration", "max_sum_throughput", "finish_time_fairness"]
-
-
-@st.composite
-def traces(draw):
-    n = draw(st.integers(min_value=1, max_value=8))
-    jobs, arrival = [], 0.0
-    for job_id in range(n):
-        model, bs = draw(st.sampled_from(TEMPLATES))
-        gpus = 1 if model == "Recommendation" else draw(st.sampled_from([1, 1, 2, 4]))
-        rate = THROUGHPUTS.lookup(model, bs, gpus)
-        duration = draw(st.integers(min_value=30, max_value=1500))
-        mode = draw(st.sampled_from(["static", "accordion", "gns"]))
-        arrival += draw(st.sampled_from([0.0, 7.0, 60.0, 500.0, 3000.0]))
-        jobs.append(JobSpec(job_id, model, bs, gpus, mode, total_steps=max(1, int(duration * rate)),
-                            arrival_s=arrival, duration_s=duration))
-    return jobs
 
 
 def _exclusive_s(spec: JobSpec) -> float:
