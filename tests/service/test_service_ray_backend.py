@@ -40,9 +40,10 @@ from shockwave.service.backends.base import AttemptExit, AttemptSpec, Handle  # 
 from shockwave.service.config import Settings  # noqa: E402
 from shockwave.workloads import spec_path  # noqa: E402
 
-EPOCHS = 6
-"""About 2 s of training for the 2-rank digits gang (unloaded): long enough to be stopped
-mid-way (a stop reaches it within 2 s of its first heartbeat)."""
+EPOCHS = 16
+"""About 5 s of training for the 2-rank digits gang on an idle machine. It must outlast its
+stop, which can take 2 s from the first heartbeat: 6 epochs (about 2 s) sometimes finished
+before the move on a quiet machine, and there was nothing to resume."""
 GPUS_PER_NODE = 2
 
 
