@@ -114,46 +114,137 @@ def solve_lp_triplets(
     the heterogeneity-aware policies), straight to ``highspy`` with the options ``linprog`` sets
     (presolve on, dual simplex, no output). The same errors as :func:`solve_lp`.
     """
-    from highspy import _core
+    return LpModel(c, rows, cols, values, b_ub, lower=lower, upper=upper,
+                   time_limit_s=time_limit_s).solve()
 
-    c = np.asarray(c, dtype=float)
-    n, m = c.size, int(np.asarray(b_ub).size)
-    rows = np.asarray(rows, dtype=np.int32)
-    cols = np.asarray(cols, dtype=np.int32)
-    order = np.lexsort((rows, cols))
-    lp = _core.HighsLp()
-    lp.num_col_, lp.num_row_ = n, m
-    lp.col_cost_ = c
-    lp.col_lower_ = np.asarray(lower, dtype=float)
-    lp.col_upper_ = np.asarray(upper, dtype=float)
-    lp.row_lower_ = np.full(m, -np.inf)
-    lp.row_upper_ = np.asarray(b_ub, dtype=float)
-    matrix = lp.a_matrix_
-    matrix.format_ = _core.MatrixFormat.kColwise
-    matrix.num_col_, matrix.num_row_ = n, m
-    matrix.start_ = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))]).astype(np.int32)
-    matrix.index_ = rows[order]
-    matrix.value_ = np.asarray(values, dtype=float)[order]
-    highs = _core._Highs()
-    for option, value in (("output_flag", False), ("presolve", "on"),
-                          ("time_limit", float(time_limit_s)), ("simplex_strategy", 1)):
-        highs.setOptionValue(option, value)
-    if highs.passModel(lp) == _core.HighsStatus.kError:
-        raise SolverError(f"LP with {n} variables was rejected by HiGHS")
-    highs.run()
-    status = highs.getModelStatus()
-    done = _core.HighsModelStatus
-    if status == done.kOptimal:
-        x = np.asarray(highs.getSolution().col_value, dtype=float)
-        return Solution(x, float(c @ x), True)
-    message = highs.modelStatusToString(status)
-    if status in (done.kInfeasible, done.kModelError):
-        raise InfeasibleError(f"LP with {n} variables is infeasible: {message}")
-    if status == done.kUnbounded:
-        raise SolverError(f"LP with {n} variables is unbounded: {message}")
-    if status in (done.kTimeLimit, done.kIterationLimit):
-        raise SolverError(f"LP with {n} variables hit the {time_limit_s:g} s time limit")
-    raise SolverError(f"LP with {n} variables failed: {message}")
+
+BASIC = 1
+"""HiGHS's basis status of a basic variable or row (``HighsBasisStatus.kBasic``); ``0`` is a
+variable nonbasic at its lower bound, ``2`` nonbasic at its upper bound (a ``<=`` row's slack at
+its right-hand side); HiGHS also uses ``3`` (a free variable at zero) and ``4`` (nonbasic)."""
+AT_LOWER, AT_UPPER = 0, 2
+
+
+class LpModel:
+    """An LP ``min c @ x``, ``A x <= b_ub``, ``lower <= x <= upper`` (``A`` as (row, column,
+    value) triplets without duplicates) held in one HiGHS instance, so that it can be changed
+    (costs, bounds, coefficients) and solved again from the basis of its last solve: the
+    dual simplex then needs a few iterations where a cold solve needs a hundred.
+
+    A basis can also be given (:meth:`warm_start`), e.g. one carried over from a similar LP; any
+    basis is only a starting point, so every solve ends at an optimum of the LP as it stands
+    (when the optimum is not unique, which one may depend on the start).
+    """
+
+    def __init__(
+        self,
+        c: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        values: np.ndarray,
+        b_ub: np.ndarray,
+        *,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    ) -> None:
+        from highspy import _core
+
+        self._core = _core
+        c = np.asarray(c, dtype=float)
+        n, m = c.size, int(np.asarray(b_ub).size)
+        rows = np.asarray(rows, dtype=np.int32)
+        cols = np.asarray(cols, dtype=np.int32)
+        order = np.lexsort((rows, cols))
+        starts = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))]).astype(np.int32)
+        model = (n, m, int(rows.size), int(_core.MatrixFormat.kColwise),
+                 int(_core.ObjSense.kMinimize), 0.0, c, np.asarray(lower, dtype=float),
+                 np.asarray(upper, dtype=float), np.full(m, -np.inf), np.asarray(b_ub, dtype=float),
+                 starts, rows[order], np.asarray(values, dtype=float)[order],
+                 np.zeros(n, dtype=np.int32))  # integrality: every column continuous
+        self.num_cols, self.num_rows = n, m
+        self._cost = c.copy()
+        self._time_limit_s = float(time_limit_s)
+        self._highs = _core._Highs()
+        for option, value in (("output_flag", False), ("presolve", "on"),
+                              ("time_limit", self._time_limit_s), ("simplex_strategy", 1)):
+            self._highs.setOptionValue(option, value)
+        if self._highs.passModel(*model) == _core.HighsStatus.kError:
+            raise SolverError(f"LP with {n} variables was rejected by HiGHS")
+
+    def solve(self) -> Solution:
+        """Solve from the current basis (none: a cold solve). The errors of :func:`solve_lp`."""
+        n = self.num_cols
+        self._highs.run()
+        status = self._highs.getModelStatus()
+        done = self._core.HighsModelStatus
+        if status == done.kOptimal:
+            x = np.asarray(self._highs.getSolution().col_value, dtype=float)
+            return Solution(x, float(self._cost @ x), True)
+        message = self._highs.modelStatusToString(status)
+        if status in (done.kInfeasible, done.kModelError):
+            raise InfeasibleError(f"LP with {n} variables is infeasible: {message}")
+        if status == done.kUnbounded:
+            raise SolverError(f"LP with {n} variables is unbounded: {message}")
+        if status in (done.kTimeLimit, done.kIterationLimit):
+            raise SolverError(f"LP with {n} variables hit the {self._time_limit_s:g} s time limit")
+        raise SolverError(f"LP with {n} variables failed: {message}")
+
+    def set_costs(self, c: np.ndarray) -> None:
+        """Replace the objective ``c`` (all columns)."""
+        self._cost = np.asarray(c, dtype=float).copy()
+        self._highs.changeColsCost(self.num_cols, np.arange(self.num_cols, dtype=np.int32),
+                                   self._cost)
+
+    def set_bounds(self, col: int, lower: float, upper: float) -> None:
+        """Replace one column's bounds."""
+        self._highs.changeColBounds(int(col), float(lower), float(upper))
+
+    def set_coefficients(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
+        """Replace entries of ``A`` (each (row, column) an entry of the model or a new one)."""
+        change = self._highs.changeCoeff
+        for r, c, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(),
+                           np.asarray(values, dtype=float).tolist(), strict=True):
+            change(r, c, v)
+
+    def row_duals(self) -> np.ndarray:
+        """The rows' dual values at the last optimum (HiGHS's sign: ``<= 0`` for a binding
+        ``<=`` row of a minimisation)."""
+        return np.asarray(self._highs.getSolution().row_dual, dtype=float)
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray]:
+        """The statuses of the columns and the rows after the last solve (``BASIC``,
+        ``AT_LOWER``, ``AT_UPPER``, as small integers)."""
+        basis = self._highs.getBasis()
+        return (np.array([s.value for s in basis.col_status], dtype=np.int8),
+                np.array([s.value for s in basis.row_status], dtype=np.int8))
+
+    def warm_start(self, col_status: np.ndarray, row_status: np.ndarray) -> bool:
+        """Start the next solve from the given statuses. A basis must have as many basic
+        entries as there are rows; statuses carried over from another LP may not, so missing
+        ones are made up with basic rows (slacks) and surplus basic columns become nonbasic at
+        their lower bound, in index order. HiGHS repairs a singular basis itself. Returns
+        whether HiGHS took the basis (if not, the next solve is cold)."""
+        col_status = np.asarray(col_status, dtype=np.int8).copy()
+        row_status = np.asarray(row_status, dtype=np.int8).copy()
+        excess = int((col_status == BASIC).sum() + (row_status == BASIC).sum()) - self.num_rows
+        if excess < 0:
+            make_basic = np.flatnonzero(row_status != BASIC)[:-excess]
+            row_status[make_basic] = BASIC
+        elif excess > 0:
+            make_nonbasic = np.flatnonzero(col_status == BASIC)[:excess]
+            col_status[make_nonbasic] = AT_LOWER
+        core = self._core
+        kinds = core.HighsBasisStatus
+        status_of = [kinds.kLower, kinds.kBasic, kinds.kUpper, kinds.kZero, kinds.kNonbasic]
+        basis = core.HighsBasis()
+        basis.col_status = [status_of[s] for s in col_status.tolist()]
+        basis.row_status = [status_of[s] for s in row_status.tolist()]
+        basis.valid = True
+        if self._highs.setBasis(basis) == core.HighsStatus.kError:
+            self._highs.clearSolver()
+            return False
+        return True
 
 
 def find_feasible(

@@ -100,7 +100,7 @@ def test_the_policy_is_max_min_fairness_on_one_type() -> None:
 
 
 def test_a_failed_solve_falls_back_to_the_isolated_split(monkeypatch) -> None:
-    def fail(*args):
+    def fail(*args, **kwargs):
         raise SolverError("time limit")
 
     monkeypatch.setattr(module, "max_min_fairness_perf_shares", fail)

@@ -145,13 +145,22 @@ def _bisected_with_one_lp_per_step(
 @given(problem=typed_problems(), steps=steps_strategy)
 def test_the_replay_finds_what_one_lp_per_step_finds(problem, steps) -> None:
     """Two LPs (the smallest horizon, then the shares at the replayed one) give exactly the
-    horizon and the shares of the bisection with one LP per step."""
+    horizon of the bisection with one LP per step, and shares as good by its tie-break: every
+    job meets the horizon and the summed ``throughput / rem`` is the same optimum (the shares
+    themselves may be another optimal vertex where the optimum is not unique)."""
     rates, gpus, counts = problem
     steps = np.resize(steps, rates.shape[0])
     horizon, x = min_total_duration_perf(rates, gpus, counts, steps)
     old_horizon, old_x = _bisected_with_one_lp_per_step(rates, gpus, counts, steps)
     assert horizon == old_horizon
-    np.testing.assert_array_equal(x, old_x)
+    runnable = TypedProgram.build(rates, gpus, counts).rates
+    rem = np.where(runnable.max(axis=1) > 0, steps, 0.0)
+    work = effective_throughputs(runnable, x) * horizon
+    assert np.all(work >= rem * (1 - 1e-6))
+    weight = np.divide(1.0, rem, out=np.zeros_like(rem), where=rem > 0)
+    tie_break = (weight * effective_throughputs(runnable, x)).sum()
+    old_tie_break = (weight * effective_throughputs(runnable, old_x)).sum()
+    assert tie_break == pytest.approx(old_tie_break, rel=1e-6)
 
 
 @pytest.mark.parametrize(("rates", "steps"), [

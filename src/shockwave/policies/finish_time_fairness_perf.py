@@ -14,9 +14,10 @@ Here it is solved with LPs, to the same optimum: ``rho_j`` falls as the job's ef
 grows, so a ratio ``rho`` is attainable iff some X within the base constraints gives every job
 ``throughput(j, X) >= need_j(rho) = rem_j / (rho (C_j + rem_j / thr_iso_j) - t_j)``, linear for
 a fixed ``rho``. Rather than bisecting on that yes/no test, each LP finds the largest factor by
-which all jobs can exceed their needs at the best ratio found so far; its answer gives both a
-better ratio and a lower bound (:func:`finish_time_fairness_perf_shares`), and the bracket closes
-to a relative ``RHO_TOLERANCE`` in a few LPs.
+which all jobs can exceed their needs at a ratio; its answer gives a ratio achieved, a lower
+bound, and (from its duals) a Newton step toward the optimum
+(:func:`finish_time_fairness_perf_shares`): the bracket closes to a relative ``RHO_TOLERANCE``
+in ~4 LPs.
 
 Tie-break: a last LP, at the optimal ratio, maximises ``sum_j throughput(j, X) / need_j`` (each
 job's speed relative to what the ratio requires of it), so that jobs off the bottleneck use what
@@ -29,6 +30,7 @@ convex: the reference's SOCP raises a DCPError), or when a solve fails.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -37,6 +39,8 @@ from shockwave.errors import SolverError
 from shockwave.model import JobId
 from shockwave.policies.finish_time_fairness import FinishTimeFairness
 from shockwave.policies.heterogeneous import (
+    BasisMemory,
+    LevelProgram,
     TypedInputs,
     TypedProgram,
     effective_throughputs,
@@ -70,40 +74,12 @@ def _needs(rho: float, steps: np.ndarray, since: np.ndarray, den: np.ndarray) ->
     return np.where(steps > 0, need, 0.0)
 
 
-def _relative_rows(
-    program: TypedProgram, need: np.ndarray
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The jobs with a need, and the rows ``throughput(j, X) / need_j`` (so that every
-    constraint reads ``>= 1``: the solver's absolute tolerance becomes relative to each need), as
-    (row, column, value) triplets."""
-    bound = np.flatnonzero(need > 0)
-    weight = np.zeros_like(need)
-    weight[bound] = 1.0 / need[bound]
-    return bound, program.throughput_triplets(weight, bound)
-
-
-def _best_factor(program: TypedProgram, need: np.ndarray) -> tuple[float, np.ndarray]:
-    """The largest ``s`` such that some shares give every job ``s * need_j``, and those shares."""
-    bound, (rows, cols, values) = _relative_rows(program, need)
-    cost = np.zeros(program.size + 1)
-    cost[-1] = -1.0
-    level = np.arange(bound.size)  # + s in every row
-    a = (np.concatenate([rows, level]), np.concatenate([cols, np.full(bound.size, program.size)]),
-         np.concatenate([-values, np.ones(bound.size)]))
-    v = program.solve(cost, a, np.zeros(bound.size), extra_vars=1)
-    return float(v[-1]), program.unflatten(v)
-
-
-def _most_efficient(program: TypedProgram, need: np.ndarray) -> np.ndarray | None:
-    """Among shares giving every job its need, those maximising ``sum_j throughput / need_j``;
-    ``None`` if the solver finds none."""
-    bound, (rows, cols, values) = _relative_rows(program, need)
-    cost = np.zeros(program.size)
-    cost[cols] = -values  # one job per pair: each column's sum is its one entry
-    try:
-        return program.unflatten(program.solve(cost, (rows, cols, -values), -np.ones(bound.size)))
-    except InfeasibleError:
-        return None
+def _scales(rho: float, steps: np.ndarray, since: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``1 / need_j(rho)`` for the jobs with steps left, 0 for the others (no row): the level
+    program's rows then read ``throughput(j, X) / need_j >= s``, each relative to its need, so
+    that the solver's absolute tolerance is relative too."""
+    need = _needs(rho, steps, since, den)
+    return np.divide(1.0, need, out=np.zeros_like(need), where=need > 0)
 
 
 def finish_time_fairness_perf_shares(
@@ -113,19 +89,27 @@ def finish_time_fairness_perf_shares(
     steps: np.ndarray,
     since: np.ndarray,
     den: np.ndarray,
+    *,
+    ids: tuple[JobId, ...] | None = None,
+    memory: BasisMemory | None = None,
 ) -> np.ndarray:
     """Shares ``X[j, t]`` minimising ``max_j (since_j + steps_j / throughput(j, X)) / den_j``
     under the base constraints; ``den`` must be positive.
 
-    Each step solves, at the best ratio ``rho`` found so far, the LP for the largest factor
-    ``s`` by which every job can exceed its need ``rem_j / (rho den_j - t_j)``. Its shares
-    achieve a ratio no larger than ``rho`` (the new upper bound), and since no shares give every
-    job more than ``s`` times its need, some job's ratio is at least
-    ``rho / s + (1 - 1/s) t_j / den_j`` under any shares: the smallest of these over the jobs is
-    a lower bound. Stepping from the best ratio (a Dinkelbach-style scheme, safeguarded by
-    bisection steps when it slows down) closes the bracket to ``RHO_TOLERANCE`` in a few LPs;
-    with every ``t_j = 0`` in one. Should ``_MAX_STEPS`` LPs not close it, the best shares found
-    are returned (feasible, within the bracket).
+    Each step solves, at a ratio ``rho``, the LP for the largest factor ``f(rho)`` by which
+    every job can exceed its need ``rem_j / (rho den_j - t_j)``
+    (:class:`~shockwave.policies.heterogeneous.LevelProgram`, one HiGHS model re-solved from
+    its last basis). Its shares give an upper bound, the ratio they achieve. Since no shares
+    give every job more than ``f`` times its need, some job's ratio is at least
+    ``rho / f + (1 - 1/f) t_j / den_j`` under any shares: the smallest of these is a lower bound
+    (above ``rho`` when ``f < 1``). The next ``rho`` is a Newton step on ``f(rho) = 1``, with
+    ``f'(rho) = f * sum_j w_j den_j / (rho den_j - t_j)`` from the LP's duals ``w`` (normalised
+    to sum 1; the envelope theorem), kept inside the bracket and at least half a tolerance above
+    its lower end so that a step can also close it from above; a step that would leave the
+    bracket bisects instead. The bracket closes to a relative ``RHO_TOLERANCE`` in ~4 LPs (with
+    every ``t_j = 0``, in 1). Should ``_MAX_STEPS`` LPs not close it, the best shares found are
+    returned (feasible, within the bracket). Given the jobs' ``ids`` and a ``memory``, the first
+    LP starts from the last call's basis.
 
     Raises:
         SolverError: a job with steps left can run on no type, or an LP fails.
@@ -138,32 +122,45 @@ def finish_time_fairness_perf_shares(
         lo = float(((since + np.where(steps > 0, steps / fastest, 0.0)) / den).max())
     best = isolated_perf_shares(rates, gpus, counts)
     hi = float(finish_time_ratios(program.rates, best, steps, since, den).max())
-    bound = steps > 0
-    rho, width = hi, hi - lo
-    for _ in range(_MAX_STEPS):
-        if hi - lo <= RHO_TOLERANCE * hi or not bound.any():
+    if not np.any(steps > 0):
+        return best
+    rho = hi
+    levels = LevelProgram(program, _scales(rho, steps, since, den), ids=ids, memory=memory)
+    jobs = levels.jobs
+    for step in range(_MAX_STEPS):
+        if hi - lo <= RHO_TOLERANCE * hi:
             break
-        factor, found = _best_factor(program, _needs(rho, steps, since, den))
-        if factor > 0:
-            floor = rho / factor + (1.0 - 1.0 / factor) * since[bound] / den[bound]
-            lo = max(lo, float(floor.min()))
+        if step > 0:
+            levels.rescale(_scales(rho, steps, since, den))
+        factor, v = levels.max_level()
+        found = levels.shares(v)
         achieved = float(finish_time_ratios(program.rates, found, steps, since, den).max())
         if achieved < hi:
             best, hi = found, achieved
-        # The step from the best ratio converges fast but can crawl; a step from the middle
-        # halves the bracket at least (a factor below 1 there proves the middle unattainable).
-        rho = hi if hi - lo <= width / 2 else (lo + hi) / 2
-        width = hi - lo
-    efficient = _most_efficient(program, _needs(hi, steps, since, den))
-    return best if efficient is None else efficient
+        if factor > 0:
+            floor = rho / factor + (1.0 - 1.0 / factor) * since[jobs] / den[jobs]
+            lo = max(lo, float(floor.min()))
+        weights = levels.level_duals()
+        slope = factor * float((weights * den[jobs] / (rho * den[jobs] - since[jobs])).sum())
+        newton = rho - (factor - 1.0) / slope if slope > 0 else hi
+        newton = max(newton, lo + 0.5 * RHO_TOLERANCE * hi)
+        rho = newton if lo < newton < hi else (lo + hi) / 2
+    # Tie-break: at the optimal ratio, the most efficient shares (every row >= 1).
+    levels.rescale(_scales(hi, steps, since, den))
+    try:
+        return levels.shares(levels.most_efficient(1.0))
+    except InfeasibleError:
+        return best
 
 
+@dataclass
 class FinishTimeFairnessPerf(FinishTimeFairness):
     """Heterogeneity-aware finish-time fairness; on a one-type cluster, exactly
     :class:`~shockwave.policies.finish_time_fairness.FinishTimeFairness` (flat shares). The
     accumulated isolated time is the same state either way."""
 
     name: ClassVar[str] = "finish_time_fairness_perf"
+    _basis: BasisMemory = field(default_factory=BasisMemory, repr=False)
 
     def _isolated_throughputs(self, view: ClusterView) -> dict[JobId, float]:
         if not view.cluster.is_heterogeneous:
@@ -186,7 +183,8 @@ class FinishTimeFairnessPerf(FinishTimeFairness):
             return inputs.isolated()
         try:
             x = finish_time_fairness_perf_shares(
-                inputs.rates, inputs.gpus, inputs.counts, steps, since, den)
+                inputs.rates, inputs.gpus, inputs.counts, steps, since, den,
+                ids=inputs.ids, memory=self._basis)
         except SolverError:
             return inputs.isolated()
         return inputs.shares(x)

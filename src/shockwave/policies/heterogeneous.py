@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shockwave.model import JobId
-from shockwave.solver import InfeasibleError, solve_lp_triplets
+from shockwave.solver import AT_LOWER, BASIC, InfeasibleError, LpModel, solve_lp_triplets
 
 if TYPE_CHECKING:
     from shockwave.policies.base import ClusterView, TypedShares
@@ -196,6 +196,154 @@ class TypedProgram:
         x = np.zeros_like(self.rates)
         x[self.job_of, self.type_of] = np.asarray(v, dtype=float)[: self.size]
         return clip_feasible(x, self.gpus, self.counts)
+
+
+class BasisMemory:
+    """The basis a policy's last :class:`LevelProgram` ended on, by label (a job's pair
+    columns and rows keep their labels from one allocation to the next), so that the next
+    allocation's LP starts from it: between two allocations a job or two arrive or finish, and
+    the dual simplex needs a handful of iterations from there instead of ~90 from scratch.
+
+    It only chooses the starting point: each solve still ends at an optimum of its own LP. Where
+    that optimum is not unique, which one is found can depend on the start, so a policy's
+    answers depend on its history of allocations (deterministically: the same inputs in the same
+    order give the same shares)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[np.ndarray, np.ndarray, LpModel] | None = None
+
+    def remember(self, col_labels: np.ndarray, row_labels: np.ndarray, model: LpModel) -> None:
+        """Keep ``model``, whose basis (read when next recalled) is the one to start from."""
+        self._last = (col_labels, row_labels, model)
+
+    def recall(self, col_labels: np.ndarray, row_labels: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The remembered statuses of these labels; a new column starts nonbasic at its lower
+        bound (0), a new row basic (its slack), as in a cold start. ``None`` before the first
+        :meth:`remember`."""
+        if self._last is None:
+            return None
+        old_cols, old_rows, model = self._last
+        col_status, row_status = model.basis()
+        return (_carry(old_cols, col_status, col_labels, AT_LOWER),
+                _carry(old_rows, row_status, row_labels, BASIC))
+
+
+def _carry(old_labels: np.ndarray, old_status: np.ndarray, labels: np.ndarray,
+           default: int) -> np.ndarray:
+    """``old_status`` of each of ``labels`` (``default`` for a label not in ``old_labels``)."""
+    status = np.full(labels.size, default, dtype=np.int8)
+    if old_labels.size == 0:
+        return status
+    order = np.argsort(old_labels, kind="stable")
+    at = np.minimum(np.searchsorted(old_labels[order], labels), old_labels.size - 1)
+    found = old_labels[order[at]] == labels
+    status[found] = old_status[order[at[found]]]
+    return status
+
+
+class LevelProgram:
+    """Gavel's base constraints, a level variable ``L`` and, for every job with ``scale_j > 0``,
+    the row ``scale_j * throughput(j, X) >= L``: the one LP shape behind three aware policies.
+
+    * :meth:`max_level`: the largest ``L`` (max-min fairness's level with ``scale`` its
+      normalisation; OSSP's ``1 / T*`` with ``scale = 1 / rem``; Themis's factor over the needs
+      with ``scale = 1 / need``);
+    * :meth:`most_efficient`: with ``L >= floor``, shares maximising ``sum_j scale_j
+      throughput(j, X)``: every policy's tie-break, solved from the basis :meth:`max_level` left;
+    * :meth:`rescale`: new scales for the same jobs (Themis's next ratio), solved from the last
+      basis again. Row j is held as ``base_j throughput(j, X) >= (base_j / scale_j) L`` with
+      ``base`` the first scales, so a rescale changes one coefficient per job (``L``'s).
+
+    One HiGHS model serves every solve of an allocation, and, given a :class:`BasisMemory` and
+    the jobs' ids, the first solve starts from the last allocation's basis. Jobs with
+    ``scale_j <= 0`` get no row (nothing is asked of them).
+    """
+
+    def __init__(self, program: TypedProgram, scale: np.ndarray, *,
+                 ids: tuple[JobId, ...] | None = None, memory: BasisMemory | None = None) -> None:
+        self.program = program
+        self.jobs = np.flatnonzero(np.asarray(scale, dtype=float) > 0)
+        self._scale = self._base = np.asarray(scale, dtype=float)
+        rows, cols, values = program.throughput_triplets(self._scale, self.jobs)
+        base_rows, base_cols, base_values, b = program._base_triplets()
+        n, level = program.size + 1, program.size
+        # the level rows' pair entries: model row, column, and the rate the scale multiplies
+        self._entries = (b.size + rows, cols, program.rates[program.job_of[cols],
+                                                            program.type_of[cols]])
+        self._entry_job = self.jobs[rows]
+        z = np.arange(self.jobs.size)
+        self._level_entries = (b.size + z, np.full(z.size, level))
+        self._model = LpModel(
+            np.zeros(n),
+            np.concatenate([base_rows, b.size + rows, b.size + z]),
+            np.concatenate([base_cols, cols, np.full(z.size, level)]),
+            np.concatenate([base_values, -values, np.ones(z.size)]),
+            np.concatenate([b, np.zeros(z.size)]),
+            lower=np.zeros(n), upper=np.concatenate([np.ones(program.size), [np.inf]]))
+        self._carried: tuple[np.ndarray, np.ndarray] | None = None
+        if memory is not None and ids is not None:
+            labels = self._basis_labels(np.asarray(ids, dtype=np.int64))
+            self._carried = memory.recall(*labels)
+            memory.remember(*labels, self._model)
+
+    def _basis_labels(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Labels that name the same column or row in every allocation: a pair by (job id,
+        type), ``L`` alone; a job's base row, its level row, a type's row (distinct residues
+        modulo 4, so no two kinds collide)."""
+        program, k = self.program, self.program.counts.size
+        cols = np.concatenate([(ids[program.job_of] * k + program.type_of) * 2, [1]])
+        rows = np.concatenate([ids * 4, np.arange(k) * 4 + 2, ids[self.jobs] * 4 + 1])
+        return cols, rows
+
+    def _solve(self) -> np.ndarray:
+        if self._carried is not None:  # the first solve starts from the last allocation's basis
+            self._model.warm_start(*self._carried)
+            self._carried = None
+        return self._model.solve().x
+
+    def max_level(self) -> tuple[float, np.ndarray]:
+        """The largest level and shares achieving it (the pair values); ``inf`` and no shares
+        when no job has a row. Raises ``SolverError`` as :func:`~shockwave.solver.solve_lp`."""
+        if self.jobs.size == 0:
+            return float("inf"), np.zeros(self.program.size)
+        cost = np.zeros(self.program.size + 1)
+        cost[-1] = -1.0
+        self._model.set_costs(cost)
+        self._model.set_bounds(self.program.size, 0.0, np.inf)
+        v = self._solve()
+        return float(v[-1]), v[: self.program.size]
+
+    def most_efficient(self, floor: float) -> np.ndarray:
+        """Shares (pair values) maximising ``sum_j scale_j throughput(j, X)`` with every row's
+        ``scale_j throughput(j, X) >= floor``. Raises ``InfeasibleError`` when no shares reach
+        the floor, ``SolverError`` as :meth:`max_level`."""
+        cost = np.zeros(self.program.size + 1)
+        _, cols, rates = self._entries
+        cost[cols] = -rates * self._scale[self._entry_job]  # one job per pair column
+        cost /= max(1e-300, float(np.abs(cost).max(initial=0.0)))
+        self._model.set_costs(cost)
+        self._model.set_bounds(self.program.size, float(floor), np.inf)
+        return self._solve()[: self.program.size]
+
+    def rescale(self, scale: np.ndarray) -> None:
+        """New scales for the jobs with rows (each still positive): the same rows with new
+        coefficients, solved next from the last basis."""
+        self._scale = np.asarray(scale, dtype=float)
+        self._model.set_coefficients(*self._level_entries,
+                                     self._base[self.jobs] / self._scale[self.jobs])
+
+    def level_duals(self) -> np.ndarray:
+        """After :meth:`max_level`: the level rows' dual values, normalised to sum 1 (each
+        job's weight in the level's sensitivity; all 0 if no row binds)."""
+        duals = -self._model.row_duals()[self._model.num_rows - self.jobs.size:]
+        duals = duals * self._base[self.jobs] / self._scale[self.jobs]  # rows as scale_j-rows
+        total = float(duals.sum())
+        return duals / total if total > 0 else np.zeros_like(duals)
+
+    def shares(self, v: np.ndarray) -> np.ndarray:
+        """Pair values as a feasible ``(m, k)`` share matrix."""
+        return self.program.unflatten(v)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,10 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from shockwave.errors import SolverError
+from shockwave.model import JobId
 from shockwave.policies.heterogeneous import (
+    BasisMemory,
+    LevelProgram,
     TypedInputs,
     TypedProgram,
     effective_throughputs,
@@ -58,32 +61,30 @@ def normalised_level_scale(
 
 
 def max_min_fairness_perf_shares(
-    rates: np.ndarray, gpus: np.ndarray, counts: np.ndarray, weights: np.ndarray
+    rates: np.ndarray,
+    gpus: np.ndarray,
+    counts: np.ndarray,
+    weights: np.ndarray,
+    *,
+    ids: tuple[JobId, ...] | None = None,
+    memory: BasisMemory | None = None,
 ) -> np.ndarray:
     """Shares ``X[j, t]`` that maximise ``min_j scale_j * throughput(j, X)`` (scale from
     :func:`normalised_level_scale`) under the base constraints, the most efficient such optimum.
+    Given the jobs' ``ids`` and a ``memory``, the LP starts from the last call's basis
+    (:class:`~shockwave.policies.heterogeneous.LevelProgram`).
 
     Raises:
         SolverError: the first LP fails (time limit, numerical trouble).
     """
     program = TypedProgram.build(rates, gpus, counts)
     scale = normalised_level_scale(rates, gpus, counts, weights)
-    active = np.flatnonzero(scale > 0)
-    if active.size == 0:
+    levels = LevelProgram(program, scale, ids=ids, memory=memory)
+    if levels.jobs.size == 0:
         return program.unflatten(np.zeros(program.size))
-    rows, cols, values = program.throughput_triplets(scale, active)
-    # First LP over (X, z): maximise z subject to z <= scale_j throughput(j, X).
-    z = np.arange(active.size)
-    first_rows = (np.concatenate([rows, z]), np.concatenate([cols, np.full(z.size, program.size)]),
-                  np.concatenate([-values, np.ones(z.size)]))
-    cost = np.zeros(program.size + 1)
-    cost[-1] = -1.0
-    first = program.solve(cost, first_rows, np.zeros(active.size), extra_vars=1)
-    floor = first[-1] * (1.0 - LEVEL_SLACK)
-    total = np.zeros(program.size)
-    total[cols] = -values  # one job per pair: each column's sum is its one entry
+    level, first = levels.max_level()
     try:
-        best = program.solve(total, (rows, cols, -values), np.full(active.size, -floor))
+        best = levels.most_efficient(level * (1.0 - LEVEL_SLACK))
     except SolverError:
         best = first
     return program.unflatten(best)
@@ -95,13 +96,17 @@ class MaxMinFairnessPerf(MaxMinFairness):
 
     name: ClassVar[str] = "max_min_fairness_perf"
 
+    def __init__(self) -> None:
+        self._basis = BasisMemory()
+
     def allocate(self, view: ClusterView) -> Shares | TypedShares:
         if not view.jobs or not view.cluster.is_heterogeneous:
             return super().allocate(view)
         inputs = TypedInputs.of(view)
         weights = np.array([view.jobs[j].spec.priority_weight for j in inputs.ids], dtype=float)
         try:
-            x = max_min_fairness_perf_shares(inputs.rates, inputs.gpus, inputs.counts, weights)
+            x = max_min_fairness_perf_shares(inputs.rates, inputs.gpus, inputs.counts, weights,
+                                             ids=inputs.ids, memory=self._basis)
         except SolverError:
             return inputs.isolated()
         return inputs.shares(x)

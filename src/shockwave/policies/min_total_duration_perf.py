@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from shockwave.errors import SolverError
-from shockwave.policies.heterogeneous import TypedInputs, TypedProgram
+from shockwave.model import JobId
+from shockwave.policies.heterogeneous import (
+    BasisMemory,
+    LevelProgram,
+    TypedInputs,
+    TypedProgram,
+)
 from shockwave.policies.min_total_duration import MinTotalDuration, bisect_horizon
 from shockwave.solver import InfeasibleError
 
@@ -43,34 +49,36 @@ defers to the LP-per-step bisection (solver tolerances are ~1e-9 relative here).
 
 
 def min_total_duration_perf(
-    rates: np.ndarray, gpus: np.ndarray, counts: np.ndarray, steps: np.ndarray
+    rates: np.ndarray,
+    gpus: np.ndarray,
+    counts: np.ndarray,
+    steps: np.ndarray,
+    *,
+    ids: tuple[JobId, ...] | None = None,
+    memory: BasisMemory | None = None,
 ) -> tuple[float, np.ndarray]:
     """The bisected horizon T (s) and shares ``X[j, t]`` with
-    ``throughput(j, X) >= steps_j / T`` for every job that can run somewhere.
+    ``throughput(j, X) >= steps_j / T`` for every job that can run somewhere. Both LPs are one
+    :class:`~shockwave.policies.heterogeneous.LevelProgram` with rows
+    ``throughput(j, X) / rem_j >= y``: ``y* = 1 / T*`` is its largest level, and the shares at a
+    horizon T are its most efficient point with ``y >= 1 / T``. Given the jobs' ``ids`` and a
+    ``memory``, the first LP starts from the last call's basis.
 
     Raises:
         SolverError: an LP fails otherwise than by being infeasible.
     """
     program = TypedProgram.build(rates, gpus, counts)
     steps = np.where(program.runs_somewhere, np.asarray(steps, dtype=float), 0.0)
-    bound = np.flatnonzero(steps > 0)
-    weight = np.zeros_like(steps)
-    weight[bound] = 1.0 / steps[bound]
-    rows, cols, values = program.throughput_triplets(weight, bound)
-    cost = np.zeros(program.size)
-    cost[cols] = -values  # one job per pair: each column's sum is its one entry
-    cost = cost / max(1e-300, float(np.abs(cost).max(initial=0.0)))
-    # Rows throughput(j, X) T / rem_j >= 1: the solver's absolute tolerance is then relative to
-    # each job's need, however small.
+    scale = np.divide(1.0, steps, out=np.zeros_like(steps), where=steps > 0)
+    levels = LevelProgram(program, scale, ids=ids, memory=memory)
 
     def attempt(horizon_s: float) -> np.ndarray | None:
         try:
-            return program.unflatten(program.solve(cost, (rows, cols, -horizon_s * values),
-                                                   -np.ones(bound.size)))
+            return levels.shares(levels.most_efficient(1.0 / horizon_s))
         except InfeasibleError:
             return None
 
-    shortcut = _replayed_horizon(program, (rows, cols, values), bound.size)
+    shortcut = _replayed_horizon(levels)
     if shortcut is not None:
         found = attempt(shortcut)
         if found is not None:
@@ -78,9 +86,7 @@ def min_total_duration_perf(
     return bisect_horizon(attempt)
 
 
-def _replayed_horizon(
-    program: TypedProgram, rows: tuple[np.ndarray, np.ndarray, np.ndarray], num_rows: int
-) -> float | None:
+def _replayed_horizon(levels: LevelProgram) -> float | None:
     """The horizon :func:`bisect_horizon` ends on, found with one LP instead of one per step, or
     ``None`` when that shortcut cannot be trusted.
 
@@ -92,15 +98,9 @@ def _replayed_horizon(
     the caller bisects with LPs as before; it does too if the last LP, at the horizon returned,
     turns out infeasible."""
     t_star = 0.0  # no job with work left: every horizon is feasible
-    if num_rows > 0:
-        cost = np.zeros(program.size + 1)
-        cost[-1] = -1.0
-        r, c, v = rows
-        y_rows = np.arange(num_rows)
-        a = (np.concatenate([r, y_rows]), np.concatenate([c, np.full(num_rows, program.size)]),
-             np.concatenate([-v, np.ones(num_rows)]))
+    if levels.jobs.size > 0:
         try:
-            y = float(program.solve(cost, a, np.zeros(num_rows), extra_vars=1)[-1])
+            y, _ = levels.max_level()
         except SolverError:
             return None
         if not (np.isfinite(y) and y > 0):
@@ -127,13 +127,17 @@ class MinTotalDurationPerf(MinTotalDuration):
 
     name: ClassVar[str] = "min_total_duration_perf"
 
+    def __init__(self) -> None:
+        self._basis = BasisMemory()
+
     def allocate(self, view: ClusterView) -> Shares | TypedShares:
         if not view.jobs or not view.cluster.is_heterogeneous:
             return super().allocate(view)
         inputs = TypedInputs.of(view)
         steps = np.array([view.jobs[j].remaining_steps for j in inputs.ids], dtype=float)
         try:
-            _, x = min_total_duration_perf(inputs.rates, inputs.gpus, inputs.counts, steps)
+            _, x = min_total_duration_perf(inputs.rates, inputs.gpus, inputs.counts, steps,
+                                           ids=inputs.ids, memory=self._basis)
         except SolverError:
             return inputs.isolated()
         return inputs.shares(x)
