@@ -99,7 +99,8 @@ def _take_rounds(
 
 
 def rank_rounds(
-    counts: np.ndarray, priorities: np.ndarray, gpus: np.ndarray, num_gpus: int, rounds: int
+    counts: np.ndarray, priorities: np.ndarray, gpus: np.ndarray, num_gpus: int, rounds: int,
+    lead: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     """The re-ranking step: place ``counts[j]`` rounds per job, high ``pi_j / n_j`` jobs early.
 
@@ -109,9 +110,14 @@ def rank_rounds(
     reference's re-ranking MILP ``min sum_j pi_j (sum_t t Y[j, t]) / n_j`` (exchange argument,
     and the check is exact); with mixed gangs it is close to it (docs/policies.md). Returns the
     plan and whether every count was placed (rounds that could not be placed are dropped).
+    ``lead`` (a mask) places those jobs right after the ones that need every round (makespan
+    protection: a plan is re-made nearly every round at scale, so only its first rounds run, and
+    a job ranked late would keep losing them).
     """
     counts = np.clip(np.asarray(counts, dtype=np.int64), 0, rounds)
     order = rank_order(counts, priorities)
+    if lead is not None:
+        order = np.concatenate((order[lead[order]], order[~lead[order]]))
     order = np.concatenate((order[counts[order] >= rounds],
                             order[(counts[order] > 0) & (counts[order] < rounds)]))
     classes = np.array(sorted({int(g) for g in gpus[order]}, reverse=True), dtype=np.int64)

@@ -45,6 +45,7 @@ from shockwave.policies.shockwave.program import (
     build_program,
     finish_time_min_progress,
     log_segments,
+    makespan_min_progress,
     per_round_program,
     planned_rounds,
     round_plan,
@@ -124,6 +125,9 @@ class _Estimates:
     """Aware mode on several types: ``(J, K)`` epoch time on each type over the reference's
     (``share`` is then per job, ``typed.typed_fair_share``)."""
     type_counts: np.ndarray | None = None
+    makespan_floor: np.ndarray | None = None
+    """Makespan protection's lower bounds on planned epochs (``makespan_min_progress``; None when
+    off); the protected jobs (a positive bound) are placed first in the window."""
 
 
 class ShockwavePolicy:
@@ -311,7 +315,12 @@ class ShockwavePolicy:
             mean_epoch_s=columns["dbar"], num_gpus=view.num_gpus,
             rounds=self.config.future_rounds, round_s=round_s, k=self.config.k,
         )
-        return _Estimates(job_ids, plan, fair_finish, now_s, share, origin, slowdown, type_counts)
+        floor = None
+        if self.config.makespan_slack > 0 and not reference and slowdown is None:
+            floor = makespan_min_progress(plan, self.config.makespan_slack,
+                                          self.config.makespan_protect)
+        return _Estimates(job_ids, plan, fair_finish, now_s, share, origin, slowdown, type_counts,
+                          floor)
 
     def _calibrate(self, state: _JobState, job: JobView, round_s: float, reference: bool) -> float:
         timeline = job.throughput_timeline
@@ -346,26 +355,30 @@ class ShockwavePolicy:
         min_progress = finish_time_min_progress(
             plan, est.fair_finish_s, est.share, window_end, cfg.rho_max, est.origin_s
         )
+        floor = est.makespan_floor
         if min_progress is None:
             self.stats.precheck_infeasible += 1
         else:
-            placed = plan_with(np.ones(plan.num_jobs), min_progress)
+            both = min_progress if floor is None else np.maximum(min_progress, floor)
+            placed = plan_with(np.ones(plan.num_jobs), both)
             if placed is not None:
                 self.stats.feasible += 1
                 return placed
         priorities = self._priorities(est)
-        placed = plan_with(priorities, None)
-        if placed is not None:
-            self.stats.relaxed += 1
-            return placed
+        for lower in ((floor, None) if floor is not None else (None,)):
+            placed = plan_with(priorities, lower)
+            if placed is not None:
+                self.stats.relaxed += 1
+                return placed
         self.stats.fallback += 1
         return fallback(priorities)
 
     def _solve(self, est: _Estimates) -> np.ndarray:
         """The plan ``X[j, t]`` on one GPU type (``_cascade``)."""
         plan = est.plan
+        lead = None if est.makespan_floor is None else est.makespan_floor > 0
         return self._cascade(
-            est, lambda weights, floor: self._plan_with(plan, weights, floor),
+            est, lambda weights, floor: self._plan_with(plan, weights, floor, lead),
             lambda priorities: fallback_plan(plan.remaining_s, priorities, plan.gpus,
                                              plan.num_gpus, plan.rounds, plan.round_s))
 
@@ -421,19 +434,21 @@ class ShockwavePolicy:
         return placed, homes
 
     def _plan_with(
-        self, plan: PlanInput, priorities: np.ndarray, min_progress: np.ndarray | None
+        self, plan: PlanInput, priorities: np.ndarray, min_progress: np.ndarray | None,
+        lead: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """Solve the aggregated program (level search, or the MILP solver) and place its rounds;
         with ``exact_rounds``, when they cannot all be placed, solve the per-round program (exact
         capacity in every round). ``None``: infeasible or no incumbent."""
         if not self._use_milp:
-            return self._plan_by_level_search(plan, priorities, min_progress)
+            return self._plan_by_level_search(plan, priorities, min_progress, lead)
         aggregated = build_program(plan, priorities, self._segments, min_progress)
         x = self._run(aggregated)
         if x is None:
             return None
         counts = planned_rounds(x, plan.num_jobs, plan.rounds)
-        placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds)
+        placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds,
+                                       lead)
         if complete:
             return placed
         self.stats.packing_incomplete += 1
@@ -444,13 +459,15 @@ class ShockwavePolicy:
             return placed
         exact = round_plan(x_rounds, plan.num_jobs, plan.rounds)
         counts = exact.sum(axis=1)
-        placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds)
+        placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds,
+                                       lead)
         if complete:
             return placed
         return order_rounds(exact, np.where(counts > 0, priorities / np.maximum(counts, 1), 0.0))
 
     def _plan_by_level_search(
-        self, plan: PlanInput, priorities: np.ndarray, min_progress: np.ndarray | None
+        self, plan: PlanInput, priorities: np.ndarray, min_progress: np.ndarray | None,
+        lead: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """Round counts by the level search, placed by the re-ranking. When some rounds cannot be
         packed (mixed gangs), the counts are re-solved with the window's capacity ``G T`` lowered by
@@ -463,7 +480,8 @@ class ShockwavePolicy:
                                         capacity=capacity)
             if counts is None:
                 break
-            placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus, plan.rounds)
+            placed, complete = rank_rounds(counts, priorities, plan.gpus, plan.num_gpus,
+                                           plan.rounds, lead)
             if complete:
                 return placed
             capacity = plan.num_gpus * plan.rounds - int(plan.gpus @ (counts - placed.sum(axis=1)))

@@ -163,6 +163,27 @@ def finish_time_min_progress(
     return np.minimum(need, plan.epochs - plan.progress)
 
 
+def makespan_min_progress(plan: PlanInput, slack: float, protect: float) -> np.ndarray:
+    """Lower bounds on ``p_j`` that keep the long jobs on course to finish within
+    ``(1 + slack) H``, ``H = max(max_j R_j, sum_j w_j R_j / G)`` the makespan bound of the jobs
+    present (each at its own gang's speed; all of them at full capacity). A job is protected when
+    its remaining time is at least ``protect * H`` (the jobs that would otherwise run alone at
+    the tail); its fluid rate ``R_j / ((1 + slack) H)`` asks for ``T R_j / ((1 + slack) H)``
+    rounds of the window, rounded down. Other jobs get 0 (left to the objective). The bounds fit
+    the window: ``sum_j w_j n_j <= G T / (1 + slack)``."""
+    remaining = np.maximum(plan.remaining_s, 0.0)
+    if remaining.size == 0:
+        return remaining
+    horizon = (1.0 + slack) * max(float(remaining.max()),
+                                  float(plan.gpus @ remaining) / plan.num_gpus)
+    if horizon <= 0:
+        return np.zeros_like(remaining)
+    rounds = np.floor(plan.rounds * remaining / horizon + 1e-9)
+    rounds[remaining < protect * horizon] = 0.0
+    need = rounds * plan.round_s / np.maximum(plan.mean_epoch_s, 1e-12)
+    return np.minimum(need, plan.epochs - plan.progress)
+
+
 def per_round_program(aggregated: Milp, plan: PlanInput) -> Milp:
     """The reference's program over binaries ``X[j, t]`` (hypograph form): the aggregated program
     with ``n_j = sum_t X[j, t]`` substituted and its one capacity row replaced by one per round.
