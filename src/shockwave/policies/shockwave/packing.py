@@ -65,34 +65,49 @@ def _rest_may_fit(free: np.ndarray, demand: np.ndarray, classes: np.ndarray) -> 
 def _take_rounds(
     count: int, gpus: int, free: np.ndarray, demand: np.ndarray, classes: np.ndarray
 ) -> tuple[np.ndarray, bool]:
-    """The earliest rounds with room for the gang whose use keeps the jobs still to be placed
-    placeable (``_rest_may_fit``: checked for the earliest ``count`` rounds at once, round by
-    round when that fails); earliest rounds with room when nothing keeps them placeable.
-    Updates ``free``; returns the rounds and whether there were ``count`` of them."""
+    """The earliest rounds with room for the gang, skipping each round whose use would leave the
+    jobs still to be placed without room (``_rest_may_fit``); earliest rounds with room when
+    nothing keeps them placeable (or to make up the count). Updates ``free``; returns the rounds
+    and whether there were ``count`` of them.
+
+    The rounds are those of a single pass in time order that takes a round when the rest still
+    fits with it taken. The check is monotone (less free room never helps), so a round that fails
+    once fails for the rest of the pass. The pass therefore runs in steps of one vectorised check
+    each: the cumulative states "the next 0, 1, .., m candidates taken" give the longest run of
+    candidates that keeps the rest placeable (taken; the candidate after it fails and is
+    dropped), and each candidate taken alone tells which ones already fail (dropped too). That is
+    a few checks per job instead of one per round taken, for the same rounds
+    (tests/policies/shockwave/test_packing_equivalence.py)."""
     room = np.flatnonzero(free >= gpus)
     if len(room) <= count or not demand.any():  # no choice to make, or nobody left to protect
         chosen = room[:count]
         free[chosen] -= gpus
         return chosen, len(chosen) == count
-    first = room[:count]
-    trial = free.copy()
-    trial[first] -= gpus
     taken = np.zeros(len(free), dtype=bool)
-    if len(first) == count and _rest_may_fit(trial[None], demand, classes)[0]:
-        taken[first] = True
-    elif _rest_may_fit(free[None], demand, classes)[0]:  # else no choice keeps the rest placeable
-        while taken.sum() < count:
-            candidates = np.flatnonzero((free - gpus * taken >= gpus) & ~taken)
-            trials = np.repeat((free - gpus * taken)[None], len(candidates), axis=0)
-            trials[np.arange(len(candidates)), candidates] -= gpus
-            fits = np.flatnonzero(_rest_may_fit(trials, demand, classes))
-            if len(fits) == 0:
-                break
-            taken[candidates[fits[0]]] = True
-    for t in room:  # fill up with the earliest rounds that still have room
-        if taken.sum() >= count:
+    state = free.copy()
+    candidates = room
+    need = count
+    while need > 0 and len(candidates) > 0:
+        steps = candidates[:need]
+        m, r = len(steps), len(candidates)
+        trials = np.repeat(state[None], 1 + m + r, axis=0)
+        trials[: m + 1, steps] -= gpus * np.tri(m + 1, m, -1, dtype=np.int64)  # row i: i taken
+        trials[m + 1 + np.arange(r), candidates] -= gpus  # each candidate alone
+        fits = _rest_may_fit(trials, demand, classes)
+        if not fits[0]:  # only possible before the first run: no choice keeps the rest placeable
             break
-        taken[t] = True
+        run = m if fits[: m + 1].all() else int(np.argmin(fits[: m + 1])) - 1
+        taken[steps[:run]] = True
+        state[steps[:run]] -= gpus
+        need -= run
+        alone = fits[m + 1:]
+        candidates = candidates[run + 1:][alone[run + 1:]]
+    for t in room:  # fill up with the earliest rounds that still have room
+        if need <= 0:
+            break
+        if not taken[t]:
+            taken[t] = True
+            need -= 1
     free[taken] -= gpus
     chosen = np.flatnonzero(taken)
     return chosen, len(chosen) == count
