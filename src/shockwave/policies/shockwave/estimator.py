@@ -162,6 +162,48 @@ def momentum_average(
     return momentum * weighted + (1.0 - momentum) * float(values[-1])
 
 
+class FinishTimeSeries:
+    """A job's finish-time estimates ``(round, FT)``, kept as arrays so that each re-plan's momentum
+    average is a handful of vector operations instead of a rebuild of the whole history from
+    Python tuples (the history grows by one entry per job-set change, and the average is needed
+    for every active job at every re-plan). ``average`` equals ``momentum_average`` bit for bit:
+    the same float arrays go through the same operations
+    (tests/policies/shockwave/test_estimator_incremental.py)."""
+
+    def __init__(self) -> None:
+        self._rounds = np.zeros(8)  # the series' rounds, then one slot for the current round
+        self._values = np.zeros(8)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, round_index: int, value: float) -> None:
+        """Record the estimate made in ``round_index`` (rounds never decrease)."""
+        if self._size + 1 >= len(self._rounds):  # keep room for the current-round slot
+            self._rounds = np.concatenate((self._rounds, np.zeros(len(self._rounds))))
+            self._values = np.concatenate((self._values, np.zeros(len(self._values))))
+        self._rounds[self._size] = round_index
+        self._values[self._size] = value
+        self._size += 1
+
+    def average(self, current_round: int, momentum: float = 0.9) -> float:
+        """``momentum_average(series, current_round, momentum)``."""
+        size = self._size
+        if size == 0:
+            raise ValueError("the finish-time series is empty")
+        rounds = self._rounds[: size + 1]
+        rounds[size] = current_round
+        windows = np.diff(rounds)
+        values = self._values[:size]
+        total = windows.sum()
+        if windows.max() == 0 or total == 0:
+            weighted = float(values[0])
+        else:
+            weighted = float(np.dot(windows / total, values))
+        return momentum * weighted + (1.0 - momentum) * float(values[-1])
+
+
 def projected_rho(now_s: float, remaining_s: float, share: float, fair_finish_s: float) -> float:
     """``rhohat = (now + R / s) / FTbar``: the finish-time ratio a job is heading for if it gets
     its fair share ``s`` from now on, both times measured from the same origin (the policy passes

@@ -25,10 +25,10 @@ from shockwave.policies.shockwave.config import (
 )
 from shockwave.policies.shockwave.estimator import (
     EpochModel,
+    FinishTimeSeries,
     fair_share,
     finish_time_estimate_s,
     measured_samples,
-    momentum_average,
     projected_rho,
     relaxed_priority,
     remaining_runtime_s,
@@ -89,12 +89,22 @@ class SolveStats:
 
 @dataclass
 class _JobState:
+    """What the policy keeps per job between re-plans. Besides the calibration factor and the
+    finish-time series, it memoises the pure per-job computations of the last re-plan, so a job
+    whose inputs did not change (most jobs, between two re-plans) costs a few comparisons: the
+    samples of the measured timeline (extended by the new entries only), the calibrated factor
+    for (factor, samples, span) and the remaining time for (progress, factor)."""
+
     model: EpochModel
     factor: float = 1.0
-    share_series: list[tuple[int, float]] = field(default_factory=list)
+    share_series: FinishTimeSeries = field(default_factory=FinishTimeSeries)
     batch_size: int = 0
     typed: _TypedProfile | None = None
     typed_samples: tuple[int, float] = (0, 0.0)  # timeline entries summed, reference samples
+    timeline_samples: tuple[tuple[tuple[int, float, int], ...], float] = ((), 0)
+    """The timeline summed so far and its samples (fixed mode, one GPU type)."""
+    calibrated: tuple[tuple[float, float, float], float] | None = None
+    remaining: tuple[tuple[int, float], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -288,15 +298,18 @@ class ShockwavePolicy:
             model = state.model
             progress = min(job.epochs_done, model.num_epochs)
             state.factor = self._calibrate(state, job, round_s, reference)
-            remaining = remaining_runtime_s(model, progress, state.factor)
+            if state.remaining is None or state.remaining[0] != (progress, state.factor):
+                state.remaining = ((progress, state.factor),
+                                   remaining_runtime_s(model, progress, state.factor))
+            remaining = state.remaining[1]
             if self._reestimate_share:
                 submit = job.admitted_s if reference else job.spec.arrival_s
                 estimate = finish_time_estimate_s(
                     submit, model.elapsed_s(progress, state.factor), remaining,
                     share if np.isscalar(share) else float(share[i]),
                 )
-                state.share_series.append((index, estimate))
-            fair_finish[i] = momentum_average(state.share_series, index, self.config.momentum)
+                state.share_series.append(index, estimate)
+            fair_finish[i] = state.share_series.average(index, self.config.momentum)
             if not reference:
                 origin[i] = job.spec.arrival_s
             columns["gpus"][i] = job.gpus
@@ -327,11 +340,18 @@ class ShockwavePolicy:
             state.typed_samples = (len(timeline), samples)
             span_s = round_s * len(timeline)
         else:  # only the rounds the job actually ran
-            samples = sum(thr * round_s * bs for _, thr, bs in timeline)
+            summed, samples = state.timeline_samples
+            if timeline[: len(summed)] != summed:  # not an extension: sum from the start
+                summed, samples = (), 0
+            for _, thr, bs in timeline[len(summed):]:  # the new entries, in order, as sum() would
+                samples += thr * round_s * bs
+            state.timeline_samples = (timeline, samples)
             span_s = round_s * len(timeline)
-        return stable_calibration_factor(
-            state.model, state.factor, samples, span_s, self.config.calibration_tolerance
-        )
+        key = (state.factor, samples, span_s)
+        if state.calibrated is None or state.calibrated[0] != key:
+            state.calibrated = (key, stable_calibration_factor(
+                state.model, state.factor, samples, span_s, self.config.calibration_tolerance))
+        return state.calibrated[1]
 
     # -- the program and its fallbacks ---------------------------------------------------------
 
