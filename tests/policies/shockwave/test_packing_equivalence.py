@@ -3,8 +3,10 @@
 ``packing.rank_rounds`` places each job's rounds with as few feasibility checks as it can (the
 checks are monotone in the free GPUs, so a candidate round that fails once fails for the rest of
 the job's placement, and a run of rounds whose combined use keeps the rest placeable is taken in
-one check). ``_reference_rank_rounds`` below is the former implementation, one vectorised check
-per round taken: the two must give the same plan on every input, bit for bit.
+one check), computes the rest's demand after every job at once, and checks with precomputed
+tables (``_RestCheck``). ``_reference_rank_rounds`` below is the former implementation, one
+from-scratch check per round taken and the demand updated job by job: the two must give the same
+plan on every input, bit for bit.
 """
 
 from __future__ import annotations
@@ -13,12 +15,23 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shockwave.policies.shockwave.packing import (
-    _lower_bound_profile,
-    _rest_may_fit,
-    rank_order,
-    rank_rounds,
-)
+from shockwave.policies.shockwave.packing import _RestCheck, rank_order, rank_rounds
+
+
+def _lower_bound_profile(count: int, gpus: int, rounds: int) -> np.ndarray:
+    """``w max(0, n - (T - k))`` for k = 1..T: the GPU-rounds a job with ``n`` rounds must
+    place in *any* k rounds of the window."""
+    k = np.arange(1, rounds + 1)
+    return gpus * np.maximum(0, count - (rounds - k))
+
+
+def _rest_may_fit(free: np.ndarray, demand: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """The check from its definition, for each row of ``free``: for every gang-size class W and
+    every k, the rest's GPU-rounds that must fall into any k rounds fit the k tightest rounds'
+    room usable by gangs of W."""
+    usable = (free[:, None, :] // classes[None, :, None]) * classes[None, :, None]
+    room = np.cumsum(np.sort(usable, axis=2), axis=2)
+    return np.all(demand[None] <= room, axis=(1, 2))
 
 
 def _reference_take_rounds(
@@ -79,6 +92,30 @@ def _reference_rank_rounds(
         plan[j, chosen] = True
         complete &= placed
     return plan, complete
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_rest_check_equals_the_definition(data):
+    """Random states (rows of free GPUs, zero included) and demands, met exactly or missed by one
+    GPU-round, against ``_rest_may_fit``."""
+    rounds = data.draw(st.integers(1, 20))
+    num_gpus = data.draw(st.integers(1, 300))
+    classes = np.array(sorted(data.draw(st.sets(st.integers(1, num_gpus), min_size=1,
+                                                max_size=4)), reverse=True), dtype=np.int64)
+    rows = data.draw(st.integers(1, 6))
+    free = np.array(data.draw(st.lists(st.integers(0, num_gpus), min_size=rows * rounds,
+                                       max_size=rows * rounds))).reshape(rows, rounds)
+    base = np.array(data.draw(st.lists(st.integers(0, num_gpus), min_size=rounds,
+                                       max_size=rounds)))
+    usable = (base[None, :] // classes[:, None]) * classes[:, None]
+    demand = np.cumsum(np.sort(usable, axis=1), axis=1).astype(np.float64)  # tight at ``base``
+    demand += np.array(data.draw(st.lists(st.sampled_from([-1, 0, 0, 1]),
+                                          min_size=demand.size, max_size=demand.size)),
+                       dtype=np.float64).reshape(demand.shape)
+    check = _RestCheck(classes, num_gpus, rounds)
+    free = np.vstack((free, base[None]))
+    assert np.array_equal(check.fits(free, demand), _rest_may_fit(free, demand, classes))
 
 
 @st.composite
