@@ -163,15 +163,17 @@ def momentum_average(
 
 
 class FinishTimeSeries:
-    """A job's finish-time estimates ``(round, FT)``, kept as arrays so that each re-plan's momentum
-    average is a handful of vector operations instead of a rebuild of the whole history from
-    Python tuples (the history grows by one entry per job-set change, and the average is needed
-    for every active job at every re-plan). ``average`` equals ``momentum_average`` bit for bit:
-    the same float arrays go through the same operations
-    (tests/policies/shockwave/test_estimator_incremental.py)."""
+    """A job's finish-time estimates ``(round, FT)``, kept so that each re-plan's momentum average
+    costs two vector operations instead of a rebuild of the whole history from Python tuples (the
+    history grows by one entry per job-set change, and the average is needed for every active job
+    at every re-plan). ``average`` equals ``momentum_average`` bit for bit
+    (tests/policies/shockwave/test_estimator_incremental.py): the windows between entries are kept
+    as the same float differences ``np.diff`` gives, and their sum, the span since the first
+    entry, is exact (integers); the weighted sum is the same ``np.dot`` on the same arrays."""
 
     def __init__(self) -> None:
-        self._rounds = np.zeros(8)  # the series' rounds, then one slot for the current round
+        self._rounds = np.zeros(8)
+        self._windows = np.zeros(8)  # rounds[i + 1] - rounds[i]; the last one to the query
         self._values = np.zeros(8)
         self._size = 0
 
@@ -180,24 +182,31 @@ class FinishTimeSeries:
 
     def append(self, round_index: int, value: float) -> None:
         """Record the estimate made in ``round_index`` (rounds never decrease)."""
-        if self._size + 1 >= len(self._rounds):  # keep room for the current-round slot
-            self._rounds = np.concatenate((self._rounds, np.zeros(len(self._rounds))))
-            self._values = np.concatenate((self._values, np.zeros(len(self._values))))
-        self._rounds[self._size] = round_index
-        self._values[self._size] = value
-        self._size += 1
+        size = self._size
+        if size == len(self._rounds):
+            self._rounds, self._windows, self._values = (
+                np.concatenate((a, np.zeros(size))) for a in (self._rounds, self._windows,
+                                                            self._values))
+        self._rounds[size] = round_index
+        self._values[size] = value
+        if size:
+            self._windows[size - 1] = float(round_index) - float(self._rounds[size - 1])
+        self._size = size + 1
 
     def average(self, current_round: int, momentum: float = 0.9) -> float:
-        """``momentum_average(series, current_round, momentum)``."""
+        """``momentum_average(series, current_round, momentum)``, for a ``current_round`` no
+        earlier than the last entry's."""
         size = self._size
         if size == 0:
             raise ValueError("the finish-time series is empty")
-        rounds = self._rounds[: size + 1]
-        rounds[size] = current_round
-        windows = np.diff(rounds)
+        last = float(self._rounds[size - 1])
+        if current_round < last:
+            raise ValueError("the current round precedes the series")
+        windows = self._windows[:size]
+        windows[size - 1] = float(current_round) - last
         values = self._values[:size]
-        total = windows.sum()
-        if windows.max() == 0 or total == 0:
+        total = float(current_round) - float(self._rounds[0])  # the windows' sum, exactly
+        if total == 0:  # every window is 0 (none is negative)
             weighted = float(values[0])
         else:
             weighted = float(np.dot(windows / total, values))

@@ -290,41 +290,46 @@ class ShockwavePolicy:
                 for j in job_ids for typed in (self._jobs[j].typed,) if typed is not None
             ]).reshape(count, len(type_counts))
             share = typed_fair_share(slowdown, type_counts, count)
-        columns = {name: np.zeros(count) for name in ("gpus", "epochs", "progress", "rem", "dbar")}
-        fair_finish = np.zeros(count)
-        origin = np.zeros(count)
-        for i, job_id in enumerate(job_ids):
+        gpus: list[int] = []
+        epochs: list[int] = []
+        done: list[int] = []
+        left: list[float] = []
+        dbar: list[float] = []
+        fair: list[float] = []
+        arrival: list[float] = []
+        momentum = self.config.momentum
+        shares = [share] * count if np.isscalar(share) else np.asarray(share).tolist()
+        for job_id, job_share in zip(job_ids, shares, strict=True):
             job, state = view.jobs[job_id], self._jobs[job_id]
             model = state.model
             progress = min(job.epochs_done, model.num_epochs)
-            state.factor = self._calibrate(state, job, round_s, reference)
-            if state.remaining is None or state.remaining[0] != (progress, state.factor):
-                state.remaining = ((progress, state.factor),
-                                   remaining_runtime_s(model, progress, state.factor))
+            factor = state.factor = self._calibrate(state, job, round_s, reference)
+            if state.remaining is None or state.remaining[0] != (progress, factor):
+                state.remaining = ((progress, factor),
+                                   remaining_runtime_s(model, progress, factor))
             remaining = state.remaining[1]
             if self._reestimate_share:
                 submit = job.admitted_s if reference else job.spec.arrival_s
                 estimate = finish_time_estimate_s(
-                    submit, model.elapsed_s(progress, state.factor), remaining,
-                    share if np.isscalar(share) else float(share[i]),
-                )
+                    submit, model.elapsed_s(progress, factor), remaining, job_share)
                 state.share_series.append(index, estimate)
-            fair_finish[i] = state.share_series.average(index, self.config.momentum)
-            if not reference:
-                origin[i] = job.spec.arrival_s
-            columns["gpus"][i] = job.gpus
-            columns["epochs"][i] = model.num_epochs
-            columns["progress"][i] = progress
-            columns["rem"][i] = remaining
-            columns["dbar"][i] = model.mean_epoch_s(progress, state.factor)
+            fair.append(state.share_series.average(index, momentum))
+            arrival.append(0.0 if reference else job.spec.arrival_s)
+            gpus.append(job.gpus)
+            epochs.append(model.num_epochs)
+            done.append(progress)
+            left.append(remaining)
+            dbar.append(model.mean_epoch_s(progress, factor))
         self._reestimate_share = False
         plan = PlanInput(
-            gpus=columns["gpus"].astype(np.int64), epochs=columns["epochs"],
-            progress=columns["progress"], remaining_s=columns["rem"],
-            mean_epoch_s=columns["dbar"], num_gpus=view.num_gpus,
+            gpus=np.array(gpus, dtype=np.float64).astype(np.int64),
+            epochs=np.array(epochs, dtype=np.float64), progress=np.array(done, dtype=np.float64),
+            remaining_s=np.array(left, dtype=np.float64),
+            mean_epoch_s=np.array(dbar, dtype=np.float64), num_gpus=view.num_gpus,
             rounds=self.config.future_rounds, round_s=round_s, k=self.config.k,
         )
-        return _Estimates(job_ids, plan, fair_finish, now_s, share, origin, slowdown, type_counts)
+        return _Estimates(job_ids, plan, np.array(fair, dtype=np.float64), now_s, share,
+                          np.array(arrival, dtype=np.float64), slowdown, type_counts)
 
     def _calibrate(self, state: _JobState, job: JobView, round_s: float, reference: bool) -> float:
         timeline = job.throughput_timeline
