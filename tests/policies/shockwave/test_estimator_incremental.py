@@ -1,6 +1,7 @@
 """The policy's incremental per-job state against the from-scratch computation it replaces.
 
-``FinishTimeSeries`` keeps the finish-time history as arrays; the policy also memoises each job's
+``FinishTimeSeries`` keeps the finish-time history as arrays, ``EpochModel`` finds a profile's
+batch-size modes in one vector operation; the policy also memoises each job's
 timeline samples (extended by the new entries only), its calibrated factor and its remaining time
 between re-plans. Every one must give exactly (bit for bit) what recomputing from the whole history
 gives, whatever the sequence of re-plans: arrivals, departures, re-arrivals, timelines that grow
@@ -55,6 +56,25 @@ def test_finish_time_series_equals_the_momentum_average_of_the_whole_series(step
         for extra in [0, *queries]:
             assert _same(series.average(round_index + extra, momentum),
                          momentum_average(history, round_index + extra, momentum))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([8, 16, 32, 64, 128, 256]), min_size=1, max_size=60),
+       st.floats(0.1, 500.0))
+def test_epoch_model_equals_the_per_epoch_construction(batch_sizes, seconds):
+    """``EpochModel.from_profile`` finds the batch-size modes with ``np.unique``; the former
+    construction went epoch by epoch through a dict. Same modes, same arrays."""
+    durations = [seconds * (1 + i % 3) for i in range(len(batch_sizes))]
+    model = EpochModel.from_profile(len(batch_sizes), 1000, batch_sizes, durations)
+    modes = tuple(sorted({int(b) for b in batch_sizes}))
+    index = {b: i for i, b in enumerate(modes)}
+    mode_of_epoch = np.array([index[int(b)] for b in batch_sizes], dtype=np.int64)
+    assert model.modes == modes
+    assert model.mode_of_epoch.dtype == np.int64
+    assert np.array_equal(model.mode_of_epoch, mode_of_epoch)
+    counts = np.bincount(mode_of_epoch, minlength=len(modes))
+    sums = np.bincount(mode_of_epoch, weights=model.pristine, minlength=len(modes))
+    assert np.array_equal(model.mean_pristine_by_mode, sums / np.maximum(counts, 1))
 
 
 def test_an_empty_finish_time_series_has_no_average():

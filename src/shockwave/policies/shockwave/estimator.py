@@ -40,9 +40,9 @@ class EpochModel:
         durations: Sequence[float] | np.ndarray,
     ) -> EpochModel:
         pristine = rounded_epoch_durations(durations)
-        modes = tuple(sorted(set(int(b) for b in batch_sizes)))
-        index = {b: i for i, b in enumerate(modes)}
-        mode_of_epoch = np.array([index[int(b)] for b in batch_sizes], dtype=np.int64)
+        unique, inverse = np.unique(np.asarray(batch_sizes).astype(np.int64), return_inverse=True)
+        modes = tuple(int(b) for b in unique)
+        mode_of_epoch = inverse.astype(np.int64).reshape(-1)
         counts = np.bincount(mode_of_epoch, minlength=len(modes))
         sums = np.bincount(mode_of_epoch, weights=pristine, minlength=len(modes))
         onehot = np.zeros((num_epochs + 1, len(modes)))
