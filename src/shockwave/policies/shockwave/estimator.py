@@ -40,9 +40,9 @@ class EpochModel:
         durations: Sequence[float] | np.ndarray,
     ) -> EpochModel:
         pristine = rounded_epoch_durations(durations)
-        modes = tuple(sorted(set(int(b) for b in batch_sizes)))
-        index = {b: i for i, b in enumerate(modes)}
-        mode_of_epoch = np.array([index[int(b)] for b in batch_sizes], dtype=np.int64)
+        unique, inverse = np.unique(np.asarray(batch_sizes).astype(np.int64), return_inverse=True)
+        modes = tuple(int(b) for b in unique)
+        mode_of_epoch = inverse.astype(np.int64).reshape(-1)
         counts = np.bincount(mode_of_epoch, minlength=len(modes))
         sums = np.bincount(mode_of_epoch, weights=pristine, minlength=len(modes))
         onehot = np.zeros((num_epochs + 1, len(modes)))
@@ -160,6 +160,57 @@ def momentum_average(
     else:
         weighted = float(np.dot(windows / total, values))
     return momentum * weighted + (1.0 - momentum) * float(values[-1])
+
+
+class FinishTimeSeries:
+    """A job's finish-time estimates ``(round, FT)``, kept so that each re-plan's momentum average
+    costs two vector operations instead of a rebuild of the whole history from Python tuples (the
+    history grows by one entry per job-set change, and the average is needed for every active job
+    at every re-plan). ``average`` equals ``momentum_average`` bit for bit
+    (tests/policies/shockwave/test_estimator_incremental.py): the windows between entries are kept
+    as the same float differences ``np.diff`` gives, and their sum, the span since the first
+    entry, is exact (integers); the weighted sum is the same ``np.dot`` on the same arrays."""
+
+    def __init__(self) -> None:
+        self._rounds = np.zeros(8)
+        self._windows = np.zeros(8)  # rounds[i + 1] - rounds[i]; the last one to the query
+        self._values = np.zeros(8)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, round_index: int, value: float) -> None:
+        """Record the estimate made in ``round_index`` (rounds never decrease)."""
+        size = self._size
+        if size == len(self._rounds):
+            self._rounds, self._windows, self._values = (
+                np.concatenate((a, np.zeros(size))) for a in (self._rounds, self._windows,
+                                                            self._values))
+        self._rounds[size] = round_index
+        self._values[size] = value
+        if size:
+            self._windows[size - 1] = float(round_index) - float(self._rounds[size - 1])
+        self._size = size + 1
+
+    def average(self, current_round: int, momentum: float = 0.9) -> float:
+        """``momentum_average(series, current_round, momentum)``, for a ``current_round`` no
+        earlier than the last entry's."""
+        size = self._size
+        if size == 0:
+            raise ValueError("the finish-time series is empty")
+        last = float(self._rounds[size - 1])
+        if current_round < last:
+            raise ValueError("the current round precedes the series")
+        windows = self._windows[:size]
+        windows[size - 1] = float(current_round) - last
+        values = self._values[:size]
+        total = float(current_round) - float(self._rounds[0])  # the windows' sum, exactly
+        if total == 0:  # every window is 0 (none is negative)
+            weighted = float(values[0])
+        else:
+            weighted = float(np.dot(windows / total, values))
+        return momentum * weighted + (1.0 - momentum) * float(values[-1])
 
 
 def projected_rho(now_s: float, remaining_s: float, share: float, fair_finish_s: float) -> float:

@@ -45,54 +45,88 @@ def order_rounds(plan: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return plan[:, np.argsort(-column_weight, kind="stable")]
 
 
-def _lower_bound_profile(count: int, gpus: int, rounds: int) -> np.ndarray:
-    """``w max(0, n - (T - k))`` for k = 1..T: the GPU-rounds a job with ``n`` rounds must
-    place in *any* k rounds of the window."""
-    k = np.arange(1, rounds + 1)
-    return gpus * np.maximum(0, count - (rounds - k))
+class _RestCheck:
+    """The re-ranking's feasibility check: a necessary condition for the jobs not yet placed to
+    fit, for a state of the window's free GPUs. A job with ``n`` rounds and ``w`` GPUs must place
+    ``w max(0, n - (T - k))`` GPU-rounds in *any* k rounds of the window; so for every gang-size
+    class W and every k, the rest's such GPU-rounds (gangs of >= W GPUs only, ``demand[c, k - 1]``)
+    must fit the room usable by such gangs (``floor(f / W) W`` per round) in the k tightest
+    rounds. Exact for single-GPU gangs (Gale-Ryser).
 
+    What does not change within one re-ranking is precomputed: the usable room of each class for
+    every free count, and prefix sums as a product with a triangular matrix of ones (all values
+    are integers far below 2^53, so the float sums are exact). The test's from-scratch version
+    gives the same answers (tests/policies/shockwave/test_packing_equivalence.py)."""
 
-def _rest_may_fit(free: np.ndarray, demand: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Necessary condition for the jobs not yet placed to fit, for each row of ``free`` (one
-    candidate state of the window's free GPUs per row): for every gang-size class W and every k,
-    the rest's GPU-rounds that must fall into any k rounds (gangs of >= W GPUs only) fit the k
-    tightest rounds' room usable by such gangs. Exact for single-GPU gangs (Gale-Ryser)."""
-    usable = (free[:, None, :] // classes[None, :, None]) * classes[None, :, None]
-    room = np.cumsum(np.sort(usable, axis=2), axis=2)
-    return np.all(demand[None] <= room, axis=(1, 2))
+    def __init__(self, classes: np.ndarray, num_gpus: int, rounds: int) -> None:
+        free = np.arange(num_gpus + 1)  # a round's free GPUs never exceed the cluster's
+        usable = (free[None, :] // classes[:, None]) * classes[:, None]
+        self._usable = usable.astype(np.int32 if num_gpus < 2**31 else np.int64)
+        self._prefix = np.triu(np.ones((rounds, rounds)))
+        self.taken_before = np.tri(rounds + 1, rounds, -1, dtype=np.int64)
+        """Row i: 1 in the first i columns (the states "the first i candidates taken")."""
+
+    def fits(self, free: np.ndarray, demand: np.ndarray) -> np.ndarray:
+        """For each row of ``free``: whether the rest (``demand[c, k - 1]``) may still fit."""
+        usable = self._usable[:, free]  # (class, row, round)
+        usable.sort(axis=2)
+        room = usable.astype(np.float64) @ self._prefix
+        return (room >= demand[:, None, :]).all(axis=(0, 2))
 
 
 def _take_rounds(
-    count: int, gpus: int, free: np.ndarray, demand: np.ndarray, classes: np.ndarray
+    count: int, gpus: int, free: np.ndarray, demand: np.ndarray | None, check: _RestCheck
 ) -> tuple[np.ndarray, bool]:
-    """The earliest rounds with room for the gang whose use keeps the jobs still to be placed
-    placeable (``_rest_may_fit``: checked for the earliest ``count`` rounds at once, round by
-    round when that fails); earliest rounds with room when nothing keeps them placeable.
-    Updates ``free``; returns the rounds and whether there were ``count`` of them."""
+    """The earliest rounds with room for the gang, skipping each round whose use would leave the
+    jobs still to be placed (``demand``; ``None``: nobody left) without room; earliest rounds
+    with room when nothing keeps them placeable (or to make up the count). Updates ``free``;
+    returns the rounds and whether there were ``count`` of them.
+
+    The rounds are those of a single pass in time order that takes a round when the rest still
+    fits with it taken. The check is monotone (less free room never helps), so a round that fails
+    once fails for the rest of the pass. Hence the earliest ``count`` rounds are taken when the
+    rest fits with all of them taken (one check), and otherwise the pass runs in steps of one
+    vectorised check each: the cumulative states "the next 0, 1, .., m candidates taken" give
+    the longest run of candidates that keeps the rest placeable (taken; the candidate after it
+    fails and is dropped), and each candidate taken alone tells which ones already fail (dropped
+    too). That is one to a few checks per job instead of one per round taken, for the same rounds
+    (tests/policies/shockwave/test_packing_equivalence.py)."""
     room = np.flatnonzero(free >= gpus)
-    if len(room) <= count or not demand.any():  # no choice to make, or nobody left to protect
+    if len(room) <= count or demand is None:  # no choice to make, or nobody left to protect
         chosen = room[:count]
         free[chosen] -= gpus
         return chosen, len(chosen) == count
     first = room[:count]
     trial = free.copy()
     trial[first] -= gpus
+    if check.fits(trial[None], demand)[0]:
+        free[first] -= gpus
+        return first, True
     taken = np.zeros(len(free), dtype=bool)
-    if len(first) == count and _rest_may_fit(trial[None], demand, classes)[0]:
-        taken[first] = True
-    elif _rest_may_fit(free[None], demand, classes)[0]:  # else no choice keeps the rest placeable
-        while taken.sum() < count:
-            candidates = np.flatnonzero((free - gpus * taken >= gpus) & ~taken)
-            trials = np.repeat((free - gpus * taken)[None], len(candidates), axis=0)
-            trials[np.arange(len(candidates)), candidates] -= gpus
-            fits = np.flatnonzero(_rest_may_fit(trials, demand, classes))
-            if len(fits) == 0:
-                break
-            taken[candidates[fits[0]]] = True
-    for t in room:  # fill up with the earliest rounds that still have room
-        if taken.sum() >= count:
+    state = free.copy()
+    candidates = room
+    need = count
+    while need > 0 and len(candidates) > 0:
+        steps = candidates[:need]
+        m, r = len(steps), len(candidates)
+        trials = np.repeat(state[None], 1 + m + r, axis=0)
+        trials[: m + 1, steps] -= gpus * check.taken_before[: m + 1, :m]  # row i: i taken
+        trials[m + 1 + np.arange(r), candidates] -= gpus  # each candidate alone
+        fits = check.fits(trials, demand)
+        if not fits[0]:  # only possible before the first run: no choice keeps the rest placeable
             break
-        taken[t] = True
+        run = m if fits[: m + 1].all() else int(np.argmin(fits[: m + 1])) - 1
+        taken[steps[:run]] = True
+        state[steps[:run]] -= gpus
+        need -= run
+        alone = fits[m + 1:]
+        candidates = candidates[run + 1:][alone[run + 1:]]
+    for t in room:  # fill up with the earliest rounds that still have room
+        if need <= 0:
+            break
+        if not taken[t]:
+            taken[t] = True
+            need -= 1
     free[taken] -= gpus
     chosen = np.flatnonzero(taken)
     return chosen, len(chosen) == count
@@ -106,7 +140,7 @@ def rank_rounds(
 
     Jobs that need every round go first, then jobs in decreasing ``pi_j / n_j``; each takes its
     earliest rounds with room, except rounds whose use would leave the jobs still to be placed
-    without enough room (``_rest_may_fit``). For single-GPU gangs this is the optimum of the
+    without enough room (``_RestCheck``). For single-GPU gangs this is the optimum of the
     reference's re-ranking MILP ``min sum_j pi_j (sum_t t Y[j, t]) / n_j`` (exchange argument,
     and the check is exact); with mixed gangs it is close to it (docs/policies.md). Returns the
     plan and whether every count was placed (rounds that could not be placed are dropped).
@@ -120,18 +154,25 @@ def rank_rounds(
         order = np.concatenate((order[lead[order]], order[~lead[order]]))
     order = np.concatenate((order[counts[order] >= rounds],
                             order[(counts[order] > 0) & (counts[order] < rounds)]))
-    classes = np.array(sorted({int(g) for g in gpus[order]}, reverse=True), dtype=np.int64)
-    profiles = {int(j): _lower_bound_profile(int(counts[j]), int(gpus[j]), rounds) for j in order}
-    member = {int(j): np.array([gpus[j] >= size for size in classes]) for j in order}
-    demand = np.zeros((len(classes), rounds))
-    for j in order:
-        demand[member[int(j)]] += profiles[int(j)]
-    free = np.full(rounds, num_gpus, dtype=np.int64)
     plan = np.zeros((len(counts), rounds), dtype=bool)
+    if len(order) == 0:
+        return plan, True
+    sizes = gpus[order].astype(np.int64)
+    classes = np.unique(sizes)[::-1]
+    # The rest's demand after each job, all at once: row i holds the jobs after order[i].
+    profiles = sizes[:, None] * np.maximum(
+        0, counts[order][:, None] - (rounds - np.arange(1, rounds + 1))[None, :])
+    member = sizes[:, None] >= classes[None, :]
+    parts = member[:, :, None] * profiles[:, None, :]
+    after = np.zeros_like(parts, dtype=np.float64)
+    after[:-1] = np.cumsum(parts[:0:-1], axis=0)[::-1]
+    check = _RestCheck(classes, num_gpus, rounds)
+    free = np.full(rounds, num_gpus, dtype=np.int64)
     complete = True
-    for j in order:
-        demand[member[int(j)]] -= profiles[int(j)]
-        chosen, placed = _take_rounds(int(counts[j]), int(gpus[j]), free, demand, classes)
+    last = len(order) - 1
+    for i, j in enumerate(order.tolist()):
+        chosen, placed = _take_rounds(int(counts[j]), int(sizes[i]), free,
+                                      after[i] if i < last else None, check)
         plan[j, chosen] = True
         complete &= placed
     return plan, complete

@@ -25,10 +25,10 @@ from shockwave.policies.shockwave.config import (
 )
 from shockwave.policies.shockwave.estimator import (
     EpochModel,
+    FinishTimeSeries,
     fair_share,
     finish_time_estimate_s,
     measured_samples,
-    momentum_average,
     projected_rho,
     relaxed_priority,
     remaining_runtime_s,
@@ -90,12 +90,22 @@ class SolveStats:
 
 @dataclass
 class _JobState:
+    """What the policy keeps per job between re-plans. Besides the calibration factor and the
+    finish-time series, it memoises the pure per-job computations of the last re-plan, so a job
+    whose inputs did not change (most jobs, between two re-plans) costs a few comparisons: the
+    samples of the measured timeline (extended by the new entries only), the calibrated factor
+    for (factor, samples, span) and the remaining time for (progress, factor)."""
+
     model: EpochModel
     factor: float = 1.0
-    share_series: list[tuple[int, float]] = field(default_factory=list)
+    share_series: FinishTimeSeries = field(default_factory=FinishTimeSeries)
     batch_size: int = 0
     typed: _TypedProfile | None = None
     typed_samples: tuple[int, float] = (0, 0.0)  # timeline entries summed, reference samples
+    timeline_samples: tuple[tuple[tuple[int, float, int], ...], float] = ((), 0)
+    """The timeline summed so far and its samples (fixed mode, one GPU type)."""
+    calibrated: tuple[tuple[float, float, float], float] | None = None
+    remaining: tuple[tuple[int, float], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -284,43 +294,50 @@ class ShockwavePolicy:
                 for j in job_ids for typed in (self._jobs[j].typed,) if typed is not None
             ]).reshape(count, len(type_counts))
             share = typed_fair_share(slowdown, type_counts, count)
-        columns = {name: np.zeros(count) for name in ("gpus", "epochs", "progress", "rem", "dbar")}
-        fair_finish = np.zeros(count)
-        origin = np.zeros(count)
-        for i, job_id in enumerate(job_ids):
+        gpus: list[int] = []
+        epochs: list[int] = []
+        done: list[int] = []
+        left: list[float] = []
+        dbar: list[float] = []
+        fair: list[float] = []
+        arrival: list[float] = []
+        momentum = self.config.momentum
+        shares = [share] * count if np.isscalar(share) else np.asarray(share).tolist()
+        for job_id, job_share in zip(job_ids, shares, strict=True):
             job, state = view.jobs[job_id], self._jobs[job_id]
             model = state.model
             progress = min(job.epochs_done, model.num_epochs)
-            state.factor = self._calibrate(state, job, round_s, reference)
-            remaining = remaining_runtime_s(model, progress, state.factor)
+            factor = state.factor = self._calibrate(state, job, round_s, reference)
+            if state.remaining is None or state.remaining[0] != (progress, factor):
+                state.remaining = ((progress, factor),
+                                   remaining_runtime_s(model, progress, factor))
+            remaining = state.remaining[1]
             if self._reestimate_share:
                 submit = job.admitted_s if reference else job.spec.arrival_s
                 estimate = finish_time_estimate_s(
-                    submit, model.elapsed_s(progress, state.factor), remaining,
-                    share if np.isscalar(share) else float(share[i]),
-                )
-                state.share_series.append((index, estimate))
-            fair_finish[i] = momentum_average(state.share_series, index, self.config.momentum)
-            if not reference:
-                origin[i] = job.spec.arrival_s
-            columns["gpus"][i] = job.gpus
-            columns["epochs"][i] = model.num_epochs
-            columns["progress"][i] = progress
-            columns["rem"][i] = remaining
-            columns["dbar"][i] = model.mean_epoch_s(progress, state.factor)
+                    submit, model.elapsed_s(progress, factor), remaining, job_share)
+                state.share_series.append(index, estimate)
+            fair.append(state.share_series.average(index, momentum))
+            arrival.append(0.0 if reference else job.spec.arrival_s)
+            gpus.append(job.gpus)
+            epochs.append(model.num_epochs)
+            done.append(progress)
+            left.append(remaining)
+            dbar.append(model.mean_epoch_s(progress, factor))
         self._reestimate_share = False
         plan = PlanInput(
-            gpus=columns["gpus"].astype(np.int64), epochs=columns["epochs"],
-            progress=columns["progress"], remaining_s=columns["rem"],
-            mean_epoch_s=columns["dbar"], num_gpus=view.num_gpus,
+            gpus=np.array(gpus, dtype=np.float64).astype(np.int64),
+            epochs=np.array(epochs, dtype=np.float64), progress=np.array(done, dtype=np.float64),
+            remaining_s=np.array(left, dtype=np.float64),
+            mean_epoch_s=np.array(dbar, dtype=np.float64), num_gpus=view.num_gpus,
             rounds=self.config.future_rounds, round_s=round_s, k=self.config.k,
         )
         floor = None
         if self.config.makespan_slack > 0 and not reference and slowdown is None:
             floor = makespan_min_progress(plan, self.config.makespan_slack,
                                           self.config.makespan_protect)
-        return _Estimates(job_ids, plan, fair_finish, now_s, share, origin, slowdown, type_counts,
-                          floor)
+        return _Estimates(job_ids, plan, np.array(fair, dtype=np.float64), now_s, share,
+                          np.array(arrival, dtype=np.float64), slowdown, type_counts, floor)
 
     def _calibrate(self, state: _JobState, job: JobView, round_s: float, reference: bool) -> float:
         timeline = job.throughput_timeline
@@ -336,11 +353,18 @@ class ShockwavePolicy:
             state.typed_samples = (len(timeline), samples)
             span_s = round_s * len(timeline)
         else:  # only the rounds the job actually ran
-            samples = sum(thr * round_s * bs for _, thr, bs in timeline)
+            summed, samples = state.timeline_samples
+            if timeline[: len(summed)] != summed:  # not an extension: sum from the start
+                summed, samples = (), 0
+            for _, thr, bs in timeline[len(summed):]:  # the new entries, in order, as sum() would
+                samples += thr * round_s * bs
+            state.timeline_samples = (timeline, samples)
             span_s = round_s * len(timeline)
-        return stable_calibration_factor(
-            state.model, state.factor, samples, span_s, self.config.calibration_tolerance
-        )
+        key = (state.factor, samples, span_s)
+        if state.calibrated is None or state.calibrated[0] != key:
+            state.calibrated = (key, stable_calibration_factor(
+                state.model, state.factor, samples, span_s, self.config.calibration_tolerance))
+        return state.calibrated[1]
 
     # -- the program and its fallbacks ---------------------------------------------------------
 
