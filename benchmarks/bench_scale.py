@@ -34,9 +34,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from results_file import cpu_name, replace_section  # noqa: E402
 
 SECTION = "Shockwave at scale"
-POLICIES = ("shockwave", "min_total_duration", "max_min_fairness", "gandiva_fair")
-LABELS = {"shockwave": "Shockwave", "min_total_duration": "OSSP",
-          "max_min_fairness": "Gavel", "gandiva_fair": "Gandiva-Fair"}
+POLICIES = ("shockwave", "shockwave:makespan_slack=0.05", "min_total_duration",
+            "max_min_fairness", "gandiva_fair")
+"""A policy, or ``policy:key=value+key=value`` for one with ``--param`` settings."""
+LABELS = {"shockwave": "Shockwave", "shockwave:makespan_slack=0.05":
+          "Shockwave, makespan protection (`--param makespan_slack=0.05`)",
+          "min_total_duration": "OSSP", "max_min_fairness": "Gavel",
+          "gandiva_fair": "Gandiva-Fair"}
 RUNNER = """
 import json, resource, sys
 from shockwave.cli import main
@@ -91,9 +95,12 @@ def trace_of(case: Case, work: Path) -> Path:
 
 def run(case: Case, policy: str, work: Path) -> dict[str, Any]:
     trace = trace_of(case, work)
-    out = work / f"{policy}-{case.jobs}-s{case.seed}.json"
+    name, _, settings = policy.partition(":")
+    params = [arg for kv in settings.split("+") if kv for arg in ("--param", kv)]
+    tag = policy.replace(":", "-").replace("=", "").replace("+", "-")
+    out = work / f"{tag}-{case.jobs}-s{case.seed}.json"
     started = time.perf_counter()
-    done = _shockwave("simulate", "--policy", policy, "--trace", str(trace), "--gpus",
+    done = _shockwave("simulate", "--policy", name, *params, "--trace", str(trace), "--gpus",
                       str(case.gpus), "--json", str(out))
     wall = time.perf_counter() - started
     if done.returncode:
