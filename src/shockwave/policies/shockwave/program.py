@@ -310,19 +310,34 @@ def solve_round_counts(
         if np.any(lower > plan.rounds) or int(gpus @ lower) > capacity:
             return None
     tables = _round_tables(plan, priorities, segments)
+    counts_at = _memoized(lambda level: _counts_at_level(tables, gpus, capacity, lower, level))
     levels = np.unique(tables.left)
     levels = levels[levels >= tables.left[:, -1].max() - 1e-9]
     low, high = 0, len(levels) - 1
     while low < high:  # the smallest level whose minimum counts fit
         mid = (low + high) // 2
-        if _counts_at_level(tables, gpus, capacity, lower, levels[mid]) is None:
+        if counts_at(levels[mid]) is None:
             low = mid + 1
         else:
             high = mid
-    return _best_level(
-        tables, levels[low:], plan.k, grid,
-        lambda level: _counts_at_level(tables, gpus, capacity, lower, level),
-    )
+    return _best_level(tables, levels[low:], plan.k, grid, counts_at)
+
+
+def _memoized(
+    counts_at: Callable[[float], np.ndarray | None],
+) -> Callable[[float], np.ndarray | None]:
+    """``counts_at`` remembering its answers: the level search asks for some levels more than
+    once (the bisection's last level is the grid's first; each refinement re-visits the best
+    point and its old neighbours). The answers are not modified by the callers."""
+    seen: dict[float, np.ndarray | None] = {}
+
+    def cached(level: float) -> np.ndarray | None:
+        key = float(level)
+        if key not in seen:
+            seen[key] = counts_at(key)
+        return seen[key]
+
+    return cached
 
 
 def _best_level(
@@ -344,7 +359,7 @@ def _best_level(
             if value > best_value:
                 best, best_value, best_at = counts, value, int(at)
         if step == 1:
-            return best
+            return None if best is None else best.copy()
         span, step = step, max(1, step // grid)
         picks = np.arange(max(0, best_at - span), min(len(levels), best_at + span + 1), step)
 
@@ -391,6 +406,7 @@ def solve_typed_round_counts(
     parts = [(np.flatnonzero(homes == t), int(caps[t])) for t in kinds]
     parts = [(jobs, cap, _subset_tables(tables, jobs)) for jobs, cap in parts]
 
+    @_memoized
     def counts_at(level: float) -> np.ndarray | None:
         counts = np.zeros(plan.num_jobs, dtype=np.int64)
         for jobs, cap, part in parts:

@@ -26,7 +26,11 @@ def epoch_seconds_by_type(
     cannot run that epoch there)."""
     sizes = np.asarray(sizes, dtype=np.int64)
     iterations = -(-samples_per_epoch // sizes)
-    table = np.array([[float(by_size.get(int(b), 0.0)) for b in sizes] for by_size in rates])
+    distinct, index = np.unique(sizes, return_inverse=True)  # a few batch sizes, many epochs
+    table = np.array([[float(by_size.get(int(b), 0.0)) for b in distinct.tolist()]
+                      for by_size in rates]).reshape(len(rates), len(distinct))
+    # row-major like the per-epoch table it replaces: the sums over epochs keep their order
+    table = np.ascontiguousarray(table[:, index])
     with np.errstate(divide="ignore"):
         return np.where(table > 0, iterations[None, :] / np.where(table > 0, table, 1.0), np.inf)
 
@@ -164,22 +168,33 @@ def typed_schedules(
     """Per round, ``(job, type)`` pairs: the planned jobs on their home type, then (work
     conservation) the others in decreasing remaining time, each on its fastest type that still
     has room for its gang (the planner's rule for a flat share)."""
-    by_remaining = np.argsort(-remaining_s, kind="stable")
+    by_remaining = np.argsort(-remaining_s, kind="stable").tolist()
     preference = np.argsort(slowdown, axis=1, kind="stable")
+    # per job, the types it can run on, fastest first (plain lists: this loop is per round)
+    options = [[int(k) for k in preference[j] if np.isfinite(slowdown[j, k])]
+               for j in range(len(gpus))]
+    width = [int(g) for g in gpus]
+    home = [int(h) for h in homes]
+    counts = [int(c) for c in type_counts]
+    narrowest = min(width, default=0)
     schedules: list[list[tuple[int, int]]] = []
     for t in range(plan.shape[1]):
         chosen = plan[:, t]
-        pairs = [(int(j), int(homes[j])) for j in np.flatnonzero(chosen)]
-        free = np.asarray(type_counts, dtype=np.int64).copy()
+        planned = np.flatnonzero(chosen).tolist()
+        pairs = [(j, home[j]) for j in planned]
+        free = counts.copy()
         for j, kind in pairs:
-            free[kind] -= gpus[j]
+            free[kind] -= width[j]
+        taken = set(planned)
         for j in by_remaining:
-            if chosen[j]:
+            if max(free) < narrowest:  # no gang fits anywhere any more
+                break
+            if j in taken:
                 continue
-            for kind in preference[j]:
-                if np.isfinite(slowdown[j, kind]) and gpus[j] <= free[kind]:
-                    pairs.append((int(j), int(kind)))
-                    free[kind] -= gpus[j]
+            for kind in options[j]:
+                if width[j] <= free[kind]:
+                    pairs.append((j, kind))
+                    free[kind] -= width[j]
                     break
         schedules.append(pairs)
     return schedules
