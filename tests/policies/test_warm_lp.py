@@ -220,3 +220,24 @@ def test_with_no_time_since_arrival_one_lp_closes_the_bracket(monkeypatch) -> No
     assert ratios.max() == pytest.approx(_bisected_ratio(
         rates, np.ones(3), np.array([2, 1]), steps, np.zeros(3), np.array([400.0, 300.0, 2000.0])),
         rel=1e-7)
+
+
+@settings(max_examples=30, deadline=None)
+@given(problem=typed_problems(), data=st.data())
+def test_a_start_ratio_only_changes_where_the_search_begins(problem, data) -> None:
+    """Starting from a ratio near the optimum (as the policy does with its last optimum), or
+    from one far off, gives the same optimal worst ratio."""
+    rates, gpus, counts = problem
+    runnable = runnable_rates(rates, gpus, counts)
+    assume(np.all(runnable.max(axis=1) > 0))
+    n = len(gpus)
+    steps = np.array(data.draw(st.lists(st.floats(10.0, 1e5), min_size=n, max_size=n)))
+    since = np.array(data.draw(st.lists(st.sampled_from([0.0, 50.0, 3000.0]), min_size=n,
+                                        max_size=n)))
+    den = since + np.array(data.draw(st.lists(st.floats(10.0, 1e5), min_size=n, max_size=n)))
+    plain = finish_time_fairness_perf_shares(rates, gpus, counts, steps, since, den)
+    best = finish_time_ratios(runnable, plain, steps, since, den).max()
+    for start in (best * data.draw(st.sampled_from([0.99, 0.999, 1.0, 1.004, 1.5])), 1e-9):
+        x = finish_time_fairness_perf_shares(rates, gpus, counts, steps, since, den, start=start)
+        assert finish_time_ratios(runnable, x, steps, since, den).max() == \
+            pytest.approx(best, rel=1e-7)
