@@ -183,17 +183,23 @@ def _bisected_ratio(rates, gpus, counts, steps, since, den) -> float:
     return hi
 
 
+def _ftf_data(data: st.DataObject, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps left, time since arrival and denominators (time since arrival plus 10 s to
+    28 h) for ``n`` jobs."""
+    steps = np.array(data.draw(st.lists(st.floats(10.0, 1e5), min_size=n, max_size=n)))
+    since = np.array(data.draw(st.lists(st.sampled_from([0.0, 50.0, 3000.0]), min_size=n,
+                                        max_size=n)))
+    den = since + np.array(data.draw(st.lists(st.floats(10.0, 1e5), min_size=n, max_size=n)))
+    return steps, since, den
+
+
 @settings(max_examples=30, deadline=None)
 @given(problem=typed_problems(), data=st.data())
 def test_newton_steps_reach_the_bisected_optimum(problem, data) -> None:
     rates, gpus, counts = problem
     runnable = runnable_rates(rates, gpus, counts)
     assume(np.all(runnable.max(axis=1) > 0))
-    n = len(gpus)
-    steps = np.array(data.draw(st.lists(st.floats(10.0, 1e5), min_size=n, max_size=n)))
-    since = np.array(data.draw(st.lists(st.sampled_from([0.0, 50.0, 3000.0]), min_size=n,
-                                        max_size=n)))
-    den = since + np.array(data.draw(st.lists(st.floats(10.0, 1e5), min_size=n, max_size=n)))
+    steps, since, den = _ftf_data(data, len(gpus))
     x = finish_time_fairness_perf_shares(rates, gpus, counts, steps, since, den)
     worst = finish_time_ratios(runnable, x, steps, since, den).max()
     assert worst == pytest.approx(_bisected_ratio(rates, gpus, counts, steps, since, den),
@@ -230,11 +236,7 @@ def test_a_start_ratio_only_changes_where_the_search_begins(problem, data) -> No
     rates, gpus, counts = problem
     runnable = runnable_rates(rates, gpus, counts)
     assume(np.all(runnable.max(axis=1) > 0))
-    n = len(gpus)
-    steps = np.array(data.draw(st.lists(st.floats(10.0, 1e5), min_size=n, max_size=n)))
-    since = np.array(data.draw(st.lists(st.sampled_from([0.0, 50.0, 3000.0]), min_size=n,
-                                        max_size=n)))
-    den = since + np.array(data.draw(st.lists(st.floats(10.0, 1e5), min_size=n, max_size=n)))
+    steps, since, den = _ftf_data(data, len(gpus))
     plain = finish_time_fairness_perf_shares(rates, gpus, counts, steps, since, den)
     best = finish_time_ratios(runnable, plain, steps, since, den).max()
     for start in (best * data.draw(st.sampled_from([0.99, 0.999, 1.0, 1.004, 1.5])), 1e-9):
