@@ -11,6 +11,7 @@ are generated first (seeded, cached under ``--work``) with the commands the issu
     2,000 jobs --lam 2.5 --seed 14 --num-durations 1000 on 512 GPUs   (--big)
     5,000 jobs --lam 1   --seed 15 --num-durations 1000 on 1,024 GPUs (--big)
     600 jobs  --lam 350 --seed 21                      on 16 GPUs (long, overloaded)
+    3,300 jobs --lam 780 --seed 31                     on 8 GPUs: 30 days of arrivals (--big)
 
     python benchmarks/bench_scale.py [--big] [--policies shockwave,min_total_duration,...]
                                      [--work DIR] [--write]
@@ -76,6 +77,7 @@ CASES = (
     Case("2,000 / 512", 2000, 2.5, 14, 512, 1000, big=True),
     Case("5,000 / 1,024", 5000, 1, 15, 1024, 1000, big=True),
     Case("600 / 16, long", 600, 350, 21, 16),
+    Case("3,300 / 8, a month", 3300, 780, 31, 8, big=True),
 )
 
 
