@@ -43,6 +43,12 @@ finish-time ratios (the relaxed program's priorities, and the finish-time constr
 1.207 / 2.5 % / 207. Printed the same way, twice, bit-identical. The reference-mode pin did not
 move.
 
+Re-pinned a third time, deliberately, for Shockwave alone (issue 12): the default mode multiplies
+the relaxed program's priorities by the shortest-remaining-time factor ``(mean R / R_j) ^ 1.5``
+(``srpt_power``; docs/policies.md, "Shortest-remaining-time priorities"): 24,624 s / 8,537 s /
+worst rho 1.079 / 0.83 % unfair / 206 rounds instead of 24,664 s / 9,860 s / 1.086 / 1.67 % / 206.
+Printed the same way, twice, bit-identical. The reference-mode pin did not move.
+
 If a pin fails after a commit that was not meant to change results, find the commit
 (``git log -p``) rather than re-pinning.
 """
@@ -60,7 +66,7 @@ NUM_JOBS = 120
 
 # Per policy: makespan_s, avg_jct_s, worst_ftf_rho, unfair_fraction_pct and rounds.
 GOLDEN_DEFAULT = {
-    "shockwave": (24663.971812903328, 9860.156938904465, 1.086208390046476, 1.6666666666666667,
+    "shockwave": (24623.971812903328, 8536.656938904465, 1.0791482067643416, 0.8333333333333334,
                   206),
     "finish_time_fairness": (32448.98416992295, 10053.156938904462, 2.342963671059714,
                              16.666666666666668, 271),

@@ -19,7 +19,9 @@ comparison: in the default mode makespan 32,584-33,004 s, average JCT 14,258-14,
 If a pin fails after a commit that was not meant to change results, find the commit rather than
 re-pinning. Re-pinned deliberately once: default-mode Shockwave, when its finish-time ratios came
 to be measured from each job's arrival (issue 12; before: 26,304 s / 13,264 s / worst rho 1.630 /
-48 % unfair / 220 rounds).
+48 % unfair / 220 rounds), and again when its relaxed priorities gained the
+shortest-remaining-time factor (``srpt_power`` 1.5, issue 12; before: 26,529 s / 13,139 s /
+worst rho 1.500 / 44 % unfair / 222 rounds; with ``srpt_power=0`` it still gives those).
 """
 
 from __future__ import annotations
@@ -76,9 +78,9 @@ GOLDEN = {
             12.01514925817675, 80.0, 0.8519019778998698, 16.636528028933093, 239,
             45, 28,
         ),
-        "shockwave": (  # re-pinned: finish-time ratios from each job's arrival (issue 12)
-            26528.929313396322, 13139.394011526025, 11375.717430051438, 25694.23132161211,
-            1.4995695545301535, 44.0, 0.9111927877020168, 77.67676767676768, 222,
+        "shockwave": (  # re-pinned: shortest-remaining-time priorities, srpt_power 1.5 (issue 12)
+            26943.971812903328, 11544.016111269666, 8752.948490869758, 25668.473821119118,
+            1.6211583157518112, 12.0, 0.8971568565940614, 82.02247191011236, 225,
             0, 28,
         ),
     },

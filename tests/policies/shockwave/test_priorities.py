@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from sw_views import cluster_view, job_view
@@ -46,10 +47,29 @@ def test_policy_priorities_by_hand(compat):
     rho_a, rho_b = 2040.0 / 1080.0, 1320.0 / 1080.0
     priorities = policy._priorities(est)
     # A has more than a round left: lambda = 12; B finishes within a round: power 100.
-    assert priorities[0] == pytest.approx(rho_a**12, rel=1e-12)
-    assert priorities[1] == pytest.approx(rho_b**100, rel=1e-12)
-    assert priorities[0] == pytest.approx(2062.894, rel=1e-6)
-    assert priorities[1] == pytest.approx(5.18821e8, rel=1e-6)
+    # Fixed mode also multiplies by the shortest-remaining-time factor (srpt_power 1.5): R
+    # floored at a round (120 s) is 420 and 120 s, mean 270 s: (270/420)^1.5 = 0.51543 and
+    # (270/120)^1.5 = 3.375. The reference mode keeps the published priorities.
+    srpt = (1.0, 1.0) if compat == "reference" else ((270 / 420) ** 1.5, 3.375)
+    assert priorities[0] == pytest.approx(rho_a**12 * srpt[0], rel=1e-12)
+    assert priorities[1] == pytest.approx(rho_b**100 * srpt[1], rel=1e-12)
+    if compat == "reference":
+        assert priorities[0] == pytest.approx(2062.894, rel=1e-6)
+        assert priorities[1] == pytest.approx(5.18821e8, rel=1e-6)
+    else:
+        assert priorities[0] == pytest.approx(1063.282, rel=1e-6)
+        assert priorities[1] == pytest.approx(1.751021e9, rel=1e-6)
+
+
+def test_srpt_power_zero_gives_the_published_priorities_in_fixed_mode():
+    policy, est = _two_jobs_at_round_10("fixed")
+    plain = ShockwavePolicy(replace(policy.config, srpt_power=0.0))
+    plain._jobs = policy._jobs
+    est = plain._estimate(cluster_view([job_view(0, epochs=10, epoch_s=60.0, done=2),
+                                        job_view(1, epochs=10, epoch_s=60.0, done=8)],
+                                       num_gpus=1, round_index=10, compat="fixed"))
+    assert est.srpt_power == 0.0
+    assert list(plain._priorities(est)) == pytest.approx([2062.894, 5.18821e8], rel=1e-6)
 
 
 def test_jobs_on_track_have_priority_one():

@@ -95,6 +95,10 @@ class ShockwaveConfig:
     makespan_protect: float = _knob(
         0.8, "number", "makespan protection covers the jobs whose remaining time is at least "
         "this fraction of that bound", low=0.0, high=1.0)
+    srpt_power: float = _knob(
+        1.5, "number", "shortest-remaining-time power: the relaxed program's priorities are "
+        "multiplied by (mean R / R_j) ^ this (0: the published priorities; off in reference mode "
+        "and on several GPU types)", low=0.0, high=10.0)
 
     def validate(
         self, path: str | Path | None = None, labels: Mapping[str, str] | None = None

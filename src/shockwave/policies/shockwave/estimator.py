@@ -243,3 +243,15 @@ def relaxed_priority(
     except OverflowError:
         value = math.inf
     return min(value, cap)
+
+
+def remaining_time_weights(remaining_s: np.ndarray, round_s: float, power: float) -> np.ndarray:
+    """The relaxed program's shortest-remaining-time factor (``srpt_power``, docs/policies.md):
+    ``(Rbar / max(R_j, round_s)) ^ power``, ``Rbar`` the mean remaining time of the jobs being
+    planned. Above 1 for jobs with less than the mean left, below 1 for the others; a job is never
+    counted as having less than a round left. ``power`` 0 gives ones (the published priorities)."""
+    remaining = np.asarray(remaining_s, dtype=np.float64)
+    if power == 0 or len(remaining) == 0:
+        return np.ones(len(remaining))
+    floor = np.maximum(remaining, round_s)
+    return (float(floor.mean()) / floor) ** power

@@ -32,6 +32,7 @@ from shockwave.policies.shockwave.estimator import (
     projected_rho,
     relaxed_priority,
     remaining_runtime_s,
+    remaining_time_weights,
     stable_calibration_factor,
 )
 from shockwave.policies.shockwave.packing import (
@@ -138,6 +139,9 @@ class _Estimates:
     makespan_floor: np.ndarray | None = None
     """Makespan protection's lower bounds on planned epochs (``makespan_min_progress``; None when
     off); the protected jobs (a positive bound) are placed first in the window."""
+    srpt_power: float = 0.0
+    """The relaxed priorities' shortest-remaining-time power (``remaining_time_weights``; 0 in
+    reference mode and in the typed plan)."""
 
 
 class ShockwavePolicy:
@@ -336,8 +340,9 @@ class ShockwavePolicy:
         if self.config.makespan_slack > 0 and not reference and slowdown is None:
             floor = makespan_min_progress(plan, self.config.makespan_slack,
                                           self.config.makespan_protect)
+        srpt = self.config.srpt_power if not reference and slowdown is None else 0.0
         return _Estimates(job_ids, plan, np.array(fair, dtype=np.float64), now_s, share,
-                          np.array(arrival, dtype=np.float64), slowdown, type_counts, floor)
+                          np.array(arrival, dtype=np.float64), slowdown, type_counts, floor, srpt)
 
     def _calibrate(self, state: _JobState, job: JobView, round_s: float, reference: bool) -> float:
         timeline = job.throughput_timeline
@@ -520,16 +525,22 @@ class ShockwavePolicy:
         return solution.x
 
     def _priorities(self, est: _Estimates) -> np.ndarray:
+        """``rhohat^lambda`` (``relaxed_priority``) times the shortest-remaining-time factor
+        (``remaining_time_weights``), capped at ``priority_cap``."""
         cfg, plan = self.config, est.plan
         shares = np.broadcast_to(est.share, (plan.num_jobs,)).tolist()
         rho_hat = [projected_rho(est.now_s - origin, float(rem), share, float(fair) - origin)
                    for rem, fair, origin, share in zip(plan.remaining_s, est.fair_finish_s,
                                                        est.origin_s.tolist(), shares, strict=True)]
-        return np.array([
+        priorities = np.array([
             relaxed_priority(rho, rem, plan.round_s, cfg.rho_max, cfg.lam,
                              cfg.finishing_priority_power, cfg.priority_cap)
             for rho, rem in zip(rho_hat, plan.remaining_s, strict=True)
         ])
+        if est.srpt_power == 0:
+            return priorities
+        weights = remaining_time_weights(plan.remaining_s, plan.round_s, est.srpt_power)
+        return np.minimum(priorities * weights, cfg.priority_cap)
 
 def _compat(view: ClusterView) -> str:
     return getattr(view, "compat", "fixed")
