@@ -20,6 +20,7 @@ from shockwave.policies.heterogeneous import (
     BasisMemory,
     LevelProgram,
     TypedProgram,
+    WarmStart,
     _carry,
     effective_throughputs,
     runnable_rates,
@@ -153,7 +154,8 @@ def test_max_min_with_a_basis_memory_finds_the_same_optima(data) -> None:
     memory = BasisMemory()
     for ids, rates, gpus, counts in _sequence_of_problems(data):
         weights = np.ones(len(ids))
-        warm = max_min_fairness_perf_shares(rates, gpus, counts, weights, ids=ids, memory=memory)
+        warm = max_min_fairness_perf_shares(rates, gpus, counts, weights,
+                                            warm=WarmStart(ids, memory))
         cold = max_min_fairness_perf_shares(rates, gpus, counts, weights)
         assert_typed_feasible(warm, rates, gpus, counts, tol=1e-7)
         scale = normalised_level_scale(rates, gpus, counts, weights)

@@ -229,6 +229,15 @@ class BasisMemory:
                 _carry(old_rows, row_status, row_labels, BASIC))
 
 
+@dataclass(frozen=True)
+class WarmStart:
+    """What a solver needs to start from a policy's last basis: the jobs' ids (labels that
+    persist between allocations) and the policy's :class:`BasisMemory`."""
+
+    ids: tuple[JobId, ...]
+    memory: BasisMemory
+
+
 def _carry(old_labels: np.ndarray, old_status: np.ndarray, labels: np.ndarray,
            default: int) -> np.ndarray:
     """``old_status`` of each of ``labels`` (``default`` for a label not in ``old_labels``)."""
@@ -255,13 +264,14 @@ class LevelProgram:
       basis again. Row j is held as ``base_j throughput(j, X) >= (base_j / scale_j) L`` with
       ``base`` the first scales, so a rescale changes one coefficient per job (``L``'s).
 
-    One HiGHS model serves every solve of an allocation, and, given a :class:`BasisMemory` and
-    the jobs' ids, the first solve starts from the last allocation's basis. Jobs with
+    One HiGHS model serves every solve of an allocation, and, given a :class:`WarmStart`
+    (the jobs' ids and the policy's :class:`BasisMemory`), the first solve starts from the last
+    allocation's basis. Jobs with
     ``scale_j <= 0`` get no row (nothing is asked of them).
     """
 
     def __init__(self, program: TypedProgram, scale: np.ndarray, *,
-                 ids: tuple[JobId, ...] | None = None, memory: BasisMemory | None = None) -> None:
+                 warm: WarmStart | None = None) -> None:
         self.program = program
         self.jobs = np.flatnonzero(np.asarray(scale, dtype=float) > 0)
         self._scale = self._base = np.asarray(scale, dtype=float)
@@ -282,10 +292,10 @@ class LevelProgram:
             np.concatenate([b, np.zeros(z.size)]),
             lower=np.zeros(n), upper=np.concatenate([np.ones(program.size), [np.inf]]))
         self._carried: tuple[np.ndarray, np.ndarray] | None = None
-        if memory is not None and ids is not None:
-            labels = self._basis_labels(np.asarray(ids, dtype=np.int64))
-            self._carried = memory.recall(*labels)
-            memory.remember(*labels, self._model)
+        if warm is not None:
+            labels = self._basis_labels(np.asarray(warm.ids, dtype=np.int64))
+            self._carried = warm.memory.recall(*labels)
+            warm.memory.remember(*labels, self._model)
 
     def _basis_labels(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Labels that name the same column or row in every allocation: a pair by (job id,

@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from shockwave.errors import SolverError
-from shockwave.model import JobId
 from shockwave.policies.heterogeneous import (
     BasisMemory,
     LevelProgram,
     TypedInputs,
     TypedProgram,
+    WarmStart,
     effective_throughputs,
     proportional_split,
     runnable_rates,
@@ -66,12 +66,11 @@ def max_min_fairness_perf_shares(
     counts: np.ndarray,
     weights: np.ndarray,
     *,
-    ids: tuple[JobId, ...] | None = None,
-    memory: BasisMemory | None = None,
+    warm: WarmStart | None = None,
 ) -> np.ndarray:
     """Shares ``X[j, t]`` that maximise ``min_j scale_j * throughput(j, X)`` (scale from
     :func:`normalised_level_scale`) under the base constraints, the most efficient such optimum.
-    Given the jobs' ``ids`` and a ``memory``, the LP starts from the last call's basis
+    Given ``warm``, the first LP starts from the last call's basis
     (:class:`~shockwave.policies.heterogeneous.LevelProgram`).
 
     Raises:
@@ -79,7 +78,7 @@ def max_min_fairness_perf_shares(
     """
     program = TypedProgram.build(rates, gpus, counts)
     scale = normalised_level_scale(rates, gpus, counts, weights)
-    levels = LevelProgram(program, scale, ids=ids, memory=memory)
+    levels = LevelProgram(program, scale, warm=warm)
     if levels.jobs.size == 0:
         return program.unflatten(np.zeros(program.size))
     level, first = levels.max_level()
@@ -106,7 +105,7 @@ class MaxMinFairnessPerf(MaxMinFairness):
         weights = np.array([view.jobs[j].spec.priority_weight for j in inputs.ids], dtype=float)
         try:
             x = max_min_fairness_perf_shares(inputs.rates, inputs.gpus, inputs.counts, weights,
-                                             ids=inputs.ids, memory=self._basis)
+                                             warm=WarmStart(inputs.ids, self._basis))
         except SolverError:
             return inputs.isolated()
         return inputs.shares(x)

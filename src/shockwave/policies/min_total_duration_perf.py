@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from shockwave.errors import SolverError
-from shockwave.model import JobId
 from shockwave.policies.heterogeneous import (
     BasisMemory,
     LevelProgram,
     TypedInputs,
     TypedProgram,
+    WarmStart,
 )
 from shockwave.policies.min_total_duration import MinTotalDuration, bisect_horizon
 from shockwave.solver import InfeasibleError
@@ -54,15 +54,14 @@ def min_total_duration_perf(
     counts: np.ndarray,
     steps: np.ndarray,
     *,
-    ids: tuple[JobId, ...] | None = None,
-    memory: BasisMemory | None = None,
+    warm: WarmStart | None = None,
 ) -> tuple[float, np.ndarray]:
     """The bisected horizon T (s) and shares ``X[j, t]`` with
     ``throughput(j, X) >= steps_j / T`` for every job that can run somewhere. Both LPs are one
     :class:`~shockwave.policies.heterogeneous.LevelProgram` with rows
     ``throughput(j, X) / rem_j >= y``: ``y* = 1 / T*`` is its largest level, and the shares at a
-    horizon T are its most efficient point with ``y >= 1 / T``. Given the jobs' ``ids`` and a
-    ``memory``, the first LP starts from the last call's basis.
+    horizon T are its most efficient point with ``y >= 1 / T``. Given ``warm``, the first LP
+    starts from the last call's basis.
 
     Raises:
         SolverError: an LP fails otherwise than by being infeasible.
@@ -70,7 +69,7 @@ def min_total_duration_perf(
     program = TypedProgram.build(rates, gpus, counts)
     steps = np.where(program.runs_somewhere, np.asarray(steps, dtype=float), 0.0)
     scale = np.divide(1.0, steps, out=np.zeros_like(steps), where=steps > 0)
-    levels = LevelProgram(program, scale, ids=ids, memory=memory)
+    levels = LevelProgram(program, scale, warm=warm)
 
     def attempt(horizon_s: float) -> np.ndarray | None:
         try:
@@ -137,7 +136,7 @@ class MinTotalDurationPerf(MinTotalDuration):
         steps = np.array([view.jobs[j].remaining_steps for j in inputs.ids], dtype=float)
         try:
             _, x = min_total_duration_perf(inputs.rates, inputs.gpus, inputs.counts, steps,
-                                           ids=inputs.ids, memory=self._basis)
+                                           warm=WarmStart(inputs.ids, self._basis))
         except SolverError:
             return inputs.isolated()
         return inputs.shares(x)
