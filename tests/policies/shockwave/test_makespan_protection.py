@@ -1,7 +1,7 @@
-"""Shockwave's makespan protection (``makespan_slack`` > 0; off by default), by hand: the
+"""Shockwave's makespan protection (``makespan_slack``, 0.05 by default), by hand: the
 lower bounds that keep long jobs on course to finish within (1 + slack) of the present jobs'
 makespan bound (``makespan_min_progress``), the protected jobs placed first in the window
-(``rank_rounds(lead=...)``), and whole runs: off by default and in reference mode, and on a
+(``rank_rounds(lead=...)``), and whole runs: on by default, off in reference mode, and on a
 generated trace the makespan it buys (docs/policies.md, "Makespan protection")."""
 
 from __future__ import annotations
@@ -76,11 +76,10 @@ def _run(params: dict[str, str], compat: str = "fixed") -> SimResult:
                     make_sim_config(compat))
 
 
-def test_off_by_default_and_ignored_in_reference_mode():
-    default = summarize(_run({}))
-    assert summarize(_run({"makespan_slack": "0"})) == default
+def test_on_by_default_and_ignored_in_reference_mode():
+    assert summarize(_run({"makespan_slack": "0.05"})) == summarize(_run({}))
     reference = summarize(_run({}, "reference"))
-    assert summarize(_run({"makespan_slack": "0.05"}, "reference")) == reference
+    assert summarize(_run({"makespan_slack": "0"}, "reference")) == reference
 
 
 def test_protection_shortens_the_makespan_of_a_generated_trace():
@@ -89,7 +88,7 @@ def test_protection_shortens_the_makespan_of_a_generated_trace():
     goldens. Re-pinned when the default gained the shortest-remaining-time priorities
     (``srpt_power`` 1.5, issue 12); with the published priorities (``srpt_power=0``) the pair
     was 23,923.9 s / 12,146.2 s / 200 rounds and 22,539.9 s / 12,276.5 s / 188 rounds."""
-    off, on = summarize(_run({})), summarize(_run({"makespan_slack": "0.05"}))
+    off, on = summarize(_run({"makespan_slack": "0"})), summarize(_run({}))
     assert (off.makespan_s, off.avg_jct_s, off.rounds) == pytest.approx((25_119.9, 10_414.9, 210),
                                                                        rel=1e-3)
     assert (on.makespan_s, on.avg_jct_s, on.rounds) == pytest.approx((21_967.4, 10_601.9, 184),

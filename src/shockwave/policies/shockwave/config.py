@@ -89,9 +89,9 @@ class ShockwaveConfig:
     priority_cap: float = _knob(1e12, "number", "upper bound on a priority (keeps solver costs "
                                 "finite)", low=1.0, high=MAX_PRIORITY_CAP)
     makespan_slack: float = _knob(
-        0.0, "number", "makespan protection: long jobs are planned enough rounds, first in the "
+        0.05, "number", "makespan protection: long jobs are planned enough rounds, first in the "
         "window, to finish within (1 + this) x the present jobs' makespan bound (0: off; off in "
-        "reference mode)", low=0.0, high=100.0)
+        "reference mode and on several GPU types)", low=0.0, high=100.0)
     makespan_protect: float = _knob(
         0.8, "number", "makespan protection covers the jobs whose remaining time is at least "
         "this fraction of that bound", low=0.0, high=1.0)
