@@ -118,7 +118,7 @@ ERRORS = [
      "3: params.shockwave.kk: shockwave accepts: config, solver, hetero, future_rounds, k, lam, "
      "rho_max, log_bases, log_origin, gpu_ram_gb, mip_rel_gap, time_limit_s, threads, "
      "resolve_every_rounds, momentum, finishing_priority_power, calibration_tolerance, "
-     "exact_rounds, milp_program, priority_cap"),
+     "exact_rounds, milp_program, priority_cap, makespan_slack, makespan_protect, srpt_power"),
     ("policies: [fifo, shockwave]\nparams:\n  shockwave: {k: []}\n",
      "3: params.shockwave.k: an empty list sweeps nothing; give a value or a list of values"),
     ("policies: [fifo, shockwave]\nparams:\n  shockwave: {k: [0.1, 0.1]}\n",
