@@ -98,7 +98,8 @@ def typed_shares(shares: Mapping[JobId, float | Mapping[str, float]],
     weights = {t: cluster.count(t) / cluster.num_gpus for t in types}
     result: TypedAllocation = {}
     for job_id, share in shares.items():
-        if isinstance(share, Mapping):
+        # A float is never a mapping; testing for it first spares the slow ABC check per job.
+        if not isinstance(share, float) and isinstance(share, Mapping):
             unknown = set(share) - set(types)
             if unknown:
                 raise ValueError(f"job {job_id}: a share on GPU type(s) {sorted(unknown)} that "
@@ -172,11 +173,17 @@ def select_typed_gangs(
 ) -> dict[str, list[JobId]]:
     """Walk (job, type) ``pairs`` greedily: a job not chosen yet whose whole gang fits in what
     is left of the type runs there (a pair that does not fit is skipped, not a stop). Returns
-    the chosen jobs per type, in the order chosen; ``select_gangs`` on one type."""
+    the chosen jobs per type, in the order chosen; ``select_gangs`` on one type.
+
+    The walk stops once every GPU is taken (every gang needs at least one): with hundreds of
+    queued jobs the rest of the pairs could not be chosen, and ``eligible`` costs a call each."""
     left = dict(capacity)
     chosen: dict[str, list[JobId]] = {t: [] for t in capacity}
     taken: set[JobId] = set()
+    free = sum(left.values())
     for job_id, gpu_type in pairs:
+        if free <= 0:
+            break
         if job_id in taken or (eligible is not None and not eligible(job_id, gpu_type)):
             continue
         need = gpus[job_id]
@@ -185,6 +192,7 @@ def select_typed_gangs(
         chosen[gpu_type].append(job_id)
         taken.add(job_id)
         left[gpu_type] -= need
+        free -= need
     return chosen
 
 

@@ -343,8 +343,9 @@ def _damped_newton(
     feasible: Callable[[np.ndarray], bool],
 ) -> np.ndarray:
     """Minimise a self-concordant barrier from the strictly feasible ``x``: backtracking Newton
-    steps, then a few full steps once in the quadratic region."""
-    polish = 0
+    steps, then a few full steps once in the quadratic region. The value of the point a line
+    search accepts is the next search's starting value, so it is kept, not computed again."""
+    polish, at_x = 0, None
     for _ in range(_NEWTON_MAX_ITER):
         dx, decrement = direction(x)
         if decrement / 2 <= _NEWTON_TOL or polish >= _POLISH_STEPS:
@@ -352,14 +353,18 @@ def _damped_newton(
         if decrement < _QUADRATIC_REGION and feasible(x + dx):
             # Close to the minimum: full Newton steps converge quadratically, below what the
             # objective's rounding lets a line search see.
-            x, polish = x + dx, polish + 1
+            x, polish, at_x = x + dx, polish + 1, None
             continue
-        step, f0 = 1.0, value(x)
-        while value(x + step * dx) > f0 - 0.25 * step * decrement:
+        step, f0 = 1.0, value(x) if at_x is None else at_x
+        trial = x + step * dx
+        at_trial = value(trial)
+        while at_trial > f0 - 0.25 * step * decrement:
             step *= 0.5
             if step < 1e-16:
                 return x
-        x = x + step * dx
+            trial = x + step * dx
+            at_trial = value(trial)
+        x, at_x = trial, at_trial
     raise SolverError(f"barrier Newton method did not converge in {_NEWTON_MAX_ITER} iterations")
 
 

@@ -206,3 +206,37 @@ def test_on_one_type_the_typed_round_is_the_single_type_round(shares, rates, wid
     assert select_gangs(order, gpus, num_gpus, eligible=eligible) == select_typed_gangs(
         [(j, t) for j, t, _ in pairs], gpus, {"v100": num_gpus},
         lambda j, t: eligible[j])["v100"]
+
+
+def _walk_every_pair(pairs, gpus, capacity, eligible):
+    """``select_typed_gangs`` as first written: every pair is looked at, none skipped."""
+    left = dict(capacity)
+    chosen = {t: [] for t in capacity}
+    taken = set()
+    for job_id, gpu_type in pairs:
+        if job_id in taken or not eligible(job_id, gpu_type) or gpus[job_id] > left[gpu_type]:
+            continue
+        chosen[gpu_type].append(job_id)
+        taken.add(job_id)
+        left[gpu_type] -= gpus[job_id]
+    return chosen
+
+
+@settings(max_examples=200, deadline=None)
+@given(widths=st.lists(st.sampled_from([1, 2, 4, 8]), min_size=1, max_size=30),
+       capacity=st.fixed_dictionaries({"v100": st.integers(0, 16), "k80": st.integers(0, 8)}),
+       seed=st.integers(0, 2**16))
+def test_the_walk_stops_when_full_without_changing_the_choice(widths, capacity, seed):
+    """Stopping once every GPU is taken chooses what the walk over every pair chooses."""
+    rng = np.random.default_rng(seed)
+    jobs = list(range(len(widths)))
+    pairs = [(int(j), t) for j in rng.permutation(jobs) for t in ("v100", "k80")]
+    pairs = [pairs[i] for i in rng.permutation(len(pairs))]
+    gpus = dict(zip(jobs, widths, strict=True))
+    banned = {(j, t) for j, t in pairs if rng.random() < 0.2}
+
+    def eligible(j, t):
+        return (j, t) not in banned
+
+    assert select_typed_gangs(pairs, gpus, capacity, eligible) == _walk_every_pair(
+        pairs, gpus, capacity, eligible)

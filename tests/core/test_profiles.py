@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shockwave.model import JobSpec
 from shockwave.workload.adaptation import (
     accordion_is_critical,
     accordion_profile_batch_sizes,
+    batch_size_runs,
     build_profile,
     gns_pattern,
     load_workload_facts,
@@ -69,3 +72,22 @@ def test_profile_epoch_duration_uses_samples_over_batch_size(throughputs):
     rate = throughputs.lookup("ResNet-18", 32, 1)
     assert profile.num_epochs == 3  # ceil(3127 / ceil(50000 / 32) = 1563)
     assert profile.run_time_s == pytest.approx(3 * (50000 / 32) / rate)
+
+
+def _runs_epoch_by_epoch(sizes):
+    """``batch_size_runs`` as first written: one epoch at a time."""
+    runs = []
+    for epoch, size in enumerate(sizes):
+        if runs and runs[-1][2] == size:
+            runs[-1] = (runs[-1][0], epoch + 1, size)
+        else:
+            runs.append((epoch, epoch + 1, size))
+    return runs
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.sampled_from([16, 32, 64, 128, 256]), max_size=60))
+def test_batch_size_runs_match_the_epoch_by_epoch_encoding(sizes):
+    runs = batch_size_runs(sizes)
+    assert runs == _runs_epoch_by_epoch(sizes)
+    assert all(type(value) is int for run in runs for value in run)

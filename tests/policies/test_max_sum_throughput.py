@@ -9,8 +9,12 @@ from hypothesis import strategies as st
 from policy_helpers import J, assert_feasible, make_view
 
 from shockwave.policies import make_policy
-from shockwave.policies.max_sum_throughput import MaxSumThroughput, max_sum_throughput_shares
-from shockwave.solver import solve_lp
+from shockwave.policies.max_sum_throughput import (
+    MaxSumThroughput,
+    _center_on_slice,
+    max_sum_throughput_shares,
+)
+from shockwave.solver import central_point, solve_lp
 
 
 def test_fastest_jobs_take_the_gpus() -> None:
@@ -79,3 +83,18 @@ def test_objective_matches_an_lp_solver(jobs: list[J], num_gpus: int) -> None:
     best = solve_lp(-thr, a_ub=gpus, b_ub=np.array([num_gpus]), bounds=(0.0, 1.0))
     got = sum(view.jobs[i].throughput * x for i, x in shares.items())
     assert got == pytest.approx(-best.objective, rel=1e-8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(min_value=2, max_value=40), width=st.sampled_from([1.0, 2.0, 4.0, 8.0]),
+       fill=st.floats(min_value=0.01, max_value=0.99))
+def test_even_point_is_the_newton_centre_of_an_equal_weight_slice(n: int, width: float,
+                                                                  fill: float) -> None:
+    """The shortcut for tied jobs of equal gangs gives the centre Newton's method finds."""
+    weights = np.full(n, width)
+    budget = fill * float(weights.sum())
+    x0 = np.full(n, budget / float(weights.sum()))
+    eye = np.eye(n)
+    newton = central_point(np.vstack([-eye, eye]), np.concatenate([np.zeros(n), np.ones(n)]),
+                           x0, a_eq=weights[None, :])
+    np.testing.assert_allclose(_center_on_slice(weights, budget), newton, rtol=1e-12, atol=1e-14)

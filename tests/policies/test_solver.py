@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from shockwave import solver
 from shockwave.errors import SolverError
 from shockwave.solver import (
     InfeasibleError,
@@ -72,3 +75,51 @@ def test_box_knapsack_centre_is_symmetric() -> None:
 def test_bad_start_point_is_rejected() -> None:
     with pytest.raises(SolverError):
         central_point(np.array([[1.0]]), np.array([1.0]), np.array([2.0]))
+
+
+def _newton_computing_every_value(x, value, direction, feasible):
+    """``_damped_newton`` as first written: the start of each line search evaluated again."""
+    polish = 0
+    for _ in range(200):
+        dx, decrement = direction(x)
+        if decrement / 2 <= 1e-18 or polish >= 4:
+            return x
+        if decrement < 1e-6 and feasible(x + dx):
+            x, polish = x + dx, polish + 1
+            continue
+        step, f0 = 1.0, value(x)
+        while value(x + step * dx) > f0 - 0.25 * step * decrement:
+            step *= 0.5
+            if step < 1e-16:
+                return x
+        x = x + step * dx
+    raise SolverError("no convergence")
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40), fill=st.floats(0.05, 0.95))
+def test_kept_line_search_values_give_the_same_centres_bit_for_bit(seed, n, fill):
+    """Keeping the accepted point's value changes no step: every Newton run of a box-knapsack
+    centre and of a central-path point ends where the one evaluating every value does."""
+    rng = np.random.default_rng(seed)
+    lower = rng.uniform(0.0, 0.5, size=n) * (rng.random(n) < 0.7)
+    weights = rng.choice([1.0, 2.0, 4.0, 8.0], size=n)
+    capacity = float(weights @ lower) + fill * float(weights @ (1.0 - lower))
+    runs = []
+    newton = solver._damped_newton
+
+    def recorded(*args):
+        runs.append(args)
+        return newton(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(solver, "_damped_newton", recorded)
+        box_knapsack_center(lower, weights, capacity)
+        eye = np.eye(n)
+        central_point(np.vstack([-eye, eye, weights[None, :]]),
+                      np.concatenate([np.zeros(n), np.ones(n), [capacity + 1.0]]),
+                      np.full(n, 0.5 * min(1.0, capacity / float(weights.sum()))),
+                      c=-rng.uniform(0.1, 2.0, size=n), mu=0.1)
+    assert runs
+    for args in runs:
+        assert np.array_equal(newton(*args), _newton_computing_every_value(*args))

@@ -137,9 +137,11 @@ class Allox:
             thr = np.array([view.jobs[j].throughput for j in candidates], dtype=float)
             thr[thr == 0.0] = ZERO_THROUGHPUT
             waited = np.array([view.time_since_arrival_s(j) for j in candidates], dtype=float)
-            q_base = np.repeat((rem / thr)[:, None], n, axis=1)
-            q = np.concatenate([k * q_base for k in range(1, m + 1)], axis=1)
-            q = q + np.tile(np.repeat(waited[:, None], n, axis=1), (1, m))
+            # q[i, (k - 1) n + g] = k rem_i / thr_i + waited_i: job i run k-th on GPU g. Built
+            # by broadcasting (the same products and sums) rather than m copies of the block.
+            positions = np.arange(1, m + 1)[None, :, None]
+            q = np.broadcast_to(positions * (rem / thr)[:, None, None], (m, m, n)).reshape(m, m * n)
+            q = q + waited[:, None]
             try:
                 rows, cols = linear_sum_assignment_v15(q)
             except ValueError:  # non-finite costs: keep the previous allocation

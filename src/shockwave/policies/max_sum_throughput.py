@@ -30,9 +30,16 @@ _BISECTION_STEPS = 200
 
 
 def _center_on_slice(weights: np.ndarray, budget: float) -> np.ndarray:
-    """The analytic centre of ``{0 <= x <= 1, weights @ x = budget}``."""
+    """The analytic centre of ``{0 <= x <= 1, weights @ x = budget}``.
+
+    With equal weights (jobs tied at one step rate per GPU nearly always have equal gangs) the
+    set is symmetric in its coordinates, so its centre is the even point ``budget / sum(w)``:
+    no Newton solve, whose dense system cost O(n^3) for the hundreds of tied jobs of a large
+    trace."""
     n = weights.size
     x0 = np.full(n, budget / float(weights.sum()))
+    if np.all(weights == weights[0]):
+        return x0
     eye = np.eye(n)
     g = np.vstack([-eye, eye])
     h = np.concatenate([np.zeros(n), np.ones(n)])

@@ -89,8 +89,11 @@ def _take_rounds(
     vectorised check each: the cumulative states "the next 0, 1, .., m candidates taken" give
     the longest run of candidates that keeps the rest placeable (taken; the candidate after it
     fails and is dropped), and each candidate taken alone tells which ones already fail (dropped
-    too). That is one to a few checks per job instead of one per round taken, for the same rounds
-    (tests/policies/shockwave/test_packing_equivalence.py)."""
+    too). Each step first checks the one state "every step taken", as the first check does: when
+    it fits, so does every shorter run, so the step takes them all and the pass ends, and the
+    many-row check is needed only for the steps where it fails (after a dropped round the rest
+    usually fits). That is one to a few checks per job instead of one per round taken, for the
+    same rounds (tests/policies/shockwave/test_packing_equivalence.py)."""
     room = np.flatnonzero(free >= gpus)
     if len(room) <= count or demand is None:  # no choice to make, or nobody left to protect
         chosen = room[:count]
@@ -109,6 +112,13 @@ def _take_rounds(
     while need > 0 and len(candidates) > 0:
         steps = candidates[:need]
         m, r = len(steps), len(candidates)
+        if candidates is not room:  # the first step's all-taken state is ``trial``, checked
+            trial = state.copy()
+            trial[steps] -= gpus
+            if check.fits(trial[None], demand)[0]:  # all taken fits, so does every shorter run
+                taken[steps] = True
+                need -= m
+                break  # ``need`` is left over only when no candidate is left either
         trials = np.repeat(state[None], 1 + m + r, axis=0)
         trials[: m + 1, steps] -= gpus * check.taken_before[: m + 1, :m]  # row i: i taken
         trials[m + 1 + np.arange(r), candidates] -= gpus  # each candidate alone

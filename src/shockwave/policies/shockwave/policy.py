@@ -95,7 +95,8 @@ class _JobState:
     finish-time series, it memoises the pure per-job computations of the last re-plan, so a job
     whose inputs did not change (most jobs, between two re-plans) costs a few comparisons: the
     samples of the measured timeline (extended by the new entries only), the calibrated factor
-    for (factor, samples, span) and the remaining time for (progress, factor)."""
+    for (factor, samples, span) and the remaining, elapsed and mean epoch times for
+    (progress, factor)."""
 
     model: EpochModel
     factor: float = 1.0
@@ -106,7 +107,8 @@ class _JobState:
     timeline_samples: tuple[tuple[tuple[int, float, int], ...], float] = ((), 0)
     """The timeline summed so far and its samples (fixed mode, one GPU type)."""
     calibrated: tuple[tuple[float, float, float], float] | None = None
-    remaining: tuple[tuple[int, float], float] | None = None
+    remaining: tuple[tuple[int, float], float, float, float] | None = None
+    """For (progress, factor): the remaining time, the elapsed time and the mean epoch time."""
 
 
 @dataclass(frozen=True)
@@ -313,13 +315,13 @@ class ShockwavePolicy:
             progress = min(job.epochs_done, model.num_epochs)
             factor = state.factor = self._calibrate(state, job, round_s, reference)
             if state.remaining is None or state.remaining[0] != (progress, factor):
-                state.remaining = ((progress, factor),
-                                   remaining_runtime_s(model, progress, factor))
-            remaining = state.remaining[1]
+                state.remaining = ((progress, factor), remaining_runtime_s(model, progress, factor),
+                                   model.elapsed_s(progress, factor),
+                                   model.mean_epoch_s(progress, factor))
+            _, remaining, elapsed, mean_epoch = state.remaining
             if self._reestimate_share:
                 submit = job.admitted_s if reference else job.spec.arrival_s
-                estimate = finish_time_estimate_s(
-                    submit, model.elapsed_s(progress, factor), remaining, job_share)
+                estimate = finish_time_estimate_s(submit, elapsed, remaining, job_share)
                 state.share_series.append(index, estimate)
             fair.append(state.share_series.average(index, momentum))
             arrival.append(0.0 if reference else job.spec.arrival_s)
@@ -327,7 +329,7 @@ class ShockwavePolicy:
             epochs.append(model.num_epochs)
             done.append(progress)
             left.append(remaining)
-            dbar.append(model.mean_epoch_s(progress, factor))
+            dbar.append(mean_epoch)
         self._reestimate_share = False
         plan = PlanInput(
             gpus=np.array(gpus, dtype=np.float64).astype(np.int64),
@@ -359,11 +361,12 @@ class ShockwavePolicy:
             span_s = round_s * len(timeline)
         else:  # only the rounds the job actually ran
             summed, samples = state.timeline_samples
-            if timeline[: len(summed)] != summed:  # not an extension: sum from the start
-                summed, samples = (), 0
-            for _, thr, bs in timeline[len(summed):]:  # the new entries, in order, as sum() would
-                samples += thr * round_s * bs
-            state.timeline_samples = (timeline, samples)
+            if timeline is not summed:  # the same tuple (a kept view): nothing new to add
+                if timeline[: len(summed)] != summed:  # not an extension: sum from the start
+                    summed, samples = (), 0
+                for _, thr, bs in timeline[len(summed):]:  # the new entries, in order, as sum()
+                    samples += thr * round_s * bs
+                state.timeline_samples = (timeline, samples)
             span_s = round_s * len(timeline)
         key = (state.factor, samples, span_s)
         if state.calibrated is None or state.calibrated[0] != key:

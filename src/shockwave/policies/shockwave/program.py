@@ -28,11 +28,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
 
 from shockwave.policies.shockwave.backend import Milp
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ def build_program(
     min_progress: np.ndarray | None = None,
 ) -> Milp:
     """The aggregated program; ``min_progress`` adds the finish-time constraints as lower bounds."""
+    from scipy import sparse  # only the MILP paths build programs (backend.py: import cost)
+
     jobs = plan.num_jobs
     slopes, intercepts = segments
     nseg = len(slopes)
@@ -188,6 +193,8 @@ def per_round_program(aggregated: Milp, plan: PlanInput) -> Milp:
     """The reference's program over binaries ``X[j, t]`` (hypograph form): the aggregated program
     with ``n_j = sum_t X[j, t]`` substituted and its one capacity row replaced by one per round.
     Used when the aggregated optimum cannot be placed round by round."""
+    from scipy import sparse
+
     jobs, rounds = plan.num_jobs, plan.rounds
     rest = 2 * jobs + 1
     # [X (J*T), p, U, M] -> [n, p, U, M]
