@@ -35,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from results_file import cpu_name, replace_section  # noqa: E402
 
 SECTION = "Shockwave at scale"
-POLICIES = ("shockwave", "shockwave:makespan_slack=0.05", "min_total_duration",
+POLICIES = ("shockwave", "shockwave:srpt_power=0+makespan_slack=0", "min_total_duration",
             "max_min_fairness", "gandiva_fair")
 """A policy, or ``policy:key=value+key=value`` for one with ``--param`` settings."""
-LABELS = {"shockwave": "Shockwave", "shockwave:makespan_slack=0.05":
-          "Shockwave, makespan protection (`--param makespan_slack=0.05`)",
+LABELS = {"shockwave": "Shockwave", "shockwave:srpt_power=0+makespan_slack=0":
+          "Shockwave without issue 12's priorities and protection (`--param srpt_power=0 "
+          "--param makespan_slack=0`)",
           "min_total_duration": "OSSP", "max_min_fairness": "Gavel",
           "gandiva_fair": "Gandiva-Fair"}
 RUNNER = """
