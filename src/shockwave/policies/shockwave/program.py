@@ -317,7 +317,19 @@ def solve_round_counts(
         if np.any(lower > plan.rounds) or int(gpus @ lower) > capacity:
             return None
     tables = _round_tables(plan, priorities, segments)
-    counts_at = _memoized(lambda level: _counts_at_level(tables, gpus, capacity, lower, level))
+    return _level_search(
+        tables, plan.k, grid,
+        lambda level: _counts_at_level(tables, gpus, capacity, lower, level))
+
+
+def _level_search(
+    tables: _RoundTables, k: float, grid: int,
+    counts_at: Callable[[float], np.ndarray | None],
+) -> np.ndarray | None:
+    """The search over the levels the ``l_j`` take (one capacity or one per GPU type, as
+    ``counts_at`` does the knapsack step): the smallest level whose minimum counts fit, by
+    bisection, then ``_best_level`` from there; ``counts_at`` is memoised for the search."""
+    counts_at = _memoized(counts_at)
     levels = np.unique(tables.left)
     levels = levels[levels >= tables.left[:, -1].max() - 1e-9]
     low, high = 0, len(levels) - 1
@@ -327,7 +339,7 @@ def solve_round_counts(
             low = mid + 1
         else:
             high = mid
-    return _best_level(tables, levels[low:], plan.k, grid, counts_at)
+    return _best_level(tables, levels[low:], k, grid, counts_at)
 
 
 def _memoized(
@@ -413,7 +425,6 @@ def solve_typed_round_counts(
     parts = [(np.flatnonzero(homes == t), int(caps[t])) for t in kinds]
     parts = [(jobs, cap, _subset_tables(tables, jobs)) for jobs, cap in parts]
 
-    @_memoized
     def counts_at(level: float) -> np.ndarray | None:
         counts = np.zeros(plan.num_jobs, dtype=np.int64)
         for jobs, cap, part in parts:
@@ -423,16 +434,7 @@ def solve_typed_round_counts(
             counts[jobs] = some
         return counts
 
-    levels = np.unique(tables.left)
-    levels = levels[levels >= tables.left[:, -1].max() - 1e-9]
-    low, high = 0, len(levels) - 1
-    while low < high:
-        mid = (low + high) // 2
-        if counts_at(levels[mid]) is None:
-            low = mid + 1
-        else:
-            high = mid
-    return _best_level(tables, levels[low:], plan.k, grid, counts_at)
+    return _level_search(tables, plan.k, grid, counts_at)
 
 
 def typed_gains(
