@@ -20,6 +20,11 @@ from shockwave.workloads import spec_path  # noqa: E402
 
 def test_a_gns_digits_job_doubles_its_batch_size_without_a_restart(tmp_path: Path) -> None:
     spec = yaml.safe_load(spec_path("digits-gns").read_text())
+    # Twice the bundled epochs. The service records a speed at a batch size from two heartbeats
+    # in a row at it; with the bundled 12 epochs the job finished ~1.7 s after its change to 64
+    # (2 measurements there; one fresh-clone run got none). With 24 it stays at 64 ~2.5 s
+    # before GNS doubles again (4 measurements in three runs).
+    spec["total_epochs"] = 24
     options = ("--gpus", "1", "--round-seconds", "3", "--heartbeat-seconds", "0.5",
                "--lease-seconds", "10",
                "--grace-seconds", "5", "--startup-seconds", "60", "--policy", "shockwave")
