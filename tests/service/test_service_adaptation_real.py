@@ -20,11 +20,13 @@ from shockwave.workloads import spec_path  # noqa: E402
 
 def test_a_gns_digits_job_doubles_its_batch_size_without_a_restart(tmp_path: Path) -> None:
     spec = yaml.safe_load(spec_path("digits-gns").read_text())
-    # Twice the bundled epochs. The service records a speed at a batch size from two heartbeats
-    # in a row at it; with the bundled 12 epochs the job finished ~1.7 s after its change to 64
-    # (2 measurements there; one fresh-clone run got none). With 24 it stays at 64 ~2.5 s
-    # before GNS doubles again (4 measurements in three runs).
+    # The service records a speed at a batch size from two heartbeats in a row at it. With the
+    # bundled spec (12 epochs, up to 256) the job could leave 64 within a second: one fresh-clone
+    # run finished ~1.7 s after the change, another doubled on to 128 before a second heartbeat
+    # at 64, and neither recorded a speed there. Capped at 64 and given 24 epochs, it trains at
+    # 64 for seconds after the change.
     spec["total_epochs"] = 24
+    spec["max_batch_size"] = 64
     options = ("--gpus", "1", "--round-seconds", "3", "--heartbeat-seconds", "0.5",
                "--lease-seconds", "10",
                "--grace-seconds", "5", "--startup-seconds", "60", "--policy", "shockwave")
