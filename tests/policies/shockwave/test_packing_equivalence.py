@@ -15,6 +15,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shockwave.policies.shockwave import packing
 from shockwave.policies.shockwave.packing import _RestCheck, rank_order, rank_rounds
 
 
@@ -69,11 +70,14 @@ def _reference_take_rounds(
 
 
 def _reference_rank_rounds(
-    counts: np.ndarray, priorities: np.ndarray, gpus: np.ndarray, num_gpus: int, rounds: int
+    counts: np.ndarray, priorities: np.ndarray, gpus: np.ndarray, num_gpus: int, rounds: int,
+    lead: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     """The former ``rank_rounds``, verbatim but for ``_reference_take_rounds``."""
     counts = np.clip(np.asarray(counts, dtype=np.int64), 0, rounds)
     order = rank_order(counts, priorities)
+    if lead is not None:
+        order = np.concatenate((order[lead[order]], order[~lead[order]]))
     order = np.concatenate((order[counts[order] >= rounds],
                             order[(counts[order] > 0) & (counts[order] < rounds)]))
     classes = np.array(sorted({int(g) for g in gpus[order]}, reverse=True), dtype=np.int64)
@@ -157,3 +161,33 @@ def test_rank_rounds_equals_the_former_version_on_large_random_windows():
         expected, expected_complete = _reference_rank_rounds(counts, priorities, gpus,
                                                              num_gpus, 20)
         assert np.array_equal(placed, expected) and complete == expected_complete
+
+
+def test_rank_rounds_equals_the_former_version_on_windows_filled_to_capacity(monkeypatch):
+    """The level search's counts fill the window (sum of gang x rounds = G T), as at scale: the
+    re-ranking's batched first phase ends part-way and the rest goes job by job; both phases
+    must give the former version's rounds, with and without the makespan lead."""
+    job_by_job = []
+    original = packing._take_rounds
+
+    def spy(*args, **kwargs):
+        job_by_job.append(kwargs.get("precheck", True))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(packing, "_take_rounds", spy)
+    rng = np.random.default_rng(7)
+    for _ in range(12):
+        jobs, num_gpus, rounds = int(rng.integers(150, 300)), 128, 20
+        gpus = rng.choice([1, 2, 4, 8], p=[0.65, 0.25, 0.08, 0.02], size=jobs)
+        counts = rng.integers(1, 21, size=jobs)
+        while int(gpus @ counts) > num_gpus * rounds:  # trim the largest until it fits
+            counts[int(np.argmax(gpus * counts))] -= 1
+        priorities = rng.gamma(2.0, size=jobs)
+        lead = rng.random(jobs) < 0.05
+        for kept in (None, lead):
+            job_by_job.clear()
+            placed, complete = rank_rounds(counts, priorities, gpus, num_gpus, rounds, kept)
+            expected, expected_complete = _reference_rank_rounds(counts, priorities, gpus,
+                                                                 num_gpus, rounds, kept)
+            assert np.array_equal(placed, expected) and complete == expected_complete
+            assert 0 < len(job_by_job) < jobs  # both phases ran

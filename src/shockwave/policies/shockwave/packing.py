@@ -55,27 +55,38 @@ class _RestCheck:
 
     What does not change within one re-ranking is precomputed: the usable room of each class for
     every free count, and prefix sums as a product with a triangular matrix of ones (all values
-    are integers far below 2^53, so the float sums are exact). The test's from-scratch version
+    are integers far below 2^53, so the float sums are exact; the demand too). The test's from-scratch version
     gives the same answers (tests/policies/shockwave/test_packing_equivalence.py)."""
 
     def __init__(self, classes: np.ndarray, num_gpus: int, rounds: int) -> None:
         free = np.arange(num_gpus + 1)  # a round's free GPUs never exceed the cluster's
         usable = (free[None, :] // classes[:, None]) * classes[:, None]
-        self._usable = usable.astype(np.int32 if num_gpus < 2**31 else np.int64)
+        self._usable = usable.astype(np.float64)
         self._prefix = np.triu(np.ones((rounds, rounds)))
         self.taken_before = np.tri(rounds + 1, rounds, -1, dtype=np.int64)
         """Row i: 1 in the first i columns (the states "the first i candidates taken")."""
 
+    def _room(self, free: np.ndarray) -> np.ndarray:
+        """The usable room in the k tightest rounds, ``room[c, ..., k - 1]``. The usable room
+        is monotone in the free GPUs, so one sort orders the rounds for every class."""
+        return self._usable[:, np.sort(free, axis=-1)] @ self._prefix
+
     def fits(self, free: np.ndarray, demand: np.ndarray) -> np.ndarray:
         """For each row of ``free``: whether the rest (``demand[c, k - 1]``) may still fit."""
-        usable = self._usable[:, free]  # (class, row, round)
-        usable.sort(axis=2)
-        room = usable.astype(np.float64) @ self._prefix
-        return (room >= demand[:, None, :]).all(axis=(0, 2))
+        return (self._room(free) >= demand[:, None, :]).all(axis=(0, 2))
+
+    def fits_each(self, free: np.ndarray, demand: np.ndarray) -> np.ndarray:
+        """``fits`` with a demand per row (``demand[row, c, k - 1]``)."""
+        return (self._room(free) >= demand.transpose(1, 0, 2)).all(axis=(0, 2))
+
+    def fits_one(self, free: np.ndarray, demand: np.ndarray) -> bool:
+        """``fits`` for one state of the window."""
+        return bool((self._room(free) >= demand).all())
 
 
 def _take_rounds(
-    count: int, gpus: int, free: np.ndarray, demand: np.ndarray | None, check: _RestCheck
+    count: int, gpus: int, free: np.ndarray, demand: np.ndarray | None, check: _RestCheck,
+    precheck: bool = True,
 ) -> tuple[np.ndarray, bool]:
     """The earliest rounds with room for the gang, skipping each round whose use would leave the
     jobs still to be placed (``demand``; ``None``: nobody left) without room; earliest rounds
@@ -93,18 +104,21 @@ def _take_rounds(
     it fits, so does every shorter run, so the step takes them all and the pass ends, and the
     many-row check is needed only for the steps where it fails (after a dropped round the rest
     usually fits). That is one to a few checks per job instead of one per round taken, for the
-    same rounds (tests/policies/shockwave/test_packing_equivalence.py)."""
+    same rounds (tests/policies/shockwave/test_packing_equivalence.py). ``precheck=False``
+    skips the first check, for a caller that expects it to fail: the first step's many-row
+    check holds the same state (its last cumulative row), so the rounds are the same."""
     room = np.flatnonzero(free >= gpus)
     if len(room) <= count or demand is None:  # no choice to make, or nobody left to protect
         chosen = room[:count]
         free[chosen] -= gpus
         return chosen, len(chosen) == count
-    first = room[:count]
-    trial = free.copy()
-    trial[first] -= gpus
-    if check.fits(trial[None], demand)[0]:
-        free[first] -= gpus
-        return first, True
+    if precheck:
+        first = room[:count]
+        trial = free.copy()
+        trial[first] -= gpus
+        if check.fits_one(trial, demand):
+            free[first] -= gpus
+            return first, True
     taken = np.zeros(len(free), dtype=bool)
     state = free.copy()
     candidates = room
@@ -112,10 +126,10 @@ def _take_rounds(
     while need > 0 and len(candidates) > 0:
         steps = candidates[:need]
         m, r = len(steps), len(candidates)
-        if candidates is not room:  # the first step's all-taken state is ``trial``, checked
+        if candidates is not room:  # the first step's all-taken state fails (checked, or skipped)
             trial = state.copy()
             trial[steps] -= gpus
-            if check.fits(trial[None], demand)[0]:  # all taken fits, so does every shorter run
+            if check.fits_one(trial, demand):  # all taken fits, so does every shorter run
                 taken[steps] = True
                 need -= m
                 break  # ``need`` is left over only when no candidate is left either
@@ -178,14 +192,57 @@ def rank_rounds(
     after[:-1] = np.cumsum(parts[:0:-1], axis=0)[::-1]
     check = _RestCheck(classes, num_gpus, rounds)
     free = np.full(rounds, num_gpus, dtype=np.int64)
-    complete = True
-    last = len(order) - 1
-    for i, j in enumerate(order.tolist()):
-        chosen, placed = _take_rounds(int(counts[j]), int(sizes[i]), free,
-                                      after[i] if i < last else None, check)
-        plan[j, chosen] = True
+    jobs, wanted, widths = order.tolist(), counts[order].tolist(), sizes.tolist()
+    start, complete = _place_earliest_while_safe(jobs, wanted, widths, after, free, check, plan)
+    last = len(jobs) - 1
+    for i in range(start, len(jobs)):
+        chosen, placed = _take_rounds(wanted[i], widths[i], free,
+                                      after[i] if i < last else None, check, precheck=False)
+        plan[jobs[i], chosen] = True
         complete &= placed
     return plan, complete
+
+
+def _place_earliest_while_safe(
+    jobs: list[int], wanted: list[int], widths: list[int], after: np.ndarray, free: np.ndarray,
+    check: _RestCheck, plan: np.ndarray,
+) -> tuple[int, bool]:
+    """The re-ranking's first phase: jobs in order take their earliest rounds with room for as
+    long as the rest still fits after each (``_take_rounds``'s first check passes). That is a
+    long run at the start of nearly every re-ranking (the window is loose), so the jobs go in
+    batches that double in size: placed one after another, then every state checked at once,
+    and the batch committed up to the first job whose check fails. Updates ``free`` and
+    ``plan``; returns that job's position (``len(jobs)``: none failed) and whether every job
+    placed so far got its count."""
+    start, batch, complete, last = 0, 8, True, len(jobs) - 1
+    while start < len(jobs):
+        stop = min(len(jobs), start + batch)
+        state = free.copy()
+        taken: list[np.ndarray] = []
+        states: list[np.ndarray] = []
+        checked: list[int] = []
+        for i in range(start, stop):
+            room = np.flatnonzero(state >= widths[i])
+            chosen = room[: wanted[i]]
+            state[chosen] -= widths[i]
+            taken.append(chosen)
+            if len(room) > wanted[i] and i < last:  # a choice, and someone left to protect
+                states.append(state.copy())
+                checked.append(i)
+        failed = stop
+        if checked:
+            fits = check.fits_each(np.array(states), after[checked])
+            if not fits.all():
+                failed = checked[int(np.argmin(fits))]
+        for i in range(start, failed):
+            chosen = taken[i - start]
+            plan[jobs[i], chosen] = True
+            free[chosen] -= widths[i]
+            complete &= len(chosen) == wanted[i]
+        if failed < stop:
+            return failed, complete
+        start, batch = stop, min(2 * batch, 64)
+    return start, complete
 
 
 def fallback_counts(remaining_s: np.ndarray, round_s: float, rounds: int) -> np.ndarray:
