@@ -96,17 +96,18 @@ def _take_rounds(
     The rounds are those of a single pass in time order that takes a round when the rest still
     fits with it taken. The check is monotone (less free room never helps), so a round that fails
     once fails for the rest of the pass. Hence the earliest ``count`` rounds are taken when the
-    rest fits with all of them taken (one check), and otherwise the pass runs in steps of one
-    vectorised check each: the cumulative states "the next 0, 1, .., m candidates taken" give
+    rest fits with all of them taken (one check), and otherwise the pass runs in steps of two
+    vectorised checks each: the cumulative states "the next 0, 1, .., m candidates taken" give
     the longest run of candidates that keeps the rest placeable (taken; the candidate after it
-    fails and is dropped), and each candidate taken alone tells which ones already fail (dropped
-    too). Each step first checks the one state "every step taken", as the first check does: when
-    it fits, so does every shorter run, so the step takes them all and the pass ends, and the
-    many-row check is needed only for the steps where it fails (after a dropped round the rest
-    usually fits). That is one to a few checks per job instead of one per round taken, for the
-    same rounds (tests/policies/shockwave/test_packing_equivalence.py). ``precheck=False``
-    skips the first check, for a caller that expects it to fail: the first step's many-row
-    check holds the same state (its last cumulative row), so the rounds are the same."""
+    fails and is dropped), then each later candidate taken alone on top of that run tells which
+    ones fail already (dropped too: they would fail when the pass reaches them). After that the
+    first candidate left is one the pass takes, so a step that needs one round takes it without a
+    check, and a step that needs more first checks the one state "every step taken": when it
+    fits, so does every shorter run, so the step takes them all and the pass ends. That is one
+    to a few checks per job instead of one per round taken, for the same rounds
+    (tests/policies/shockwave/test_packing_equivalence.py). ``precheck=False`` skips the first
+    check, for a caller that expects it to fail: the first step's cumulative check holds the
+    same state (its last row), so the rounds are the same."""
     room = np.flatnonzero(free >= gpus)
     if len(room) <= count or demand is None:  # no choice to make, or nobody left to protect
         chosen = room[:count]
@@ -119,32 +120,7 @@ def _take_rounds(
         if check.fits_one(trial, demand):
             free[first] -= gpus
             return first, True
-    taken = np.zeros(len(free), dtype=bool)
-    state = free.copy()
-    candidates = room
-    need = count
-    while need > 0 and len(candidates) > 0:
-        steps = candidates[:need]
-        m, r = len(steps), len(candidates)
-        if candidates is not room:  # the first step's all-taken state fails (checked, or skipped)
-            trial = state.copy()
-            trial[steps] -= gpus
-            if check.fits_one(trial, demand):  # all taken fits, so does every shorter run
-                taken[steps] = True
-                need -= m
-                break  # ``need`` is left over only when no candidate is left either
-        trials = np.repeat(state[None], 1 + m + r, axis=0)
-        trials[: m + 1, steps] -= gpus * check.taken_before[: m + 1, :m]  # row i: i taken
-        trials[m + 1 + np.arange(r), candidates] -= gpus  # each candidate alone
-        fits = check.fits(trials, demand)
-        if not fits[0]:  # only possible before the first run: no choice keeps the rest placeable
-            break
-        run = m if fits[: m + 1].all() else int(np.argmin(fits[: m + 1])) - 1
-        taken[steps[:run]] = True
-        state[steps[:run]] -= gpus
-        need -= run
-        alone = fits[m + 1:]
-        candidates = candidates[run + 1:][alone[run + 1:]]
+    taken, need = _pass(count, gpus, free, room, demand, check)
     for t in room:  # fill up with the earliest rounds that still have room
         if need <= 0:
             break
@@ -154,6 +130,48 @@ def _take_rounds(
     free[taken] -= gpus
     chosen = np.flatnonzero(taken)
     return chosen, len(chosen) == count
+
+
+def _pass(
+    count: int, gpus: int, free: np.ndarray, room: np.ndarray, demand: np.ndarray,
+    check: _RestCheck,
+) -> tuple[np.ndarray, int]:
+    """``_take_rounds``'s pass in steps (its docstring): the rounds taken, as a mask, and how
+    many of ``count`` are still missing."""
+    taken = np.zeros(len(free), dtype=bool)
+    state = free.copy()
+    candidates = room
+    need = count
+    while need > 0 and len(candidates) > 0:
+        steps = candidates[:need]
+        m = len(steps)
+        if candidates is not room:  # the first step's all-taken state fails (checked, or skipped)
+            if m == 1:  # every candidate left fits alone with the rounds taken: the pass takes it
+                taken[steps] = True
+                need -= 1
+                break
+            trial = state.copy()
+            trial[steps] -= gpus
+            if check.fits_one(trial, demand):  # all taken fits, so does every shorter run
+                taken[steps] = True
+                need -= m
+                break  # ``need`` is left over only when no candidate is left either
+        trials = np.repeat(state[None], m + 1, axis=0)
+        trials[:, steps] -= gpus * check.taken_before[: m + 1, :m]  # row i: i taken
+        fits = check.fits(trials, demand)
+        if not fits[0]:  # only possible before the first run: no choice keeps the rest placeable
+            break
+        run = m if fits.all() else int(np.argmin(fits)) - 1
+        taken[steps[:run]] = True
+        state[steps[:run]] -= gpus
+        need -= run
+        later = candidates[run + 1:]
+        if need == 0 or len(later) == 0:
+            break
+        trials = np.repeat(state[None], len(later), axis=0)
+        trials[np.arange(len(later)), later] -= gpus  # each later candidate alone, run taken
+        candidates = later[check.fits(trials, demand)]
+    return taken, need
 
 
 def rank_rounds(
