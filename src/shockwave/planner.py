@@ -93,15 +93,16 @@ class RoundPlanner:
         type with room; a typed share restricts the job to the types it gives >= 0.5."""
         shares = self.policy.allocate(view)
         wanted, allowed = [], {}
+        types = self.cluster.gpu_types
         for job_id, share in shares.items():
             if job_id not in view.jobs:
                 continue
             if isinstance(share, Mapping):
-                allowed[job_id] = [t for t in self.cluster.gpu_types if share.get(t, 0.0) >= 0.5]
+                allowed[job_id] = [t for t in types if share.get(t, 0.0) >= 0.5]
                 if allowed[job_id]:
                     wanted.append(job_id)
             elif share >= 0.5:
-                allowed[job_id] = list(self.cluster.gpu_types)
+                allowed[job_id] = list(types)
                 wanted.append(job_id)
         gpus = {j: view.jobs[j].gpus for j in wanted}
         rates = {j: view.jobs[j].throughputs_by_type for j in wanted}
