@@ -84,6 +84,9 @@ class Heartbeat(_Message):
     seq: int = Field(ge=0, description="increases with every heartbeat of the attempt")
     progress: Progress
     samples_per_s: float | None = Field(default=None, ge=0, description="EMA over recent steps")
+    speed_batch_size: int | None = Field(
+        default=None, ge=1, description="the global batch size every step in samples_per_s ran "
+                                        "at (absent: they may mix sizes)")
     step_time_s: float | None = Field(default=None, ge=0)
     last_checkpoint: str | None = Field(default=None, max_length=200)
     batch_size_proposal: int | None = Field(

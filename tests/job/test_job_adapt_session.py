@@ -102,6 +102,26 @@ def identical(a, b) -> bool:
     return a == b
 
 
+def test_the_heartbeat_speed_is_measured_at_the_size_it_names(job_env, tmp_path):
+    """The moving average of samples/s restarts at every batch-size change, and heartbeats name
+    the size its steps ran at: a step counted before a change ran at the old size."""
+    job_env.update(BOUNDS, SHOCKWAVE_ADAPTATION="gns")
+    seen: list[tuple[int, int | None, float | None]] = []  # (size the step ran at, tag, speed)
+    ran_at = [16]
+
+    def hook(sess) -> None:
+        beat = sess._heartbeat_message(sess.step_count)
+        seen.append((ran_at[-1], beat.speed_batch_size, beat.samples_per_s))
+        ran_at.append(sess.batch_size)  # the next step runs at the size chosen after this one
+
+    sess = run(tmp_path, "--epochs", "4", on_step=hook)
+    assert len(set(ran_at)) >= 2  # it changed size
+    measured = [(size, tag) for size, tag, speed in seen if speed is not None]
+    assert measured and all(size == tag for size, tag in measured)
+    assert {tag for _, tag in measured} == set(ran_at[:-1])  # every size it ran at, measured
+    assert sess.exit_code == 0
+
+
 def test_accordion_goes_big_at_its_first_calm_check_and_stays(job_env, tmp_path):
     """eta = 1e6: no change of the gradient norm is critical. The first interval (epoch 0)
     is critical; the check 2 intervals later (after epoch 2, 576 samples) goes to the

@@ -50,14 +50,15 @@ class Harness:
 
     def beat(self, attempt_id: int, samples: int, *, samples_per_s: float | None = 100.0,
              seq: int | None = None, batch_size: int = 10, proposal: int | None = None,
-             per_epoch: int = 100) -> HeartbeatReply:
+             per_epoch: int = 100, speed_batch_size: int | None = None) -> HeartbeatReply:
         if seq is None:
             seq = self.seq.get(attempt_id, -1) + 1
         self.seq[attempt_id] = max(seq, self.seq.get(attempt_id, -1))
         attempt = self.store.attempt(attempt_id)
         assert attempt is not None
         beat = Heartbeat(seq=seq, progress=progress(samples, batch_size, per_epoch),
-                         samples_per_s=samples_per_s, batch_size_proposal=proposal)
+                         samples_per_s=samples_per_s, speed_batch_size=speed_batch_size,
+                         batch_size_proposal=proposal)
         return on_heartbeat(self.store, self.settings, self.clock.now(), attempt, beat)
 
     def checkpoint_and_exit(self, attempt: AttemptRow, samples: int, code: int) -> None:

@@ -100,6 +100,25 @@ def test_measured_speeds_skip_the_first_heartbeat_after_a_change(harness: Harnes
     assert speeds[20] == Speed(20, 1, 300.0, 1)
 
 
+def test_a_speed_tagged_with_its_batch_size_counts_from_the_first_heartbeat(
+        harness: Harness) -> None:
+    """The job library restarts its average at a change and says which size it measured: the
+    first heartbeat of an attempt and the first after a change count, at that size, even while
+    the heartbeat still shows the old size (the change lands between two heartbeats)."""
+    h = harness
+    job = h.submit(adaptation="gns", batch_size=10, max_batch_size=40)
+    h.tick()
+    (attempt,) = h.current()
+    h.beat(attempt.id, 10, samples_per_s=500.0, speed_batch_size=10)
+    assert h.store.speeds([job.id])[job.id] == [Speed(10, 1, 500.0, 1)]
+    h.beat(attempt.id, 20, samples_per_s=400.0, speed_batch_size=10, proposal=20)
+    h.beat(attempt.id, 40, samples_per_s=900.0, speed_batch_size=20, batch_size=20)
+    h.beat(attempt.id, 60, samples_per_s=None, speed_batch_size=None, batch_size=20)
+    speeds = {s.batch_size: s for s in h.store.speeds([job.id])[job.id]}
+    assert speeds[10] == Speed(10, 1, pytest.approx(0.3 * 400 + 0.7 * 500), 2)
+    assert speeds[20] == Speed(20, 1, 900.0, 1)
+
+
 def _job(h: Harness, **spec: object) -> object:
     return h.store.job(h.submit(**spec).id)
 

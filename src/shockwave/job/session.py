@@ -106,7 +106,8 @@ class JobSession:
         self._last_step_at: float | None = None
         self._steps_since_start = 0
         self._process_steps = 0
-        self._samples_per_s: float | None = None
+        self._speed: tuple[int, float] | None = None
+        """(batch size, samples/s): the moving average of the steps since the last change."""
         self._measured_samples = 0
         self._measured_s = 0.0
         self.last_loss: Any = None
@@ -449,8 +450,10 @@ class JobSession:
                 self._measured_s += interval
                 self._timing.record_step(interval)
                 rate = consumed / interval
-                self._samples_per_s = rate if self._samples_per_s is None else \
-                    0.2 * rate + 0.8 * self._samples_per_s
+                speed, size = self._speed, self._batch_size
+                if speed is not None and speed[0] == size:  # a new size starts a new average
+                    rate = 0.2 * rate + 0.8 * speed[1]
+                self._speed = (size, rate)
         self._last_step_at = now
 
     def _why(self, code: StopCode) -> str:
@@ -471,7 +474,7 @@ class JobSession:
         between steps (an evaluation at an epoch's end) included, checkpoint writes left out;
         the exit report's speed. (Heartbeats carry the moving average of the last steps.)"""
         if self._measured_s <= 0:
-            return self._samples_per_s
+            return None if self._speed is None else self._speed[1]
         return self._measured_samples / self._measured_s
 
     def progress(self) -> Progress:
@@ -483,7 +486,10 @@ class JobSession:
 
     def _heartbeat_message(self, seq: int) -> Heartbeat:
         timing = self._timing
-        return Heartbeat(seq=seq, progress=self.progress(), samples_per_s=self._samples_per_s,
+        speed = self._speed  # read once: the size and the average go together
+        return Heartbeat(seq=seq, progress=self.progress(),
+                         samples_per_s=None if speed is None else speed[1],
+                         speed_batch_size=speed[0] if speed is not None and speed[0] else None,
                          step_time_s=timing.step_s or None, last_checkpoint=self.last_checkpoint,
                          batch_size_proposal=self._adapter.proposal,
                          noise_scale=self._adapter.noise_scale)

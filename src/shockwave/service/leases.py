@@ -42,7 +42,7 @@ def on_heartbeat(store: Store, settings: Settings, now_s: float, attempt: Attemp
             attempt.id, beat.seq, now_s,
             lease_expires_s=now_s + settings.lease_ttl_s if renew else None,
             progress=beat.progress.model_dump(), samples_per_s=beat.samples_per_s,
-            noise_scale=beat.noise_scale)
+            speed_batch_size=beat.speed_batch_size, noise_scale=beat.noise_scale)
         if recorded and beat.batch_size_proposal is not None \
                 and attempt.state == AttemptState.RUNNING:
             _approve_batch_size(store, now_s, attempt, beat.batch_size_proposal)

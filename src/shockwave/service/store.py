@@ -607,14 +607,17 @@ class Store:
 
     def record_heartbeat(self, attempt_id: int, seq: int, now_s: float, *,
                          lease_expires_s: float | None, progress: dict[str, Any],
-                         samples_per_s: float | None, noise_scale: float | None = None) -> bool:
+                         samples_per_s: float | None, speed_batch_size: int | None = None,
+                         noise_scale: float | None = None) -> bool:
         """Record a heartbeat of a current attempt if ``seq`` is newer than any before (stale and
         duplicate ones change nothing: ``False``). Updates the job's latest progress too.
 
         The job's batch size is the approved one (``approve_batch_size``); a heartbeat only
-        confirms it. Its speed counts towards the job's measured speed at its batch size and
-        GPU count when the previous heartbeat of the attempt ran the same batch size (the first
-        one after a change still averages steps of the old size)."""
+        confirms it. Its speed counts towards the job's measured speed at its GPU count and at
+        ``speed_batch_size``, the batch size all its steps ran at (the job library's average
+        restarts at a change); without one (an older library), at the heartbeat's batch size
+        when the previous heartbeat of the attempt ran the same size (the first one after a
+        change may still average steps of the old size)."""
         current = [s.value for s in (AttemptState.LAUNCHING, AttemptState.RUNNING,
                                      AttemptState.DRAINING)]
         with self.atomic():
@@ -641,10 +644,11 @@ class Store:
                 "noise_scale = COALESCE(?, noise_scale) WHERE id = ?",
                 (progress["samples"], progress["epoch"], progress["step"],
                  progress["samples_per_epoch"], samples_per_s, noise_scale, job_id))
-            if samples_per_s is not None and samples_per_s > 0 \
-                    and before[0]["reported_batch_size"] == batch:
+            measured_at = speed_batch_size if speed_batch_size is not None else \
+                batch if before[0]["reported_batch_size"] == batch else None
+            if samples_per_s is not None and samples_per_s > 0 and measured_at is not None:
                 gpus = len(_parsed_slots(before[0]["slots"]))
-                self._record_speed(job_id, batch, gpus, samples_per_s, now_s)
+                self._record_speed(job_id, measured_at, gpus, samples_per_s, now_s)
             if before[0]["last_heartbeat_s"] is None:
                 self.add_event(now_s, "attempt", job_id=job_id, attempt_id=attempt_id,
                                reason="first heartbeat")
