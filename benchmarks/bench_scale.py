@@ -15,6 +15,10 @@ are generated first (seeded, cached under ``--work``) with the commands the issu
 
     python benchmarks/bench_scale.py [--big] [--policies shockwave,min_total_duration,...]
                                      [--work DIR] [--write]
+    python benchmarks/bench_scale.py --baseline-times [--repeats 3] [--write]
+
+``--baseline-times`` times every baseline on the 900-job trace instead (issue 12: each within
+2 s, whole process), best and median of ``--repeats`` runs.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from results_file import cpu_name, replace_section  # noqa: E402
 
 SECTION = "Shockwave at scale"
+TIMES_SECTION = "Baselines on the 900-job trace: whole-process time"
+BASELINES = ("fifo", "max_min_fairness", "finish_time_fairness", "min_total_duration",
+             "max_sum_throughput", "allox", "gandiva_fair")
 POLICIES = ("shockwave", "shockwave:srpt_power=0+makespan_slack=0", "min_total_duration",
             "max_min_fairness", "gandiva_fair")
 """A policy, or ``policy:key=value+key=value`` for one with ``--param`` settings."""
@@ -157,6 +164,29 @@ def markdown(rows: dict[str, dict[str, dict[str, Any]]], policies: list[str]) ->
     return "\n".join(lines)
 
 
+def baseline_times(work: Path, repeats: int) -> str:
+    """Every baseline on the 900-job trace, ``repeats`` whole processes each."""
+    case = next(c for c in CASES if c.jobs == 900)
+    lines = [
+        f"`python benchmarks/bench_scale.py {' '.join(sys.argv[1:])}` on {platform.system()} "
+        f"{platform.machine()}, {os.cpu_count()} CPU cores ({cpu_name()}), Python "
+        f"{platform.python_version()}: `shockwave simulate` on the {case.name} trace (default "
+        f"mode), start to exit, {repeats} runs each.",
+        "",
+        "| policy | best s | median s | peak MB | makespan s | avg JCT s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for policy in BASELINES:
+        runs = [run(case, policy, work) for _ in range(repeats)]
+        walls = sorted(r["wall_s"] for r in runs)
+        last = runs[-1]
+        lines.append(f"| {policy} | {walls[0]:.2f} | {walls[len(walls) // 2]:.2f} | "
+                     f"{max(r['peak_mb'] for r in runs):.0f} | {last['makespan_s']:,.0f} | "
+                     f"{last['avg_jct_s']:,.0f} |")
+        print(lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", action="store_true", help="also 2,000 and 5,000 jobs")
@@ -164,7 +194,19 @@ def main() -> None:
     parser.add_argument("--cases", default="", help="names' first numbers, e.g. 220,600")
     parser.add_argument("--work", type=Path, default=None, help="keep traces and results here")
     parser.add_argument("--write", action="store_true", help="write into BENCHMARKS.md")
+    parser.add_argument("--baseline-times", action="store_true",
+                        help="time every baseline on the 900-job trace instead")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per baseline (timings)")
     args = parser.parse_args()
+    if args.baseline_times:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = args.work or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            text = baseline_times(work, args.repeats)
+        print(text)
+        if args.write:
+            replace_section(TIMES_SECTION, text)
+        return
     policies = [p for p in args.policies.split(",") if p]
     wanted = {c for c in args.cases.split(",") if c}
     cases = [c for c in CASES if (args.big or not c.big)
