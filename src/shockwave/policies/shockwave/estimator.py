@@ -40,9 +40,13 @@ class EpochModel:
         durations: Sequence[float] | np.ndarray,
     ) -> EpochModel:
         pristine = rounded_epoch_durations(durations)
-        unique, inverse = np.unique(np.asarray(batch_sizes).astype(np.int64), return_inverse=True)
+        sizes = np.asarray(batch_sizes).astype(np.int64).reshape(-1)
+        # The sizes come in runs of epochs: the distinct ones from each run's first, then each
+        # epoch's by binary search (np.unique(return_inverse=True) sorts every epoch's).
+        firsts = np.flatnonzero(np.concatenate(([True], sizes[1:] != sizes[:-1])))
+        unique = np.unique(sizes[firsts])
         modes = tuple(int(b) for b in unique)
-        mode_of_epoch = inverse.astype(np.int64).reshape(-1)
+        mode_of_epoch = np.searchsorted(unique, sizes).astype(np.int64)
         counts = np.bincount(mode_of_epoch, minlength=len(modes))
         sums = np.bincount(mode_of_epoch, weights=pristine, minlength=len(modes))
         onehot = np.zeros((num_epochs + 1, len(modes)))
