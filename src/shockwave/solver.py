@@ -9,6 +9,7 @@ optimal face. Policies reproduce that choice explicitly with :func:`central_poin
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -123,6 +124,7 @@ BASIC = 1
 variable nonbasic at its lower bound, ``2`` nonbasic at its upper bound (a ``<=`` row's slack at
 its right-hand side); HiGHS also uses ``3`` (a free variable at zero) and ``4`` (nonbasic)."""
 AT_LOWER, AT_UPPER = 0, 2
+FREE_AT_ZERO = 3
 
 
 class LpModel:
@@ -148,29 +150,75 @@ class LpModel:
         upper: np.ndarray,
         time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     ) -> None:
-        from highspy import _core
-
-        self._core = _core
-        c = np.asarray(c, dtype=float)
-        n, m = c.size, int(np.asarray(b_ub).size)
+        n = int(np.asarray(c).size)
         rows = np.asarray(rows, dtype=np.int32)
         cols = np.asarray(cols, dtype=np.int32)
         order = np.lexsort((rows, cols))
         starts = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))]).astype(np.int32)
-        model = (n, m, int(rows.size), int(_core.MatrixFormat.kColwise),
-                 int(_core.ObjSense.kMinimize), 0.0, c, np.asarray(lower, dtype=float),
-                 np.asarray(upper, dtype=float), np.full(m, -np.inf), np.asarray(b_ub, dtype=float),
-                 starts, rows[order], np.asarray(values, dtype=float)[order],
+        self._load(c, (starts, rows[order], np.asarray(values, dtype=float)[order]), b_ub,
+                   (lower, upper), time_limit_s, None)
+
+    @classmethod
+    def colwise(
+        cls,
+        c: np.ndarray,
+        matrix: tuple[np.ndarray, np.ndarray, np.ndarray],
+        b_ub: np.ndarray,
+        *,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+        reuse: LpModel | None = None,
+    ) -> LpModel:
+        """The same LP with ``A`` given column-wise, ``matrix = (starts, rows, values)`` (column
+        j's entries at ``starts[j]:starts[j + 1]``, rows increasing within a column: what the
+        constructor makes of triplets), so that a caller who knows the columns skips the sort.
+
+        ``reuse``: a model whose HiGHS instance this one takes over (``reuse`` must not be used
+        afterwards). Passing a model to an instance replaces its model and clears its solver
+        state, so every solve is the one a fresh instance makes, without the cost of building
+        one (a third of a small LP's first solve)."""
+        model = cls.__new__(cls)
+        model._load(c, matrix, b_ub, (lower, upper), time_limit_s, reuse)
+        return model
+
+    def _load(self, c: np.ndarray, matrix: tuple[np.ndarray, np.ndarray, np.ndarray],
+              b_ub: np.ndarray, bounds: tuple[np.ndarray, np.ndarray], time_limit_s: float,
+              reuse: LpModel | None) -> None:
+        from highspy import _core
+
+        self._core = _core
+        c = np.asarray(c, dtype=float)
+        starts, index, values = matrix
+        n, m = c.size, int(np.asarray(b_ub).size)
+        self._lower = np.array(bounds[0], dtype=float)
+        self._upper = np.array(bounds[1], dtype=float)
+        model = (n, m, int(index.size), int(_core.MatrixFormat.kColwise),
+                 int(_core.ObjSense.kMinimize), 0.0, c, self._lower, self._upper,
+                 np.full(m, -np.inf), np.asarray(b_ub, dtype=float),
+                 np.asarray(starts, dtype=np.int32), np.asarray(index, dtype=np.int32),
+                 np.asarray(values, dtype=float),
                  np.zeros(n, dtype=np.int32))  # integrality: every column continuous
         self.num_cols, self.num_rows = n, m
+        self._factored = index.size > 0 and m > 0  # HiGHS solves it by the simplex method
+        self._from_basis = self._basis_is_current = False
         self._cost = c.copy()
         self._time_limit_s = float(time_limit_s)
-        self._highs = _core._Highs()
-        for option, value in (("output_flag", False), ("presolve", "on"),
-                              ("time_limit", self._time_limit_s), ("simplex_strategy", 1)):
-            self._highs.setOptionValue(option, value)
+        if reuse is not None and reuse._time_limit_s == self._time_limit_s:
+            self._highs = reuse._highs
+            reuse._highs = None  # the instance is this model's now
+        else:
+            self._highs = _core._Highs()
+            for option, value in (("output_flag", False), ("presolve", "on"),
+                                  ("time_limit", self._time_limit_s), ("simplex_strategy", 1)):
+                self._highs.setOptionValue(option, value)
         if self._highs.passModel(*model) == _core.HighsStatus.kError:
             raise SolverError(f"LP with {n} variables was rejected by HiGHS")
+
+    @property
+    def released(self) -> bool:
+        """Whether a later model took over this one's HiGHS instance (see :meth:`colwise`)."""
+        return self._highs is None
 
     def solve(self) -> Solution:
         """Solve from the current basis (none: a cold solve). The errors of :func:`solve_lp`."""
@@ -178,7 +226,9 @@ class LpModel:
         self._highs.run()
         status = self._highs.getModelStatus()
         done = self._core.HighsModelStatus
+        self._basis_is_current = self._from_basis and self._factored and status == done.kOptimal
         if status == done.kOptimal:
+            self._from_basis = True  # HiGHS starts the next solve from this one's basis
             x = np.asarray(self._highs.getSolution().col_value, dtype=float)
             return Solution(x, float(self._cost @ x), True)
         message = self._highs.modelStatusToString(status)
@@ -198,6 +248,7 @@ class LpModel:
 
     def set_bounds(self, col: int, lower: float, upper: float) -> None:
         """Replace one column's bounds."""
+        self._lower[col], self._upper[col] = lower, upper
         self._highs.changeColBounds(int(col), float(lower), float(upper))
 
     def set_coefficients(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
@@ -214,7 +265,34 @@ class LpModel:
 
     def basis(self) -> tuple[np.ndarray, np.ndarray]:
         """The statuses of the columns and the rows after the last solve (``BASIC``,
-        ``AT_LOWER``, ``AT_UPPER``, as small integers)."""
+        ``AT_LOWER``, ``AT_UPPER``, as small integers).
+
+        After an optimal solve by the simplex method from a basis (given, or left by an earlier
+        solve: no presolve then), read as HiGHS's list of basic variables, which that solve
+        factored, and the solution (a nonbasic column sits at a bound: the upper one when its
+        value is nearer to it; a nonbasic ``<=`` row at its right-hand side): HiGHS's per-entry
+        statuses cost as much as a small solve to convert to Python. Otherwise (a cold solve,
+        which HiGHS may finish in presolve; a failed one; none), from those statuses: HiGHS's
+        list of basic variables is only safe to ask for when it has factored this basis."""
+        if not self._basis_is_current:
+            return self._statuses()
+        status, basic = self._highs.getBasicVariables()
+        if status != self._core.HighsStatus.kOk or basic.size != self.num_rows:
+            return self._statuses()
+        col_status = np.full(self.num_cols, AT_LOWER, dtype=np.int8)
+        row_status = np.full(self.num_rows, AT_UPPER, dtype=np.int8)
+        x = np.asarray(self._highs.getSolution().col_value, dtype=float)
+        lower, upper = self._lower, self._upper
+        with np.errstate(invalid="ignore"):
+            at_upper = np.isfinite(upper) & (upper - x < x - lower)
+        col_status[at_upper] = AT_UPPER
+        col_status[(lower == -np.inf) & (upper == np.inf)] = FREE_AT_ZERO
+        col_status[basic[basic >= 0]] = BASIC
+        row_status[-1 - basic[basic < 0]] = BASIC
+        return col_status, row_status
+
+    def _statuses(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`basis` from HiGHS's per-entry statuses."""
         basis = self._highs.getBasis()
         return (np.array([s.value for s in basis.col_status], dtype=np.int8),
                 np.array([s.value for s in basis.row_status], dtype=np.int8))
@@ -236,15 +314,25 @@ class LpModel:
             col_status[make_nonbasic] = AT_LOWER
         core = self._core
         kinds = core.HighsBasisStatus
-        status_of = [kinds.kLower, kinds.kBasic, kinds.kUpper, kinds.kZero, kinds.kNonbasic]
+        status_of = (kinds.kLower, kinds.kBasic, kinds.kUpper, kinds.kZero, kinds.kNonbasic)
         basis = core.HighsBasis()
-        basis.col_status = [status_of[s] for s in col_status.tolist()]
-        basis.row_status = [status_of[s] for s in row_status.tolist()]
+        basis.col_status = _pick(status_of, col_status)
+        basis.row_status = _pick(status_of, row_status)
         basis.valid = True
         if self._highs.setBasis(basis) == core.HighsStatus.kError:
             self._highs.clearSolver()
+            self._from_basis = False
             return False
+        self._from_basis = True
         return True
+
+
+def _pick(items: tuple[Any, ...], index: np.ndarray) -> list[Any]:
+    """``[items[i] for i in index]``, at C speed."""
+    if index.size == 0:
+        return []
+    picked = operator.itemgetter(*index.tolist())(items)
+    return [picked] if index.size == 1 else list(picked)
 
 
 def find_feasible(

@@ -216,12 +216,17 @@ class BasisMemory:
         """Keep ``model``, whose basis (read when next recalled) is the one to start from."""
         self._last = (col_labels, row_labels, model)
 
+    @property
+    def model(self) -> LpModel | None:
+        """The last model remembered (the next one takes over its HiGHS instance)."""
+        return None if self._last is None or self._last[2].released else self._last[2]
+
     def recall(self, col_labels: np.ndarray, row_labels: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray] | None:
         """The remembered statuses of these labels; a new column starts nonbasic at its lower
         bound (0), a new row basic (its slack), as in a cold start. ``None`` before the first
-        :meth:`remember`."""
-        if self._last is None:
+        :meth:`remember` (or when that model lost its HiGHS instance to a later one)."""
+        if self._last is None or self._last[2].released:
             return None
         old_cols, old_rows, model = self._last
         col_status, row_status = model.basis()
@@ -275,27 +280,51 @@ class LevelProgram:
         self.program = program
         self.jobs = np.flatnonzero(np.asarray(scale, dtype=float) > 0)
         self._scale = self._base = np.asarray(scale, dtype=float)
-        rows, cols, values = program.throughput_triplets(self._scale, self.jobs)
-        base_rows, base_cols, base_values, b = program._base_triplets()
-        n, level = program.size + 1, program.size
-        # the level rows' pair entries: model row, column, and the rate the scale multiplies
-        self._entries = (b.size + rows, cols, program.rates[program.job_of[cols],
-                                                            program.type_of[cols]])
-        self._entry_job = self.jobs[rows]
-        z = np.arange(self.jobs.size)
-        self._level_entries = (b.size + z, np.full(z.size, level))
-        self._model = LpModel(
-            np.zeros(n),
-            np.concatenate([base_rows, b.size + rows, b.size + z]),
-            np.concatenate([base_cols, cols, np.full(z.size, level)]),
-            np.concatenate([base_values, -values, np.ones(z.size)]),
-            np.concatenate([b, np.zeros(z.size)]),
-            lower=np.zeros(n), upper=np.concatenate([np.ones(program.size), [np.inf]]))
-        self._carried: tuple[np.ndarray, np.ndarray] | None = None
+        m, k = program.rates.shape
+        size, level, num_base = program.size, program.size, m + k
+        # the level row of each pair's job (-1: none), and the pairs in some level row
+        position = np.full(m, -1, dtype=np.intp)
+        position[self.jobs] = np.arange(self.jobs.size)
+        level_row = position[program.job_of]
+        self._keep = np.flatnonzero(level_row >= 0)
+        self._pair_rates = program.rates[program.job_of, program.type_of]
+        self._level_entries = (num_base + np.arange(self.jobs.size),
+                               np.full(self.jobs.size, level))
+        carried, reuse, labels = None, None, None
         if warm is not None:
             labels = self._basis_labels(np.asarray(warm.ids, dtype=np.int64))
-            self._carried = warm.memory.recall(*labels)
+            carried = warm.memory.recall(*labels)
+            reuse = warm.memory.model
+        self._model = LpModel.colwise(
+            np.zeros(size + 1), self._columns(level_row, num_base),
+            np.concatenate([np.ones(m), program.counts, np.zeros(self.jobs.size)]),
+            lower=np.zeros(size + 1), upper=np.concatenate([np.ones(size), [np.inf]]),
+            reuse=reuse)
+        self._carried: tuple[np.ndarray, np.ndarray] | None = carried
+        if warm is not None:
             warm.memory.remember(*labels, self._model)
+
+    def _columns(self, level_row: np.ndarray, num_base: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The constraint matrix column-wise: pair p has its job's row (1), its type's row
+        (``gpus_j``) and, when its job has one, its level row (``-scale_j rates[j, t]``); ``L``
+        has every level row (1). Rows increase within each column."""
+        program, keep = self.program, self._keep
+        size, m = program.size, program.rates.shape[0]
+        starts = np.zeros(size + 2, dtype=np.int32)
+        np.cumsum(np.where(level_row >= 0, 3, 2), out=starts[1:size + 1])
+        starts[size + 1] = starts[size] + self.jobs.size
+        index = np.empty(int(starts[-1]), dtype=np.int32)
+        values = np.empty(index.size)
+        first = starts[:size]
+        index[first], values[first] = program.job_of, 1.0
+        index[first + 1], values[first + 1] = m + program.type_of, program.gpus[program.job_of]
+        owner = program.job_of[keep]
+        index[first[keep] + 2] = num_base + level_row[keep]
+        values[first[keep] + 2] = -(self._pair_rates[keep] * self._scale[owner])
+        index[starts[size]:] = num_base + np.arange(self.jobs.size)
+        values[starts[size]:] = 1.0
+        return starts, index, values
 
     def _basis_labels(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Labels that name the same column or row in every allocation: a pair by (job id,
@@ -329,8 +358,8 @@ class LevelProgram:
         ``scale_j throughput(j, X) >= floor``. Raises ``InfeasibleError`` when no shares reach
         the floor, ``SolverError`` as :meth:`max_level`."""
         cost = np.zeros(self.program.size + 1)
-        _, cols, rates = self._entries
-        cost[cols] = -rates * self._scale[self._entry_job]  # one job per pair column
+        keep = self._keep
+        cost[keep] = -self._pair_rates[keep] * self._scale[self.program.job_of[keep]]
         cost /= max(1e-300, float(np.abs(cost).max(initial=0.0)))
         self._model.set_costs(cost)
         self._model.set_bounds(self.program.size, float(floor), np.inf)
