@@ -185,9 +185,12 @@ class LpModel:
     def _load(self, c: np.ndarray, matrix: tuple[np.ndarray, np.ndarray, np.ndarray],
               b_ub: np.ndarray, bounds: tuple[np.ndarray, np.ndarray], time_limit_s: float,
               reuse: LpModel | None) -> None:
-        from highspy import _core
+        if reuse is not None:
+            _core = self._core = reuse._core
+        else:
+            from highspy import _core
 
-        self._core = _core
+            self._core = _core
         c = np.asarray(c, dtype=float)
         starts, index, values = matrix
         n, m = c.size, int(np.asarray(b_ub).size)
@@ -251,11 +254,15 @@ class LpModel:
         self._lower[col], self._upper[col] = lower, upper
         self._highs.changeColBounds(int(col), float(lower), float(upper))
 
-    def set_coefficients(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
-        """Replace entries of ``A`` (each (row, column) an entry of the model or a new one)."""
+    def set_coefficients(self, rows: np.ndarray | list[int], cols: np.ndarray | list[int],
+                         values: np.ndarray) -> None:
+        """Replace entries of ``A`` (each (row, column) an entry of the model or a new one);
+        ``rows`` and ``cols`` may be lists (a caller changing the same entries again keeps them
+        as lists)."""
         change = self._highs.changeCoeff
-        for r, c, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(),
-                           np.asarray(values, dtype=float).tolist(), strict=True):
+        rows = rows if isinstance(rows, list) else np.asarray(rows).tolist()
+        cols = cols if isinstance(cols, list) else np.asarray(cols).tolist()
+        for r, c, v in zip(rows, cols, np.asarray(values, dtype=float).tolist(), strict=True):
             change(r, c, v)
 
     def row_duals(self) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The shortcuts of the warm-started LPs against the plain computations they replace, on random
 instances: a model built column-wise is the model built from triplets, a basis read from HiGHS's
-basic variables is the one read status by status, and a HiGHS instance taken over from an earlier
-model solves exactly as a fresh one does (the same values, bit for bit)."""
+basic variables is the one read status by status, a HiGHS instance taken over from an earlier
+model solves exactly as a fresh one does, and the shares come out as they did (bit for bit)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from test_warm_lp import _model, _sequence_of_problems, packing_lps
 from shockwave.policies.heterogeneous import (
     BasisMemory,
     LevelProgram,
+    TypedInputs,
     TypedProgram,
     WarmStart,
+    clip_feasible,
 )
 from shockwave.policies.max_min_fairness_perf import max_min_fairness_perf_shares
 from shockwave.solver import InfeasibleError, LpModel
@@ -130,3 +132,37 @@ class _FreshMemory(BasisMemory):
     @property
     def model(self) -> LpModel | None:
         return None
+
+
+def _clip_feasible_plain(shares: np.ndarray, gpus: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``clip_feasible`` as first written: every division made, even by 1."""
+    x = np.clip(np.asarray(shares, dtype=float), 0.0, 1.0)
+    x = x / np.maximum(x.sum(axis=1), 1.0)[:, None]
+    used = np.asarray(gpus, dtype=float) @ x
+    counts = np.asarray(counts, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(used > counts, counts / used, 1.0)
+    return x * scale[None, :] + 0.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(problem=typed_problems(max_jobs=8), data=st.data())
+def test_clip_feasible_skips_only_divisions_by_one(problem, data) -> None:
+    _, gpus, counts = problem
+    n, k = len(gpus), len(counts)
+    values = st.sampled_from([-1e-12, 0.0, 1e-9, 0.25, 0.5, 1.0, 1.0 + 1e-10, 1.7])
+    shares = np.array(data.draw(st.lists(values, min_size=n * k, max_size=n * k))).reshape(n, k)
+    assert clip_feasible(shares, gpus, counts).tobytes() == \
+        _clip_feasible_plain(shares, gpus, counts).tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem=typed_problems(max_jobs=8), data=st.data())
+def test_typed_inputs_shares_are_the_entries_as_floats(problem, data) -> None:
+    rates, gpus, counts = problem
+    types = tuple(f"t{i}" for i in range(len(counts)))
+    inputs = TypedInputs(ids=tuple(range(len(gpus))), types=types, counts=counts, rates=rates,
+                         gpus=gpus)
+    x = rates / 7.0
+    assert inputs.shares(x) == {j: {t: float(x[i, k]) for k, t in enumerate(types)}
+                                for i, j in enumerate(inputs.ids)}

@@ -166,18 +166,27 @@ class FinishTimeFairnessPerf(FinishTimeFairness):
     _basis: BasisMemory = field(default_factory=BasisMemory, repr=False)
     _last_ratio: float | None = field(default=None, repr=False)
     """The optimal worst ratio of the last allocation: the next one's first trial ratio."""
+    _inputs: tuple[ClusterView, TypedInputs] | None = field(default=None, repr=False,
+                                                          compare=False)
+    """The view of the allocation under way and its arrays, read once for both steps."""
+
+    def _typed_inputs(self, view: ClusterView) -> TypedInputs:
+        if self._inputs is None or self._inputs[0] is not view:
+            self._inputs = (view, TypedInputs.of(view))
+        return self._inputs[1]
 
     def _isolated_throughputs(self, view: ClusterView) -> dict[JobId, float]:
         if not view.cluster.is_heterogeneous:
             return super()._isolated_throughputs(view)
-        inputs = TypedInputs.of(view)
+        inputs = self._typed_inputs(view)
         iso = isolated_throughputs_perf(inputs.rates, inputs.gpus, inputs.counts)
         return {j: float(v) for j, v in zip(inputs.ids, iso, strict=True)}
 
     def _solve(self, view: ClusterView, iso: dict[JobId, float]) -> Shares | TypedShares:
         if not view.cluster.is_heterogeneous:
             return super()._solve(view, iso)
-        inputs = TypedInputs.of(view)
+        inputs = self._typed_inputs(view)
+        self._inputs = None  # the view's allocation is made: hold nothing of it
         iso_thr = np.array([iso[j] for j in inputs.ids], dtype=float)
         if np.any(iso_thr <= 0):
             return inputs.isolated()

@@ -86,12 +86,16 @@ def clip_feasible(shares: np.ndarray, gpus: np.ndarray, counts: np.ndarray) -> n
     down: a solver meets its constraints only to its tolerance (~1e-9), the mechanism expects them
     exactly."""
     x = np.clip(np.asarray(shares, dtype=float), 0.0, 1.0)
-    x = x / np.maximum(x.sum(axis=1), 1.0)[:, None]
+    sums = x.sum(axis=1)
+    if np.any(sums > 1.0):  # (dividing by 1 changes nothing: skipped where no row is over)
+        x = x / np.maximum(sums, 1.0)[:, None]
     used = np.asarray(gpus, dtype=float) @ x
     counts = np.asarray(counts, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(used > counts, counts / used, 1.0)
-    return x * scale[None, :] + 0.0  # + 0.0: no -0.0 from the solver in the shares
+    over = used > counts
+    if np.any(over):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = x * np.where(over, counts / used, 1.0)[None, :]
+    return x + 0.0  # + 0.0: no -0.0 from the solver in the shares
 
 
 @dataclass(frozen=True)
@@ -288,8 +292,8 @@ class LevelProgram:
         level_row = position[program.job_of]
         self._keep = np.flatnonzero(level_row >= 0)
         self._pair_rates = program.rates[program.job_of, program.type_of]
-        self._level_entries = (num_base + np.arange(self.jobs.size),
-                               np.full(self.jobs.size, level))
+        self._level_entries = ((num_base + np.arange(self.jobs.size)).tolist(),
+                               [level] * self.jobs.size)
         carried, reuse, labels = None, None, None
         if warm is not None:
             labels = self._basis_labels(np.asarray(warm.ids, dtype=np.int64))
@@ -412,8 +416,9 @@ class TypedInputs:
 
     def shares(self, x: np.ndarray) -> TypedShares:
         """``{job: {type: share}}`` with every type listed for every job."""
-        return {j: {t: float(x[i, k]) for k, t in enumerate(self.types)}
-                for i, j in enumerate(self.ids)}
+        types = self.types
+        return {j: dict(zip(types, row, strict=True))
+                for j, row in zip(self.ids, np.asarray(x, dtype=float).tolist(), strict=True)}
 
     def isolated(self) -> TypedShares:
         """The fallback: :func:`isolated_perf_shares` as typed shares."""
