@@ -149,8 +149,13 @@ class TypedAccounting:
 
     def reset(self, now_s: float, allocation: Mapping[JobId, Mapping[str, float]]) -> None:
         """``PriorityAccounting.reset`` on every type, with that type's shares."""
+        by_type: dict[str, dict[JobId, float]] = {t: {} for t in self.by_type}
+        columns = [(by_type[t], t) for t in self.by_type]
+        for j, shares in allocation.items():
+            for column, gpu_type in columns:
+                column[j] = shares[gpu_type]
         for gpu_type, accounting in self.by_type.items():
-            accounting.reset(now_s, {j: shares[gpu_type] for j, shares in allocation.items()})
+            accounting.reset(now_s, by_type[gpu_type])
 
 
 def typed_priority_order(
