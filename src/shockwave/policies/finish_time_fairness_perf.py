@@ -124,7 +124,9 @@ def finish_time_fairness_perf_shares(
     the ratio where the LP's basis gives factor 1, and ``LevelProgram.level_at`` reads the
     shares there off that basis: if it is still feasible, that ratio is the optimum and, the
     basis being lexicographic, those shares are the tie-break's (returned with no further LP);
-    if not, the root is the next ratio tried. About 2 LPs per allocation instead of 3.9.
+    if not, the root is the next ratio tried. Once the bracket has closed, a lexicographic LP's
+    root is still tried, in the closed bracket widened by the tolerance, before the last LP.
+    About 1.6 LPs per allocation instead of 3.9.
 
     Raises:
         SolverError: a job with steps left can run on no type, or an LP fails.
@@ -158,8 +160,11 @@ def finish_time_fairness_perf_shares(
             floor = rho / factor + (1.0 - 1.0 / factor) * since[jobs] / den[jobs]
             lo = max(lo, float(floor.min()))
         weights = levels.level_duals()
-        root = None if hi - lo <= RHO_TOLERANCE * hi else _fixed_basis_root(
-            weights, factor, rho, (lo, hi), since[jobs], den[jobs])
+        # (with the bracket closed, a lexicographic LP's root still spares the tie-break LP)
+        closed = hi - lo <= RHO_TOLERANCE * hi
+        bracket = (lo * (1.0 - RHO_TOLERANCE), hi * (1.0 + RHO_TOLERANCE)) if closed else (lo, hi)
+        root = None if closed and lexicographic is None else _fixed_basis_root(
+            weights, factor, rho, bracket, since[jobs], den[jobs])
         at_root = None if root is None else levels.level_at(_scales(root, steps, since, den))
         if at_root is not None and abs(at_root[0] - 1.0) <= _LEVEL_AT_ROOT:
             # the ratio where this basis gives factor 1 is optimal there: no LP needed
@@ -200,6 +205,8 @@ def _fixed_basis_root(weights: np.ndarray, factor: float, rho: float,
     w, t, d = weights[live], since[live], den[live]
     a = w * (rho * d - t)
     left, right = bracket
+    if not (left * d > t).all():  # the bracket reaches a pole (a ratio no shares can give)
+        return None
 
     def excess(r: float) -> float:
         return float((a / (r * d - t)).sum()) - factor
