@@ -429,7 +429,8 @@ class LevelProgram:
         return self._solve()[: self.program.size]
 
     def level_at(self, scale: np.ndarray) -> tuple[float, np.ndarray] | None:
-        """After :meth:`max_level`: the largest level and shares with the scales ``scale`` (every
+        """After :meth:`max_level` (or a certified :meth:`lexicographic`: its basis is optimal
+        for the level too): the largest level and shares with the scales ``scale`` (every
         job with a row keeping a positive one) in place of the current ones, read from that
         solve's basis without solving again, when that basis is still optimal; else ``None``.
 
