@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from shockwave.model import Cluster, JobId
 
@@ -95,13 +96,15 @@ def typed_shares(shares: Mapping[JobId, float | Mapping[str, float]],
     exactly ``x_j``. Raises ``ValueError`` for a type the cluster does not have (a policy bug).
     """
     types = cluster.gpu_types
+    known = set(types)
     weights = {t: cluster.count(t) / cluster.num_gpus for t in types}
     result: TypedAllocation = {}
     for job_id, share in shares.items():
-        # A float is never a mapping; testing for it first spares the slow ABC check per job.
-        if not isinstance(share, float) and isinstance(share, Mapping):
-            unknown = set(share) - set(types)
-            if unknown:
+        # A float is never a mapping, a dict always is: testing for them first spares the slow
+        # ABC check per job.
+        if type(share) is dict or (not isinstance(share, float) and isinstance(share, Mapping)):
+            if not known.issuperset(share):
+                unknown = set(share) - known
                 raise ValueError(f"job {job_id}: a share on GPU type(s) {sorted(unknown)} that "
                                  f"the cluster ({', '.join(types)}) does not have")
             result[job_id] = {t: float(share.get(t, 0.0)) for t in types}
@@ -146,8 +149,13 @@ class TypedAccounting:
 
     def reset(self, now_s: float, allocation: Mapping[JobId, Mapping[str, float]]) -> None:
         """``PriorityAccounting.reset`` on every type, with that type's shares."""
+        by_type: dict[str, dict[JobId, float]] = {t: {} for t in self.by_type}
+        columns = [(by_type[t], t) for t in self.by_type]
+        for j, shares in allocation.items():
+            for column, gpu_type in columns:
+                column[j] = shares[gpu_type]
         for gpu_type, accounting in self.by_type.items():
-            accounting.reset(now_s, {j: shares[gpu_type] for j, shares in allocation.items()})
+            accounting.reset(now_s, by_type[gpu_type])
 
 
 def typed_priority_order(
@@ -155,13 +163,25 @@ def typed_priority_order(
 ) -> list[tuple[JobId, str, float]]:
     """(job, type, priority) pairs by (priority, deficit, share), highest first; ties keep
     type order, then job order (the published sort of ``_schedule_jobs_on_workers_helper``).
-    ``rates`` gives each job's throughput per type (0 where it cannot run)."""
+    ``rates`` gives each job's throughput per type (0 where it cannot run).
+
+    Each type's priorities are :meth:`PriorityAccounting.priorities` with that type's rates,
+    computed inline (the same operations, without a rate dictionary per type per round)."""
     entries: list[tuple[tuple[float, float, float], JobId, str]] = []
+    append = entries.append
     for gpu_type, acc in accounting.by_type.items():
-        prio = acc.priorities({j: by_type.get(gpu_type, 0.0) for j, by_type in rates.items()})
-        entries.extend(((prio[j], acc.deficits[j], acc.allocation.get(j, 0.0)), j, gpu_type)
-                       for j in prio)
-    entries.sort(key=lambda entry: entry[0], reverse=True)
+        worker_s, allocation, deficits = acc.worker_time_s, acc.allocation, acc.deficits
+        for job_id, time_s in acc.job_time_s.items():
+            share = allocation.get(job_id)
+            by_type = rates.get(job_id)
+            if share is None or share == 0.0 or by_type is None \
+                    or by_type.get(gpu_type, 0.0) == 0.0:
+                prio = 0.0
+            else:
+                fraction = time_s / worker_s if worker_s else 0.0
+                prio = share / fraction if fraction > 0 else share * 1e9
+            append(((prio, deficits[job_id], 0.0 if share is None else share), job_id, gpu_type))
+    entries.sort(key=itemgetter(0), reverse=True)
     return [(job_id, gpu_type, key[0]) for key, job_id, gpu_type in entries]
 
 

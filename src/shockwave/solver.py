@@ -9,6 +9,7 @@ optimal face. Policies reproduce that choice explicitly with :func:`central_poin
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -123,6 +124,9 @@ BASIC = 1
 variable nonbasic at its lower bound, ``2`` nonbasic at its upper bound (a ``<=`` row's slack at
 its right-hand side); HiGHS also uses ``3`` (a free variable at zero) and ``4`` (nonbasic)."""
 AT_LOWER, AT_UPPER = 0, 2
+FREE_AT_ZERO = 3
+_DUAL_TOLERANCE = 1e-7
+"""HiGHS's default dual feasibility tolerance."""
 
 
 class LpModel:
@@ -148,29 +152,95 @@ class LpModel:
         upper: np.ndarray,
         time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     ) -> None:
-        from highspy import _core
-
-        self._core = _core
-        c = np.asarray(c, dtype=float)
-        n, m = c.size, int(np.asarray(b_ub).size)
+        n = int(np.asarray(c).size)
         rows = np.asarray(rows, dtype=np.int32)
         cols = np.asarray(cols, dtype=np.int32)
         order = np.lexsort((rows, cols))
         starts = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))]).astype(np.int32)
-        model = (n, m, int(rows.size), int(_core.MatrixFormat.kColwise),
-                 int(_core.ObjSense.kMinimize), 0.0, c, np.asarray(lower, dtype=float),
-                 np.asarray(upper, dtype=float), np.full(m, -np.inf), np.asarray(b_ub, dtype=float),
-                 starts, rows[order], np.asarray(values, dtype=float)[order],
+        self._load(c, (starts, rows[order], np.asarray(values, dtype=float)[order]), b_ub,
+                   (lower, upper), time_limit_s, None)
+
+    @classmethod
+    def colwise(
+        cls,
+        c: np.ndarray,
+        matrix: tuple[np.ndarray, np.ndarray, np.ndarray],
+        b_ub: np.ndarray,
+        *,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+        reuse: LpModel | None = None,
+    ) -> LpModel:
+        """The same LP with ``A`` given column-wise, ``matrix = (starts, rows, values)`` (column
+        j's entries at ``starts[j]:starts[j + 1]``, rows increasing within a column: what the
+        constructor makes of triplets), so that a caller who knows the columns skips the sort.
+
+        ``reuse``: a model whose HiGHS instance this one takes over (``reuse`` must not be used
+        afterwards). Passing a model to an instance replaces its model and clears its solver
+        state, so every solve is the one a fresh instance makes, without the cost of building
+        one (a third of a small LP's first solve)."""
+        model = cls.__new__(cls)
+        model._load(c, matrix, b_ub, (lower, upper), time_limit_s, reuse)
+        return model
+
+    def _load(self, c: np.ndarray, matrix: tuple[np.ndarray, np.ndarray, np.ndarray],
+              b_ub: np.ndarray, bounds: tuple[np.ndarray, np.ndarray], time_limit_s: float,
+              reuse: LpModel | None) -> None:
+        if reuse is not None:
+            _core = self._core = reuse._core
+        else:
+            from highspy import _core
+
+            self._core = _core
+        c = np.asarray(c, dtype=float)
+        starts, index, values = matrix
+        n, m = c.size, int(np.asarray(b_ub).size)
+        self._lower = np.array(bounds[0], dtype=float)
+        self._upper = np.array(bounds[1], dtype=float)
+        self._b_ub = np.asarray(b_ub, dtype=float)
+        model = (n, m, int(index.size), int(_core.MatrixFormat.kColwise),
+                 int(_core.ObjSense.kMinimize), 0.0, c, self._lower, self._upper,
+                 np.full(m, -np.inf), self._b_ub,
+                 np.asarray(starts, dtype=np.int32), np.asarray(index, dtype=np.int32),
+                 np.asarray(values, dtype=float),
                  np.zeros(n, dtype=np.int32))  # integrality: every column continuous
         self.num_cols, self.num_rows = n, m
+        # A as loaded, for reduced costs (the caller's arrays: copied before a change is
+        # applied to them); changed entries applied when next needed
+        self._matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = (starts, index, values)
+        self._matrix_copied = False
+        self._entry_cols: np.ndarray | None = None  # the column of each entry, once needed
+        self._pending: list[tuple[Any, Any, np.ndarray]] = []
+        self._all_cols = np.arange(n, dtype=np.int32)
+        self._factored = index.size > 0 and m > 0  # HiGHS solves it by the simplex method
+        self._from_basis = self._basis_is_current = False
+        self._basic: np.ndarray | None = None  # HiGHS's basic variables, read once per solve
+        self._statuses_read: tuple[np.ndarray, np.ndarray] | None = None
         self._cost = c.copy()
         self._time_limit_s = float(time_limit_s)
-        self._highs = _core._Highs()
-        for option, value in (("output_flag", False), ("presolve", "on"),
-                              ("time_limit", self._time_limit_s), ("simplex_strategy", 1)):
-            self._highs.setOptionValue(option, value)
+        if reuse is not None and reuse._time_limit_s == self._time_limit_s:
+            self._highs = reuse._highs
+            reuse._highs = None  # the instance is this model's now
+        else:
+            self._highs = _core._Highs()
+            for option, value in (("output_flag", False), ("presolve", "on"),
+                                  ("time_limit", self._time_limit_s), ("simplex_strategy", 1)):
+                self._highs.setOptionValue(option, value)
         if self._highs.passModel(*model) == _core.HighsStatus.kError:
             raise SolverError(f"LP with {n} variables was rejected by HiGHS")
+
+    @property
+    def basis_factored(self) -> bool:
+        """Whether the last solve ended optimal, by the simplex method from a basis, so that
+        HiGHS holds that basis factored (:meth:`basis` reads it, :meth:`reduced_costs` uses
+        it)."""
+        return self._basis_is_current
+
+    @property
+    def released(self) -> bool:
+        """Whether a later model took over this one's HiGHS instance (see :meth:`colwise`)."""
+        return self._highs is None
 
     def solve(self) -> Solution:
         """Solve from the current basis (none: a cold solve). The errors of :func:`solve_lp`."""
@@ -178,7 +248,10 @@ class LpModel:
         self._highs.run()
         status = self._highs.getModelStatus()
         done = self._core.HighsModelStatus
+        self._basis_is_current = self._from_basis and self._factored and status == done.kOptimal
+        self._basic = self._statuses_read = None
         if status == done.kOptimal:
+            self._from_basis = True  # HiGHS starts the next solve from this one's basis
             x = np.asarray(self._highs.getSolution().col_value, dtype=float)
             return Solution(x, float(self._cost @ x), True)
         message = self._highs.modelStatusToString(status)
@@ -192,20 +265,164 @@ class LpModel:
 
     def set_costs(self, c: np.ndarray) -> None:
         """Replace the objective ``c`` (all columns)."""
-        self._cost = np.asarray(c, dtype=float).copy()
-        self._highs.changeColsCost(self.num_cols, np.arange(self.num_cols, dtype=np.int32),
-                                   self._cost)
+        self._cost = np.array(c, dtype=float)
+        self._highs.changeColsCost(self.num_cols, self._all_cols, self._cost)
 
     def set_bounds(self, col: int, lower: float, upper: float) -> None:
         """Replace one column's bounds."""
+        self._lower[col], self._upper[col] = lower, upper
         self._highs.changeColBounds(int(col), float(lower), float(upper))
+        self._changed()
 
-    def set_coefficients(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
-        """Replace entries of ``A`` (each (row, column) an entry of the model or a new one)."""
+    def _changed(self) -> None:
+        """The model changed since the last solve otherwise than in its costs: what was read of
+        that solve's basis (and HiGHS's list of basic variables) is not to be used."""
+        self._basis_is_current = False
+        self._basic = self._statuses_read = None
+
+    def set_coefficients(self, rows: np.ndarray | list[int], cols: np.ndarray | list[int],
+                         values: np.ndarray) -> None:
+        """Replace entries of ``A`` (each (row, column) an entry of the model or a new one);
+        ``rows`` and ``cols`` may be lists (a caller changing the same entries again keeps them
+        as lists)."""
         change = self._highs.changeCoeff
-        for r, c, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(),
-                           np.asarray(values, dtype=float).tolist(), strict=True):
+        rows = rows if isinstance(rows, list) else np.asarray(rows).tolist()
+        cols = cols if isinstance(cols, list) else np.asarray(cols).tolist()
+        values = np.array(values, dtype=float)
+        for r, c, v in zip(rows, cols, values.tolist(), strict=True):
             change(r, c, v)
+        self._pending.append((rows, cols, values))
+        self._changed()
+
+    def basic_variables(self) -> np.ndarray | None:
+        """Per basis position, the basic column's index or ``-1 - row`` for a row's slack, while
+        HiGHS holds the last solve's basis factored (:attr:`basis_factored`), else ``None``."""
+        return self._basic_variables()
+
+    def basis_solve(self, rhs: np.ndarray) -> np.ndarray | None:
+        """``B^-1 rhs`` (one entry per basis position) with the factors of the last solve's
+        basis, ``B`` the basic columns of ``[A I]`` in :meth:`basic_variables`'s order (a row's
+        slack column is the unit vector of the row); ``None`` where HiGHS holds no factored
+        basis."""
+        if self._basic_variables() is None:
+            return None
+        status, solution = self._highs.getBasisSolve(np.asarray(rhs, dtype=float))
+        return np.asarray(solution, dtype=float) if status == self._core.HighsStatus.kOk else None
+
+    def reduced_costs(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """For costs ``c`` (not necessarily the model's), the columns' reduced costs and the
+        rows' duals at the basis of the last solve, in HiGHS's signs (those of
+        ``getSolution().col_dual`` and ``row_dual`` had ``c`` been the objective): one solve
+        with the basis's factors, ``y = B^-T c_B``, ``d = c - A^T y``. ``None`` where HiGHS has
+        not factored that basis (see :meth:`basis`) or an entry of ``A`` was added since the
+        model was built."""
+        matrix = self._current_matrix()
+        basic = self._basic_variables()
+        if matrix is None or basic is None:
+            return None
+        c = np.asarray(c, dtype=float)
+        status, y = self._highs.getBasisTransposeSolve(c[np.maximum(basic, 0)] * (basic >= 0))
+        if status != self._core.HighsStatus.kOk:
+            return None
+        y = np.asarray(y, dtype=float)
+        _, index, values = matrix
+        return c - np.bincount(self._columns_of_entries(), weights=values * y[index],
+                               minlength=self.num_cols), y
+
+    def _columns_of_entries(self) -> np.ndarray:
+        if self._entry_cols is None:
+            starts = np.asarray(self._matrix[0] if self._matrix is not None else [0])
+            self._entry_cols = np.repeat(self._all_cols, np.diff(starts))
+        return self._entry_cols
+
+    def is_lexicographic_optimum(self, first: np.ndarray, second: np.ndarray, *,
+                                 tolerance: float = 1e-9) -> bool:
+        """Whether the basis of the last solve is optimal for the costs ``first`` and, among the
+        optima of ``first``, for ``second``: at every nonbasic column or row, the reduced cost
+        of ``first`` is of the optimal sign (``>= -tolerance`` in the direction the entry may
+        move) and, where it is zero (within ``tolerance``), so is that of ``second`` (within
+        HiGHS's dual feasibility tolerance, 1e-7), so that no move keeps the first objective and
+        improves the second. False when the reduced costs are not available."""
+        return self.lexicographic_duals(first, second, tolerance=tolerance) is not None
+
+    def lexicographic_duals(self, first: np.ndarray, second: np.ndarray, *,
+                            tolerance: float = 1e-9) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`reduced_costs` of ``first`` when :meth:`is_lexicographic_optimum`, else
+        ``None``."""
+        one, two = self.reduced_costs(first), self.reduced_costs(second)
+        if one is None or two is None:
+            return None
+        moves, free = self._moves()
+        gain_one = np.concatenate(one) * moves
+        gain_two = np.concatenate(two) * moves
+        if (gain_one < -tolerance).any() or (gain_two[gain_one <= tolerance]
+                                             < -_DUAL_TOLERANCE).any():
+            return None
+        if free.size and ((np.abs(one[0][free]) > tolerance).any()
+                          or (np.abs(two[0][free]) > _DUAL_TOLERANCE).any()):
+            return None
+        return one
+
+    def _moves(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per column then row, the direction in which a nonbasic entry may move from its bound
+        (up from a lower bound, down from an upper one; 0 for a basic or fixed entry; a ``<=``
+        row's slack sits at its upper bound), so that a reduced cost (a row's dual) times it is
+        the gain of the move, negative where the move improves; and the free nonbasic columns
+        (either direction)."""
+        col_status, row_status = self.basis()
+        col_move = (col_status == AT_LOWER) * 1.0 - (col_status == AT_UPPER)
+        col_move[self._lower == self._upper] = 0.0
+        return (np.concatenate([col_move, (row_status == AT_UPPER) * -1.0]),
+                np.flatnonzero(col_status == FREE_AT_ZERO))
+
+    def _current_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``A`` column-wise with the entries changed since it was built, ``None`` if one of
+        them was not an entry."""
+        if self._matrix is None or not self._pending:
+            return self._matrix
+        starts, index, values = self._matrix
+        if not self._matrix_copied:
+            values = np.array(values, dtype=float)
+            self._matrix, self._matrix_copied = (starts, index, values), True
+        keys = self._columns_of_entries() * np.int64(self.num_rows) + index
+        for rows, cols, new in self._pending:
+            target = np.asarray(cols, dtype=np.int64) * self.num_rows + np.asarray(rows)
+            at = np.minimum(np.searchsorted(keys, target), max(keys.size - 1, 0))
+            if keys.size == 0 or np.any(keys[at] != target):
+                self._matrix = None
+                break
+            values[at] = new
+        self._pending = []
+        return self._matrix
+
+    @property
+    def lower(self) -> np.ndarray:
+        """The columns' lower bounds (read only)."""
+        return self._lower
+
+    @property
+    def upper(self) -> np.ndarray:
+        """The columns' upper bounds (read only)."""
+        return self._upper
+
+    @property
+    def b_ub(self) -> np.ndarray:
+        """The rows' right-hand sides (read only)."""
+        return self._b_ub
+
+    def solution(self) -> np.ndarray:
+        """The columns' values at the last solve (a new array)."""
+        return np.array(self._highs.getSolution().col_value, dtype=float)
+
+    def row_activities(self, x: np.ndarray) -> np.ndarray:
+        """``A x`` for the model's ``A`` as it stands. Raises ``SolverError`` when a
+        coefficient change added an entry (``A`` is then not kept here)."""
+        matrix = self._current_matrix()
+        if matrix is None:
+            raise SolverError("the constraint matrix gained an entry; A x is not kept")
+        _, index, values = matrix
+        return np.bincount(index, weights=values * np.asarray(x, dtype=float)[
+            self._columns_of_entries()], minlength=self.num_rows)
 
     def row_duals(self) -> np.ndarray:
         """The rows' dual values at the last optimum (HiGHS's sign: ``<= 0`` for a binding
@@ -214,7 +431,44 @@ class LpModel:
 
     def basis(self) -> tuple[np.ndarray, np.ndarray]:
         """The statuses of the columns and the rows after the last solve (``BASIC``,
-        ``AT_LOWER``, ``AT_UPPER``, as small integers)."""
+        ``AT_LOWER``, ``AT_UPPER``, as small integers).
+
+        After an optimal solve by the simplex method from a basis (given, or left by an earlier
+        solve: no presolve then), read as HiGHS's list of basic variables, which that solve
+        factored, and the solution (a nonbasic column sits at a bound: the upper one when its
+        value is nearer to it; a nonbasic ``<=`` row at its right-hand side): HiGHS's per-entry
+        statuses cost as much as a small solve to convert to Python. Otherwise (a cold solve,
+        which HiGHS may finish in presolve; a failed one; none), from those statuses: HiGHS's
+        list of basic variables is only safe to ask for when it has factored this basis."""
+        if self._statuses_read is None:
+            basic = self._basic_variables()
+            self._statuses_read = self._statuses() if basic is None else self._from_basic(basic)
+        return self._statuses_read
+
+    def _basic_variables(self) -> np.ndarray | None:
+        """HiGHS's basic variables (a column's index, or ``-1 - row``, per basis position) when
+        it holds the last solve's basis factored, else ``None``."""
+        if self._basic is None and self._basis_is_current:
+            status, basic = self._highs.getBasicVariables()
+            if status == self._core.HighsStatus.kOk and basic.size == self.num_rows:
+                self._basic = basic
+        return self._basic if self._basis_is_current else None
+
+    def _from_basic(self, basic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        col_status = np.full(self.num_cols, AT_LOWER, dtype=np.int8)
+        row_status = np.full(self.num_rows, AT_UPPER, dtype=np.int8)
+        x = np.asarray(self._highs.getSolution().col_value, dtype=float)
+        lower, upper = self._lower, self._upper
+        with np.errstate(invalid="ignore"):
+            at_upper = np.isfinite(upper) & (upper - x < x - lower)
+        col_status[at_upper] = AT_UPPER
+        col_status[(lower == -np.inf) & (upper == np.inf)] = FREE_AT_ZERO
+        col_status[basic[basic >= 0]] = BASIC
+        row_status[-1 - basic[basic < 0]] = BASIC
+        return col_status, row_status
+
+    def _statuses(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`basis` from HiGHS's per-entry statuses."""
         basis = self._highs.getBasis()
         return (np.array([s.value for s in basis.col_status], dtype=np.int8),
                 np.array([s.value for s in basis.row_status], dtype=np.int8))
@@ -236,15 +490,26 @@ class LpModel:
             col_status[make_nonbasic] = AT_LOWER
         core = self._core
         kinds = core.HighsBasisStatus
-        status_of = [kinds.kLower, kinds.kBasic, kinds.kUpper, kinds.kZero, kinds.kNonbasic]
+        status_of = (kinds.kLower, kinds.kBasic, kinds.kUpper, kinds.kZero, kinds.kNonbasic)
         basis = core.HighsBasis()
-        basis.col_status = [status_of[s] for s in col_status.tolist()]
-        basis.row_status = [status_of[s] for s in row_status.tolist()]
+        basis.col_status = _pick(status_of, col_status)
+        basis.row_status = _pick(status_of, row_status)
         basis.valid = True
+        self._changed()
         if self._highs.setBasis(basis) == core.HighsStatus.kError:
             self._highs.clearSolver()
+            self._from_basis = False
             return False
+        self._from_basis = True
         return True
+
+
+def _pick(items: tuple[Any, ...], index: np.ndarray) -> list[Any]:
+    """``[items[i] for i in index]``, at C speed."""
+    if index.size == 0:
+        return []
+    picked = operator.itemgetter(*index.tolist())(items)
+    return [picked] if index.size == 1 else list(picked)
 
 
 def find_feasible(

@@ -240,3 +240,45 @@ def test_the_walk_stops_when_full_without_changing_the_choice(widths, capacity, 
 
     assert select_typed_gangs(pairs, gpus, capacity, eligible) == _walk_every_pair(
         pairs, gpus, capacity, eligible)
+
+
+def _typed_priority_order_plain(accounting: TypedAccounting, rates: dict) -> list:
+    """``typed_priority_order`` as first written: each type's ``priorities`` from a rate
+    dictionary, keys (priority, deficit, share), one stable sort."""
+    entries = []
+    for gpu_type, acc in accounting.by_type.items():
+        prio = acc.priorities({j: by_type.get(gpu_type, 0.0) for j, by_type in rates.items()})
+        entries.extend(((prio[j], acc.deficits[j], acc.allocation.get(j, 0.0)), j, gpu_type)
+                       for j in prio)
+    entries.sort(key=lambda entry: entry[0], reverse=True)
+    return [(job_id, gpu_type, key[0]) for key, job_id, gpu_type in entries]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_the_inlined_typed_priorities_are_the_per_type_priorities(data) -> None:
+    """Random histories (jobs added and removed, shares adopted, runs recorded, some jobs
+    without a rate or a share, ties): the same (job, type, priority) order, bit for bit."""
+    types = ("v100", "p100", "k80")[: data.draw(st.integers(1, 3))]
+    accounting = TypedAccounting(round_s=120.0, gpu_types=types)
+    share = st.sampled_from([0.0, 0.25, 0.5, 1.0 / 3.0, 1.0])
+    rates: dict[int, dict[str, float]] = {}
+    for step in range(data.draw(st.integers(1, 6))):
+        for job_id in data.draw(st.lists(st.integers(0, 9), max_size=4, unique=True)):
+            if job_id in rates:
+                accounting.remove_job(job_id)
+                del rates[job_id]
+            else:
+                accounting.add_job(job_id)
+                rates[job_id] = {t: data.draw(st.sampled_from([0.0, 1.0, 2.5])) for t in types}
+        if data.draw(st.booleans()):
+            allocation = {j: {t: data.draw(share) for t in types} for j in rates
+                          if data.draw(st.booleans())}
+            accounting.reset(120.0 * step, allocation)
+        for job_id in list(rates):
+            if data.draw(st.booleans()):
+                accounting.record_run(job_id, data.draw(st.sampled_from(types)),
+                                      data.draw(st.sampled_from([0.0, 60.0, 120.0])))
+        listed = {j: r for j, r in rates.items() if data.draw(st.booleans())}
+        assert typed_priority_order(accounting, listed) == \
+            _typed_priority_order_plain(accounting, listed)

@@ -91,3 +91,18 @@ def test_batch_size_runs_match_the_epoch_by_epoch_encoding(sizes):
     runs = batch_size_runs(sizes)
     assert runs == _runs_epoch_by_epoch(sizes)
     assert all(type(value) is int for run in runs for value in run)
+
+
+def test_profiles_on_several_types_are_each_types_own_profile(canonical_trace, throughputs):
+    """``build_profiles`` converts the epochs once for every type: each profile equals, bit for
+    bit, ``build_profile`` on that type."""
+    from shockwave.workload.adaptation import build_profiles
+
+    types = ("v100", "p100", "k80")
+    for job in canonical_trace:
+        profiles = build_profiles(job, throughputs, FACTS, types)
+        assert profiles, job.job_id
+        for gpu_type, profile in profiles.items():
+            alone = build_profile(job, throughputs, FACTS, gpu_type)
+            assert profile.batch_size_every_epoch == alone.batch_size_every_epoch
+            assert profile.duration_every_epoch.tobytes() == alone.duration_every_epoch.tobytes()

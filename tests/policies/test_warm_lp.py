@@ -212,13 +212,14 @@ def test_with_no_time_since_arrival_one_lp_closes_the_bracket(monkeypatch) -> No
     """With every ``t_j = 0`` the factor LP's lower bound ``rho / f`` is the optimum itself:
     one level LP, then the tie-break."""
     solves = []
-    original = LevelProgram.max_level
+    for method in ("max_level", "lexicographic"):  # a level LP, with its tie-break or not
+        original = getattr(LevelProgram, method)
 
-    def counted(self):
-        solves.append(1)
-        return original(self)
+        def counted(self, original=original):
+            solves.append(1)
+            return original(self)
 
-    monkeypatch.setattr(ftf_module.LevelProgram, "max_level", counted)
+        monkeypatch.setattr(ftf_module.LevelProgram, method, counted)
     rates = np.array([[4.0, 1.0], [2.0, 1.0], [3.0, 3.0]])
     steps = np.array([400.0, 150.0, 900.0])
     x = finish_time_fairness_perf_shares(rates, np.ones(3), np.array([2, 1]), steps,

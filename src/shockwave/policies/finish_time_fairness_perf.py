@@ -17,11 +17,14 @@ a fixed ``rho``. Rather than bisecting on that yes/no test, each LP finds the la
 which all jobs can exceed their needs at a ratio; its answer gives a ratio achieved, a lower
 bound, and (from its duals) a Newton step toward the optimum
 (:func:`finish_time_fairness_perf_shares`): the bracket closes to a relative ``RHO_TOLERANCE``
-in ~4 LPs.
+in ~4 LPs. Its basis also gives the ratio where that basis reaches factor 1 without another LP
+(only the level's column moves with the ratio); where the basis is still feasible there, that
+ratio is the optimum.
 
-Tie-break: a last LP, at the optimal ratio, maximises ``sum_j throughput(j, X) / need_j`` (each
+Tie-break: at the optimal ratio, the shares maximise ``sum_j throughput(j, X) / need_j`` (each
 job's speed relative to what the ratio requires of it), so that jobs off the bottleneck use what
-is left.
+is left: each factor LP breaks ties itself (``LevelProgram.lexicographic``), so that an optimum
+read off its basis comes with them; otherwise a last LP at the optimal ratio.
 
 Fallback, as the reference's: the isolated split when a job has no isolated throughput (it can run
 on no type), when a denominator ``C_j + rem_j / thr_iso_j`` is not positive (the program is not
@@ -55,6 +58,8 @@ if TYPE_CHECKING:
 
 RHO_TOLERANCE = 1e-8
 _MAX_STEPS = 100
+_LEVEL_AT_ROOT = 1e-9
+"""How close to 1 the factor read off the basis at the computed root must be to take it."""
 
 
 def finish_time_ratios(
@@ -114,6 +119,15 @@ def finish_time_fairness_perf_shares(
     first ratio tried when it lies inside the initial bracket, instead of its upper end: between
     two allocations the optimum moves by ~0.4 %, and the LPs per allocation fall from 3.9 to 2.9.
 
+    Each LP solves the factor with its tie-break (``LevelProgram.lexicographic``; the factor
+    alone where that is not certified). Before a Newton step, :func:`_fixed_basis_root` finds
+    the ratio where the LP's basis gives factor 1, and ``LevelProgram.level_at`` reads the
+    shares there off that basis: if it is still feasible, that ratio is the optimum and, the
+    basis being lexicographic, those shares are the tie-break's (returned with no further LP);
+    if not, the root is the next ratio tried. Once the bracket has closed, a lexicographic LP's
+    root is still tried, in the closed bracket widened by the tolerance, before the last LP.
+    About 1.6 LPs per allocation instead of 3.9.
+
     Raises:
         SolverError: a job with steps left can run on no type, or an LP fails.
     """
@@ -135,7 +149,9 @@ def finish_time_fairness_perf_shares(
             break
         if step > 0:
             levels.rescale(_scales(rho, steps, since, den))
-        factor, v = levels.max_level()
+        # each LP also breaks ties, so that at a root read off its basis the shares are final
+        lexicographic = levels.lexicographic()
+        factor, v = levels.max_level() if lexicographic is None else lexicographic
         found = levels.shares(v)
         achieved = float(finish_time_ratios(program.rates, found, steps, since, den).max())
         if achieved < hi:
@@ -144,8 +160,26 @@ def finish_time_fairness_perf_shares(
             floor = rho / factor + (1.0 - 1.0 / factor) * since[jobs] / den[jobs]
             lo = max(lo, float(floor.min()))
         weights = levels.level_duals()
+        # (with the bracket closed, a lexicographic LP's root still spares the tie-break LP)
+        closed = hi - lo <= RHO_TOLERANCE * hi
+        bracket = (lo * (1.0 - RHO_TOLERANCE), hi * (1.0 + RHO_TOLERANCE)) if closed else (lo, hi)
+        root = None if closed and lexicographic is None else _fixed_basis_root(
+            weights, factor, rho, bracket, since[jobs], den[jobs])
+        at_root = None if root is None else levels.level_at(_scales(root, steps, since, den))
+        if at_root is not None and abs(at_root[0] - 1.0) <= _LEVEL_AT_ROOT:
+            # the ratio where this basis gives factor 1 is optimal there: no LP needed
+            level, found = at_root[0], levels.shares(at_root[1])
+            if lexicographic is not None:
+                return found
+            achieved = float(finish_time_ratios(program.rates, found, steps, since, den).max())
+            if achieved < hi:
+                best, hi = found, achieved
+            floor = root / level + (1.0 - 1.0 / level) * since[jobs] / den[jobs]
+            lo, rho = max(lo, float(floor.min())), root
+            continue
         slope = factor * float((weights * den[jobs] / (rho * den[jobs] - since[jobs])).sum())
         newton = rho - (factor - 1.0) / slope if slope > 0 else hi
+        newton = newton if root is None else root  # (the basis changes before it)
         newton = max(newton, lo + 0.5 * RHO_TOLERANCE * hi)
         rho = newton if lo < newton < hi else (lo + hi) / 2
     # Tie-break: at the optimal ratio, the most efficient shares (every row >= 1).
@@ -154,6 +188,44 @@ def finish_time_fairness_perf_shares(
         return levels.shares(levels.most_efficient(1.0))
     except InfeasibleError:
         return best
+
+
+def _fixed_basis_root(weights: np.ndarray, factor: float, rho: float,
+                      bracket: tuple[float, float], since: np.ndarray, den: np.ndarray
+                      ) -> float | None:
+    """The ratio in ``bracket`` where the factor LP solved at ``rho`` (factor ``factor``, level
+    duals ``weights`` normalised to sum 1), with the same basis, gives factor 1; ``None`` when
+    there is none. With the basis fixed, the factor at ``r`` is ``factor / F(r)``,
+    ``F(r) = sum_j w_j (rho den_j - t_j) / (r den_j - t_j)`` (``LevelProgram.level_at``: the
+    level's column is ``need_j(r) / need_j(rho)`` times what it was), ``F`` decreasing: the root
+    of ``F(r) = factor`` by Newton steps, kept in the bracket (bisecting otherwise)."""
+    live = weights > 0
+    if not (factor > 0 and live.any()):
+        return None
+    w, t, d = weights[live], since[live], den[live]
+    a = w * (rho * d - t)
+    left, right = bracket
+    if not (left * d > t).all():  # the bracket reaches a pole (a ratio no shares can give)
+        return None
+
+    def excess(r: float) -> float:
+        return float((a / (r * d - t)).sum()) - factor
+
+    if not (excess(left) >= 0.0 >= excess(right)):
+        return None
+    r = min(max(rho, left), right)
+    for _ in range(_MAX_STEPS):
+        value = excess(r)
+        if value == 0.0:
+            break
+        left, right = (r, right) if value > 0 else (left, r)
+        slope = -float((a * d / (r * d - t) ** 2).sum())
+        nxt = r - value / slope if slope < 0 else (left + right) / 2
+        nxt = nxt if left < nxt < right else (left + right) / 2
+        if abs(nxt - r) <= 1e-15 * r:
+            return nxt
+        r = nxt
+    return r
 
 
 @dataclass
@@ -166,18 +238,27 @@ class FinishTimeFairnessPerf(FinishTimeFairness):
     _basis: BasisMemory = field(default_factory=BasisMemory, repr=False)
     _last_ratio: float | None = field(default=None, repr=False)
     """The optimal worst ratio of the last allocation: the next one's first trial ratio."""
+    _inputs: tuple[ClusterView, TypedInputs] | None = field(default=None, repr=False,
+                                                          compare=False)
+    """The view of the allocation under way and its arrays, read once for both steps."""
+
+    def _typed_inputs(self, view: ClusterView) -> TypedInputs:
+        if self._inputs is None or self._inputs[0] is not view:
+            self._inputs = (view, TypedInputs.of(view))
+        return self._inputs[1]
 
     def _isolated_throughputs(self, view: ClusterView) -> dict[JobId, float]:
         if not view.cluster.is_heterogeneous:
             return super()._isolated_throughputs(view)
-        inputs = TypedInputs.of(view)
+        inputs = self._typed_inputs(view)
         iso = isolated_throughputs_perf(inputs.rates, inputs.gpus, inputs.counts)
         return {j: float(v) for j, v in zip(inputs.ids, iso, strict=True)}
 
     def _solve(self, view: ClusterView, iso: dict[JobId, float]) -> Shares | TypedShares:
         if not view.cluster.is_heterogeneous:
             return super()._solve(view, iso)
-        inputs = TypedInputs.of(view)
+        inputs = self._typed_inputs(view)
+        self._inputs = None  # the view's allocation is made: hold nothing of it
         iso_thr = np.array([iso[j] for j in inputs.ids], dtype=float)
         if np.any(iso_thr <= 0):
             return inputs.isolated()

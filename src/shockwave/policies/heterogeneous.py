@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shockwave.errors import SolverError
 from shockwave.model import JobId
 from shockwave.solver import AT_LOWER, BASIC, InfeasibleError, LpModel, solve_lp_triplets
 
@@ -86,12 +87,16 @@ def clip_feasible(shares: np.ndarray, gpus: np.ndarray, counts: np.ndarray) -> n
     down: a solver meets its constraints only to its tolerance (~1e-9), the mechanism expects them
     exactly."""
     x = np.clip(np.asarray(shares, dtype=float), 0.0, 1.0)
-    x = x / np.maximum(x.sum(axis=1), 1.0)[:, None]
+    sums = x.sum(axis=1)
+    if np.any(sums > 1.0):  # (dividing by 1 changes nothing: skipped where no row is over)
+        x = x / np.maximum(sums, 1.0)[:, None]
     used = np.asarray(gpus, dtype=float) @ x
     counts = np.asarray(counts, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(used > counts, counts / used, 1.0)
-    return x * scale[None, :] + 0.0  # + 0.0: no -0.0 from the solver in the shares
+    over = used > counts
+    if np.any(over):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = x * np.where(over, counts / used, 1.0)[None, :]
+    return x + 0.0  # + 0.0: no -0.0 from the solver in the shares
 
 
 @dataclass(frozen=True)
@@ -216,12 +221,17 @@ class BasisMemory:
         """Keep ``model``, whose basis (read when next recalled) is the one to start from."""
         self._last = (col_labels, row_labels, model)
 
+    @property
+    def model(self) -> LpModel | None:
+        """The last model remembered (the next one takes over its HiGHS instance)."""
+        return None if self._last is None or self._last[2].released else self._last[2]
+
     def recall(self, col_labels: np.ndarray, row_labels: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray] | None:
         """The remembered statuses of these labels; a new column starts nonbasic at its lower
         bound (0), a new row basic (its slack), as in a cold start. ``None`` before the first
-        :meth:`remember`."""
-        if self._last is None:
+        :meth:`remember` (or when that model lost its HiGHS instance to a later one)."""
+        if self._last is None or self._last[2].released:
             return None
         old_cols, old_rows, model = self._last
         col_status, row_status = model.basis()
@@ -251,6 +261,18 @@ def _carry(old_labels: np.ndarray, old_status: np.ndarray, labels: np.ndarray,
     return status
 
 
+LEXICOGRAPHIC_WEIGHT = 1e-3
+"""The efficiency's weight next to the level in :meth:`LevelProgram.lexicographic`'s one
+objective (the efficiency's costs scaled to a largest magnitude of 1): small, so that the
+optimum keeps the largest level (checked from the basis), and well above HiGHS's dual tolerance
+(1e-7), so that the efficiency still decides among the level's optima."""
+
+
+_FEASIBLE = 1e-9
+"""How far (absolute; relative for a right-hand side above 1) :meth:`LevelProgram.level_at`
+lets a value step past a bound before it calls its basis infeasible at the new scales."""
+
+
 class LevelProgram:
     """Gavel's base constraints, a level variable ``L`` and, for every job with ``scale_j > 0``,
     the row ``scale_j * throughput(j, X) >= L``: the one LP shape behind three aware policies.
@@ -275,27 +297,63 @@ class LevelProgram:
         self.program = program
         self.jobs = np.flatnonzero(np.asarray(scale, dtype=float) > 0)
         self._scale = self._base = np.asarray(scale, dtype=float)
-        rows, cols, values = program.throughput_triplets(self._scale, self.jobs)
-        base_rows, base_cols, base_values, b = program._base_triplets()
-        n, level = program.size + 1, program.size
-        # the level rows' pair entries: model row, column, and the rate the scale multiplies
-        self._entries = (b.size + rows, cols, program.rates[program.job_of[cols],
-                                                            program.type_of[cols]])
-        self._entry_job = self.jobs[rows]
-        z = np.arange(self.jobs.size)
-        self._level_entries = (b.size + z, np.full(z.size, level))
-        self._model = LpModel(
-            np.zeros(n),
-            np.concatenate([base_rows, b.size + rows, b.size + z]),
-            np.concatenate([base_cols, cols, np.full(z.size, level)]),
-            np.concatenate([base_values, -values, np.ones(z.size)]),
-            np.concatenate([b, np.zeros(z.size)]),
-            lower=np.zeros(n), upper=np.concatenate([np.ones(program.size), [np.inf]]))
-        self._carried: tuple[np.ndarray, np.ndarray] | None = None
+        m, k = program.rates.shape
+        size, level, num_base = program.size, program.size, m + k
+        # the level row of each pair's job (-1: none), and the pairs in some level row
+        position = np.full(m, -1, dtype=np.intp)
+        position[self.jobs] = np.arange(self.jobs.size)
+        level_row = position[program.job_of]
+        self._keep = np.flatnonzero(level_row >= 0)
+        self._pair_rates = program.rates[program.job_of, program.type_of]
+        self._level_entries = ((num_base + np.arange(self.jobs.size)).tolist(),
+                               [level] * self.jobs.size)
+        carried, reuse, labels = None, None, None
         if warm is not None:
             labels = self._basis_labels(np.asarray(warm.ids, dtype=np.int64))
-            self._carried = warm.memory.recall(*labels)
+            carried = warm.memory.recall(*labels)
+            reuse = warm.memory.model
+        self._model = LpModel.colwise(
+            np.zeros(size + 1), self._columns(level_row, num_base),
+            np.concatenate([np.ones(m), program.counts, np.zeros(self.jobs.size)]),
+            lower=np.zeros(size + 1), upper=np.concatenate([np.ones(size), [np.inf]]),
+            reuse=reuse)
+        self._carried: tuple[np.ndarray, np.ndarray] | None = carried
+        self._level_row_duals: np.ndarray | None = None  # the level's alone, after lexicographic
+        if warm is not None:
             warm.memory.remember(*labels, self._model)
+
+    def _columns(self, level_row: np.ndarray, num_base: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The constraint matrix column-wise: pair p has its job's row (1), its type's row
+        (``gpus_j``) and, when its job has one, its level row (``-scale_j rates[j, t]``); ``L``
+        has every level row (1). Rows increase within each column."""
+        program, keep = self.program, self._keep
+        size, m = program.size, program.rates.shape[0]
+        if keep.size == size:  # every pair in a level row: three entries per pair
+            index = np.empty((size, 3), dtype=np.int32)
+            values = np.empty((size, 3))
+            index[:, 0], values[:, 0] = program.job_of, 1.0
+            index[:, 1], values[:, 1] = m + program.type_of, program.gpus[program.job_of]
+            index[:, 2] = num_base + level_row
+            values[:, 2] = -(self._pair_rates * self._scale[program.job_of])
+            starts = np.append(np.arange(0, 3 * size + 1, 3, dtype=np.int32),
+                               np.int32(3 * size + self.jobs.size))
+            return (starts, np.append(index, num_base + np.arange(self.jobs.size)),
+                    np.append(values, np.ones(self.jobs.size)))
+        starts = np.zeros(size + 2, dtype=np.int32)
+        np.cumsum(np.where(level_row >= 0, 3, 2), out=starts[1:size + 1])
+        starts[size + 1] = starts[size] + self.jobs.size
+        index = np.empty(int(starts[-1]), dtype=np.int32)
+        values = np.empty(index.size)
+        first = starts[:size]
+        index[first], values[first] = program.job_of, 1.0
+        index[first + 1], values[first + 1] = m + program.type_of, program.gpus[program.job_of]
+        owner = program.job_of[keep]
+        index[first[keep] + 2] = num_base + level_row[keep]
+        values[first[keep] + 2] = -(self._pair_rates[keep] * self._scale[owner])
+        index[starts[size]:] = num_base + np.arange(self.jobs.size)
+        values[starts[size]:] = 1.0
+        return starts, index, values
 
     def _basis_labels(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Labels that name the same column or row in every allocation: a pair by (job id,
@@ -307,6 +365,7 @@ class LevelProgram:
         return cols, rows
 
     def _solve(self) -> np.ndarray:
+        self._level_row_duals = None
         if self._carried is not None:  # the first solve starts from the last allocation's basis
             self._model.warm_start(*self._carried)
             self._carried = None
@@ -324,17 +383,91 @@ class LevelProgram:
         v = self._solve()
         return float(v[-1]), v[: self.program.size]
 
+    def lexicographic(self) -> tuple[float, np.ndarray] | None:
+        """:meth:`max_level`, then :meth:`most_efficient` at that level exactly, from one
+        solve: the objective ``L + LEXICOGRAPHIC_WEIGHT * efficiency`` (efficiency as
+        :meth:`most_efficient` weighs it), whose optimal basis is then checked to be optimal for
+        the level alone and, among the level's optima, for the efficiency
+        (:meth:`~shockwave.solver.LpModel.is_lexicographic_optimum`). The largest level and the
+        shares; ``None`` when the check fails or the solve does (the two LPs are then solved
+        in turn, from the basis this one left). When the solve started from no basis, it is
+        repeated from its own (no iteration) so that HiGHS has factored the basis to check."""
+        if self.jobs.size == 0:
+            return None
+        level_cost = np.zeros(self.program.size + 1)
+        level_cost[-1] = -1.0
+        efficiency = self._efficiency_cost()
+        self._model.set_costs(level_cost + LEXICOGRAPHIC_WEIGHT * efficiency)
+        self._model.set_bounds(self.program.size, 0.0, np.inf)
+        try:
+            v = self._solve()
+            if not self._model.basis_factored:  # a cold solve: once more, from its basis
+                v = self._model.solve().x
+            duals = self._model.lexicographic_duals(level_cost, efficiency)
+        except SolverError:
+            return None
+        if duals is None:
+            return None
+        self._level_row_duals = duals[1][self._model.num_rows - self.jobs.size:]
+        return float(v[-1]), v[: self.program.size]
+
+    def _efficiency_cost(self) -> np.ndarray:
+        """``-sum_j scale_j throughput(j, X)`` as costs of the pair columns, scaled to a largest
+        magnitude of 1."""
+        cost = np.zeros(self.program.size + 1)
+        keep = self._keep
+        cost[keep] = -self._pair_rates[keep] * self._scale[self.program.job_of[keep]]
+        cost /= max(1e-300, float(np.abs(cost).max(initial=0.0)))
+        return cost
+
     def most_efficient(self, floor: float) -> np.ndarray:
         """Shares (pair values) maximising ``sum_j scale_j throughput(j, X)`` with every row's
         ``scale_j throughput(j, X) >= floor``. Raises ``InfeasibleError`` when no shares reach
         the floor, ``SolverError`` as :meth:`max_level`."""
-        cost = np.zeros(self.program.size + 1)
-        _, cols, rates = self._entries
-        cost[cols] = -rates * self._scale[self._entry_job]  # one job per pair column
-        cost /= max(1e-300, float(np.abs(cost).max(initial=0.0)))
-        self._model.set_costs(cost)
+        self._model.set_costs(self._efficiency_cost())
         self._model.set_bounds(self.program.size, float(floor), np.inf)
         return self._solve()[: self.program.size]
+
+    def level_at(self, scale: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """After :meth:`max_level` (or a certified :meth:`lexicographic`: its basis is optimal
+        for the level too): the largest level and shares with the scales ``scale`` (every
+        job with a row keeping a positive one) in place of the current ones, read from that
+        solve's basis without solving again, when that basis is still optimal; else ``None``.
+
+        Only the level's column changes with the scales (row j holds ``g_j L``,
+        ``g_j = base_j / scale_j``), so with the same basic columns (Sherman-Morrison, one
+        solve with the basis's factors) the basic values move by ``-w t``, ``w = B^-1 u``,
+        ``u`` the change in the level's column and ``t = L / (1 + w_p)`` (``p`` the level's
+        position), and the level becomes ``t``. The duals scale by the positive ``1 / (1 +
+        w_p)``, so the basis stays dual feasible (the level alone has a cost); it is optimal
+        where it stays primal feasible: every column within its bounds, every row within its
+        right-hand side (to ``_FEASIBLE``). ``None`` also where HiGHS holds no factored basis,
+        the level is not basic or ``1 + w_p`` is not positive."""
+        model, level = self._model, self.program.size
+        basic = model.basic_variables()
+        if basic is None or self.jobs.size == 0:
+            return None
+        where = np.flatnonzero(basic == level)
+        scale = np.asarray(scale, dtype=float)
+        rows = np.asarray(self._level_entries[0])
+        change = self._base[self.jobs] / scale[self.jobs] \
+            - self._base[self.jobs] / self._scale[self.jobs]
+        u = np.zeros(model.num_rows)
+        u[rows] = change
+        w = model.basis_solve(u) if where.size == 1 else None
+        if w is None or not 1.0 + w[where[0]] > 0:
+            return None
+        x = model.solution()
+        t = x[level] / (1.0 + w[where[0]])
+        structural = basic >= 0
+        x[basic[structural]] -= w[structural] * t
+        x[level] = t
+        activity = model.row_activities(x)
+        activity[rows] += change * t  # the level's column at the new scales
+        if np.any(x < model.lower - _FEASIBLE) or np.any(x > model.upper + _FEASIBLE) \
+                or np.any(activity > model.b_ub + _FEASIBLE * np.maximum(1.0, model.b_ub)):
+            return None
+        return float(t), x[:level]
 
     def rescale(self, scale: np.ndarray) -> None:
         """New scales for the jobs with rows (each still positive): the same rows with new
@@ -344,9 +477,11 @@ class LevelProgram:
                                      self._base[self.jobs] / self._scale[self.jobs])
 
     def level_duals(self) -> np.ndarray:
-        """After :meth:`max_level`: the level rows' dual values, normalised to sum 1 (each
-        job's weight in the level's sensitivity; all 0 if no row binds)."""
-        duals = -self._model.row_duals()[self._model.num_rows - self.jobs.size:]
+        """After :meth:`max_level` (or :meth:`lexicographic`: the level's own duals, not the
+        combined objective's): the level rows' dual values, normalised to sum 1 (each job's
+        weight in the level's sensitivity; all 0 if no row binds)."""
+        duals = -self._model.row_duals()[self._model.num_rows - self.jobs.size:] \
+            if self._level_row_duals is None else -self._level_row_duals
         duals = duals * self._base[self.jobs] / self._scale[self.jobs]  # rows as scale_j-rows
         total = float(duals.sum())
         return duals / total if total > 0 else np.zeros_like(duals)
@@ -383,8 +518,9 @@ class TypedInputs:
 
     def shares(self, x: np.ndarray) -> TypedShares:
         """``{job: {type: share}}`` with every type listed for every job."""
-        return {j: {t: float(x[i, k]) for k, t in enumerate(self.types)}
-                for i, j in enumerate(self.ids)}
+        types = self.types
+        return {j: dict(zip(types, row, strict=True))
+                for j, row in zip(self.ids, np.asarray(x, dtype=float).tolist(), strict=True)}
 
     def isolated(self) -> TypedShares:
         """The fallback: :func:`isolated_perf_shares` as typed shares."""

@@ -11,16 +11,20 @@ the base constraints. The agnostic split ``X[j, t] = x_j counts[t] / G`` scores 
 agnostic policy's under this measure. On one type it is the homogeneous LP.
 
 Tie-break: when the max-min optimum is not unique (the reference's interior-point solver returned
-an arbitrary interior point there), a second LP keeps every job at the optimal level (less a
-relative ``LEVEL_SLACK``, so that the solver's tolerance cannot make it infeasible) and maximises
+an arbitrary interior point there), the shares keep every job at the optimal level and maximise
 the sum of the normalised throughputs: the Pareto-efficient optimum, which leaves no GPU idle that
-some job could use.
+some job could use. Both are found by one solve of ``level + 1e-3 * efficiency``, whose basis is
+then checked to be optimal for the level alone and, among the level's optima, for the efficiency
+(``LevelProgram.lexicographic``); where that check fails, by two LPs: the level, then a second
+LP keeping every job at that level (less a relative ``LEVEL_SLACK``, so that the solver's
+tolerance cannot make it infeasible) that maximises the efficiency.
 
 Jobs that can run on no type score 0 whatever they get; they are left out of the minimum (and get
 nothing), instead of pinning it at 0 as they would in the reference's LP.
 
 Fallback: when the second LP fails, the first one's optimum; when the first fails, the isolated
-split (:func:`shockwave.policies.heterogeneous.isolated_perf_shares`).
+split (:func:`shockwave.policies.heterogeneous.isolated_perf_shares`). (The one-solve path falls
+back to the two LPs when its solve fails.)
 """
 
 from __future__ import annotations
@@ -69,8 +73,9 @@ def max_min_fairness_perf_shares(
     warm: WarmStart | None = None,
 ) -> np.ndarray:
     """Shares ``X[j, t]`` that maximise ``min_j scale_j * throughput(j, X)`` (scale from
-    :func:`normalised_level_scale`) under the base constraints, the most efficient such optimum.
-    Given ``warm``, the first LP starts from the last call's basis
+    :func:`normalised_level_scale`) under the base constraints, the most efficient such optimum:
+    one certified lexicographic solve, or the level LP and the tie-break LP in turn. Given
+    ``warm``, the first LP starts from the last call's basis
     (:class:`~shockwave.policies.heterogeneous.LevelProgram`).
 
     Raises:
@@ -81,6 +86,9 @@ def max_min_fairness_perf_shares(
     levels = LevelProgram(program, scale, warm=warm)
     if levels.jobs.size == 0:
         return program.unflatten(np.zeros(program.size))
+    found = levels.lexicographic()
+    if found is not None:
+        return program.unflatten(found[1])
     level, first = levels.max_level()
     try:
         best = levels.most_efficient(level * (1.0 - LEVEL_SLACK))

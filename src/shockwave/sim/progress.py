@@ -29,6 +29,8 @@ class RoundRunner:
     def __init__(self, cluster: Cluster, config: SimConfig, throughputs: ThroughputTable,
                  facts: WorkloadFacts, planner: RoundPlanner) -> None:
         self.cluster, self.config, self.throughputs, self.facts = cluster, config, throughputs, facts
+        # each GPU id's type (cluster.type_of for every id, looked up once per run)
+        self._type_of_gpu = tuple(t for t, count, _ in cluster.groups for _ in range(count))
         self.planner = planner
         self.active: dict[JobId, JobState] = {}
         self.records: dict[JobId, JobRecord] = {}
@@ -82,7 +84,7 @@ class RoundRunner:
         for job_id, gpus in plan.placements.items():
             job = self.active[job_id]
             # A gang is on one type: its rate this round is its rate there.
-            job.gpu_type = self.cluster.type_of(gpus[0])
+            job.gpu_type = self._type_of_gpu[gpus[0]]
             job.throughput = job.rates.get(job.gpu_type, job.throughput)
             if self.config.reference:
                 steps = min(float(int(job.throughput * self.config.round_s)), job.remaining_steps)

@@ -299,13 +299,14 @@ def build_profiles(
     facts = facts or load_workload_facts()
     num_epochs, sizes = _profile_sizes(spec, facts)
     samples = facts.samples_per_epoch(spec.model)
-    profiles: dict[str, JobProfile] = {}
+    rates_by_type: dict[str, dict[int, float]] = {}
     for gpu_type in gpu_types:
         rates = {b: throughputs.table.get(gpu_type, {}).get((job_type_name(spec.model, b),
                                                               spec.gpus), 0.0)
                  for b in set(sizes)}
         if all(rate > 0 for rate in rates.values()):
-            profiles[gpu_type] = _profile(num_epochs, samples, sizes, rates)
+            rates_by_type[gpu_type] = rates
+    profiles = _profiles(num_epochs, samples, sizes, rates_by_type)
     if not profiles and gpu_types:
         build_profile(spec, throughputs, facts, gpu_types[0])  # raises the reason
     return profiles
@@ -340,11 +341,22 @@ def _profile_sizes(spec: JobSpec, facts: WorkloadFacts) -> tuple[int, list[int]]
 
 def _profile(num_epochs: int, samples: int, sizes: list[int],
              rates: dict[int, float]) -> JobProfile:
+    return _profiles(num_epochs, samples, sizes, {"": rates})[""]
+
+
+def _profiles(num_epochs: int, samples: int, sizes: list[int],
+              rates_by_key: dict[str, dict[int, float]]) -> dict[str, JobProfile]:
+    """One profile per entry of ``rates_by_key`` (each a rate per batch size the profile
+    reaches), the epochs converted once for all of them."""
     size_array = np.asarray(sizes, dtype=float)
-    distinct = sorted(rates)
-    rate_of = np.asarray([rates[b] for b in distinct], dtype=float)
-    # Batch sizes are integers, exact as floats: searching the array found the same indices
-    # as searching the list, without converting the thousands of epochs a second time.
-    rate_array = rate_of[np.searchsorted(distinct, size_array)] if sizes else np.zeros(0)
-    durations = (samples / size_array) / rate_array
-    return JobProfile(num_epochs, samples, tuple(sizes), durations)
+    per_epoch = samples / size_array
+    every_epoch = tuple(sizes)
+    profiles: dict[str, JobProfile] = {}
+    for key, rates in rates_by_key.items():
+        distinct = sorted(rates)
+        rate_of = np.asarray([rates[b] for b in distinct], dtype=float)
+        # Batch sizes are integers, exact as floats: searching the array found the same
+        # indices as searching the list, without converting the thousands of epochs again.
+        rate_array = rate_of[np.searchsorted(distinct, size_array)] if sizes else np.zeros(0)
+        profiles[key] = JobProfile(num_epochs, samples, every_epoch, per_epoch / rate_array)
+    return profiles
