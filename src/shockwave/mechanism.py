@@ -102,7 +102,9 @@ def typed_shares(shares: Mapping[JobId, float | Mapping[str, float]],
     for job_id, share in shares.items():
         # A float is never a mapping, a dict always is: testing for them first spares the slow
         # ABC check per job.
-        if type(share) is dict or (not isinstance(share, float) and isinstance(share, Mapping)):
+        if type(share) is dict and tuple(share) == types:  # every type, in cluster order
+            result[job_id] = {t: float(v) for t, v in share.items()}
+        elif type(share) is dict or (not isinstance(share, float) and isinstance(share, Mapping)):
             if not known.issuperset(share):
                 unknown = set(share) - known
                 raise ValueError(f"job {job_id}: a share on GPU type(s) {sorted(unknown)} that "

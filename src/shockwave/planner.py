@@ -40,6 +40,14 @@ class RoundPlanner:
         self.needs_allocation = False
         self.allocations_computed = 0
         self._previous: dict[JobId, tuple[int, ...]] = {}
+        self._layout(cluster)
+
+    def _layout(self, cluster: Cluster) -> None:
+        """The cluster's types, their GPU counts and servers, looked up once per cluster (every
+        round reads them; ``place_gangs`` copies the server lists, never changes them)."""
+        self._types = cluster.gpu_types
+        self._counts = {t: cluster.count(t) for t in self._types}
+        self._servers = {t: cluster.servers_of(t) for t in self._types}
 
     # Events reported by the driver -------------------------------------------------------
     def job_added(self, job_id: JobId) -> None:
@@ -53,7 +61,7 @@ class RoundPlanner:
     def job_ran(self, job_id: JobId, exec_s: float, gpu_type: str | None = None) -> None:
         """``job_id`` ran ``exec_s`` on GPUs of ``gpu_type`` (default: the cluster's first
         type, so a driver of a one-type cluster need not say)."""
-        self.accounting.record_run(job_id, gpu_type or self.cluster.gpu_types[0], exec_s)
+        self.accounting.record_run(job_id, gpu_type or self._types[0], exec_s)
 
     def batch_size_changed(self, job_id: JobId) -> None:
         if not self.config.reference:
@@ -67,6 +75,7 @@ class RoundPlanner:
             raise ValueError(f"the cluster's GPU types changed from {self.cluster.gpu_types} "
                              f"to {cluster.gpu_types}")
         self.cluster = cluster
+        self._layout(cluster)
         self.needs_allocation = True
 
     # The decision -------------------------------------------------------------------------
@@ -77,23 +86,22 @@ class RoundPlanner:
         else:
             chosen = self._time_share_round(view)
         placements: dict[JobId, tuple[int, ...]] = {}
-        for gpu_type in self.cluster.gpu_types:
+        for gpu_type in self._types:
             jobs = chosen.get(gpu_type, [])
             gpus = {j: view.jobs[j].gpus for j in jobs}
-            placements.update(place_gangs(jobs, gpus, self.cluster.servers_of(gpu_type),
-                                          self._previous))
+            placements.update(place_gangs(jobs, gpus, self._servers[gpu_type], self._previous))
         self._previous = placements
         return RoundPlan(round_index=view.round_index, placements=placements)
 
     def _capacity(self) -> dict[str, int]:
-        return {t: self.cluster.count(t) for t in self.cluster.gpu_types}
+        return dict(self._counts)
 
     def _planned_round(self, view: ClusterView) -> dict[str, list[JobId]]:
         """A round-planning policy's jobs for this round (share >= 0.5), each on the fastest
         type with room; a typed share restricts the job to the types it gives >= 0.5."""
         shares = self.policy.allocate(view)
         wanted, allowed = [], {}
-        types = self.cluster.gpu_types
+        types = self._types
         for job_id, share in shares.items():
             if job_id not in view.jobs:
                 continue

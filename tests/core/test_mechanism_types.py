@@ -74,6 +74,22 @@ def test_typed_shares_are_kept_and_missing_types_are_zero() -> None:
         typed_shares({0: {"p100": 1.0}}, cluster)
 
 
+def test_typed_shares_in_cluster_order_equal_the_general_path() -> None:
+    """The fast path (a dict listing every type in cluster order) against the same shares in
+    another key order (the general path), on random shares: equal values, types and key order."""
+    cluster = Cluster.of_types([("v100", 4, 2), ("p100", 3, 1), ("k80", 6, 2)])
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        rows = rng.random((7, 3)) * (rng.random((7, 3)) > 0.3)
+        fast = {j: dict(zip(cluster.gpu_types, row.tolist(), strict=True))
+                for j, row in enumerate(rows)}
+        slow = {j: dict(reversed(list(share.items()))) for j, share in fast.items()}
+        got, want = typed_shares(fast, cluster), typed_shares(slow, cluster)
+        assert got == want
+        assert all(list(got[j]) == list(want[j]) == list(cluster.gpu_types) for j in got)
+        assert all(type(x) is float for share in got.values() for x in share.values())
+
+
 def test_on_one_type_a_flat_share_is_unchanged_to_the_bit() -> None:
     for share in (0.1, 1 / 3, 0.7, 2 / 7, 1.0, 0.0):
         assert typed_shares({0: share}, Cluster(12)) == {0: {"v100": share}}

@@ -508,12 +508,14 @@ class TypedInputs:
         ``throughputs_by_type`` (a type missing there runs at 0)."""
         types = tuple(view.cluster.gpu_types)
         ids = tuple(sorted(view.jobs))
-        rates = np.array([[float(view.jobs[j].throughputs_by_type.get(t, 0.0)) for t in types]
-                          for j in ids], dtype=float).reshape(len(ids), len(types))
+        jobs = [view.jobs[j] for j in ids]
+        zeros = (0.0,) * len(types)  # (dtype=float converts each rate as float() would)
+        rates = np.array([list(map(job.throughputs_by_type.get, types, zeros)) for job in jobs],
+                         dtype=float).reshape(len(ids), len(types))
         return cls(
             ids=ids, types=types,
             counts=np.array([view.cluster.count(t) for t in types], dtype=float),
-            rates=rates, gpus=np.array([view.jobs[j].gpus for j in ids], dtype=float),
+            rates=rates, gpus=np.array([job.gpus for job in jobs], dtype=float),
         )
 
     def shares(self, x: np.ndarray) -> TypedShares:
