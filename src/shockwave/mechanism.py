@@ -14,11 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
+from types import MappingProxyType
 
 from shockwave.model import Cluster, JobId
 
 TypedAllocation = dict[JobId, dict[str, float]]
 """Job id -> GPU type -> share: ``TypedShares`` with every type of the cluster present."""
+
+_NO_RATES: Mapping[str, float] = MappingProxyType({})
+"""The rates of a job that ``rates`` does not list (read only)."""
 
 
 @dataclass
@@ -137,6 +141,11 @@ class TypedAccounting:
         """Whether the last reset gave ``job_id`` a share (on any type: they share keys)."""
         return job_id in self.by_type[self.gpu_types[0]].allocation
 
+    def allocated(self) -> Mapping[JobId, float]:
+        """The jobs the last reset gave a share (keys; read only, valid until the next
+        reset): ``job_id in allocated()`` is :meth:`has_allocation`."""
+        return MappingProxyType(self.by_type[self.gpu_types[0]].allocation)
+
     def add_job(self, job_id: JobId) -> None:
         for accounting in self.by_type.values():
             accounting.add_job(job_id)
@@ -171,18 +180,20 @@ def typed_priority_order(
     computed inline (the same operations, without a rate dictionary per type per round)."""
     entries: list[tuple[tuple[float, float, float], JobId, str]] = []
     append = entries.append
+    get_rates = rates.get
     for gpu_type, acc in accounting.by_type.items():
-        worker_s, allocation, deficits = acc.worker_time_s, acc.allocation, acc.deficits
+        worker_s, get_share, deficits = acc.worker_time_s, acc.allocation.get, acc.deficits
         for job_id, time_s in acc.job_time_s.items():
-            share = allocation.get(job_id)
-            by_type = rates.get(job_id)
-            if share is None or share == 0.0 or by_type is None \
-                    or by_type.get(gpu_type, 0.0) == 0.0:
-                prio = 0.0
-            else:
-                fraction = time_s / worker_s if worker_s else 0.0
-                prio = share / fraction if fraction > 0 else share * 1e9
-            append(((prio, deficits[job_id], 0.0 if share is None else share), job_id, gpu_type))
+            share = get_share(job_id)
+            # (``not x`` is ``x == 0.0`` for a float, and true for None: a missing share or
+            # rate)
+            if not share or not get_rates(job_id, _NO_RATES).get(gpu_type, 0.0):
+                append(((0.0, deficits[job_id], 0.0 if share is None else share), job_id,
+                        gpu_type))
+                continue
+            fraction = time_s / worker_s if worker_s else 0.0
+            prio = share / fraction if fraction > 0 else share * 1e9
+            append(((prio, deficits[job_id], share), job_id, gpu_type))
     entries.sort(key=itemgetter(0), reverse=True)
     return [(job_id, gpu_type, key[0]) for key, job_id, gpu_type in entries]
 

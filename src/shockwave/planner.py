@@ -132,10 +132,12 @@ class RoundPlanner:
         reference = self.config.reference
         priority = {} if fills_idle else {(j, t): prio for j, t, prio in order}
 
+        allocated = accounting.allocated()
+
         def eligible(job_id: JobId, gpu_type: str) -> bool:
             return rates.get(job_id, {}).get(gpu_type, 0.0) > 0 \
                 and (fills_idle or priority[job_id, gpu_type] > 0) \
-                and (reference or accounting.has_allocation(job_id))
+                and (reference or job_id in allocated)
 
         gpus = {j: view.jobs[j].gpus for j in view.jobs}
         selected = select_typed_gangs(((j, t) for j, t, _ in order), gpus, self._capacity(),
@@ -143,5 +145,5 @@ class RoundPlanner:
         # The reference selects jobs that arrived after the last allocation but cannot place
         # them, so their GPUs idle for the round (docs/simulator.md, row 4); the default mode
         # never selects them.
-        return {t: [j for j in jobs if accounting.has_allocation(j)]
+        return {t: [j for j in jobs if j in allocated]
                 for t, jobs in selected.items()}
