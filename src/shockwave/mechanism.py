@@ -96,6 +96,7 @@ def typed_shares(shares: Mapping[JobId, float | Mapping[str, float]],
     """
     types = cluster.gpu_types
     weights = {t: cluster.count(t) / cluster.num_gpus for t in types}
+    only, weight = (types[0], weights[types[0]]) if len(types) == 1 else (None, 0.0)
     result: TypedAllocation = {}
     for job_id, share in shares.items():
         # A float is never a mapping; testing for it first spares the slow ABC check per job.
@@ -105,6 +106,8 @@ def typed_shares(shares: Mapping[JobId, float | Mapping[str, float]],
                 raise ValueError(f"job {job_id}: a share on GPU type(s) {sorted(unknown)} that "
                                  f"the cluster ({', '.join(types)}) does not have")
             result[job_id] = {t: float(share.get(t, 0.0)) for t in types}
+        elif only is not None:  # one type: a dict display, cheaper than a comprehension per job
+            result[job_id] = {only: share * weight}
         else:
             result[job_id] = {t: share * weights[t] for t in types}
     return result
