@@ -268,9 +268,10 @@ def simulate(
     from shockwave.experiment import save_result_json
 
     (result,) = _run([policy], inputs, 1, quiet)
-    stdout.print(_single_table(result, summarize(result)))
+    summary = summarize(result)
+    stdout.print(_single_table(result, summary))
     if json_out is not None:
-        save_result_json(result, json_out)
+        save_result_json(result, json_out, summary)
         stdout.print(f"wrote {json_out}")
     raise typer.Exit(_check_complete([result], allow_partial))
 
@@ -320,8 +321,8 @@ def compare(
     summaries = [summarize(r) for r in results]
     stdout.print(_compare_table(results, summaries))
     if json_dir is not None:
-        for result in results:
-            save_result_json(result, json_dir / f"{result.policy}.json")
+        for result, summary in zip(results, summaries, strict=True):
+            save_result_json(result, json_dir / f"{result.policy}.json", summary)
         stdout.print(f"wrote {len(results)} results to {json_dir}")
     if report is not None:
         from shockwave.report import build_report

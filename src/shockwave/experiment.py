@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shockwave.clusters import check_gpu_types, format_cluster, parse_cluster
 from shockwave.config import Compat, SimConfig, make_sim_config
@@ -28,6 +28,9 @@ from shockwave.sim.result import SimResult
 from shockwave.traces import load_trace
 from shockwave.workload.facts import load_facts
 from shockwave.workload.throughput import load_throughputs, throughputs_label
+
+if TYPE_CHECKING:
+    from shockwave.metrics import Summary
 
 
 @dataclass(frozen=True)
@@ -309,9 +312,11 @@ def _drain(progress_queue: Any, on_progress: ProgressCallback | None, timeout_s:
         block = False
 
 
-def save_result_json(result: SimResult, path: str | Path) -> None:
-    """Write ``result`` as the documented JSON (docs/results.md)."""
+def save_result_json(result: SimResult, path: str | Path, summary: Summary | None = None) -> None:
+    """Write ``result`` as the documented JSON (docs/results.md); ``summary`` is its
+    ``metrics.summarize``, when the caller has it already."""
+    from shockwave.jsondump import dumps_indented
     from shockwave.outputs import write_text
     from shockwave.sim.result import result_to_json
 
-    write_text(path, json.dumps(result_to_json(result), indent=1))
+    write_text(path, dumps_indented(result_to_json(result, summary), indent=1))
