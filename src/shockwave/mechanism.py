@@ -11,7 +11,7 @@ operation, so homogeneous runs are unchanged bit for bit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from shockwave.model import Cluster, JobId
@@ -134,6 +134,10 @@ class TypedAccounting:
     def has_allocation(self, job_id: JobId) -> bool:
         """Whether the last reset gave ``job_id`` a share (on any type: they share keys)."""
         return job_id in self.by_type[self.gpu_types[0]].allocation
+
+    def allocated_jobs(self) -> Collection[JobId]:
+        """The jobs the last reset gave a share (``has_allocation``), until the next reset."""
+        return self.by_type[self.gpu_types[0]].allocation.keys()
 
     def add_job(self, job_id: JobId) -> None:
         for accounting in self.by_type.values():

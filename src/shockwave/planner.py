@@ -40,6 +40,7 @@ class RoundPlanner:
         self.needs_allocation = False
         self.allocations_computed = 0
         self._previous: dict[JobId, tuple[int, ...]] = {}
+        self._servers: tuple[Cluster, dict[str, list[list[int]]]] | None = None
 
     # Events reported by the driver -------------------------------------------------------
     def job_added(self, job_id: JobId) -> None:
@@ -80,10 +81,17 @@ class RoundPlanner:
         for gpu_type in self.cluster.gpu_types:
             jobs = chosen.get(gpu_type, [])
             gpus = {j: view.jobs[j].gpus for j in jobs}
-            placements.update(place_gangs(jobs, gpus, self.cluster.servers_of(gpu_type),
+            placements.update(place_gangs(jobs, gpus, self._servers_of(gpu_type),
                                           self._previous))
         self._previous = placements
         return RoundPlan(round_index=view.round_index, placements=placements)
+
+    def _servers_of(self, gpu_type: str) -> list[list[int]]:
+        """``self.cluster.servers_of(gpu_type)``, built once per cluster, not every round."""
+        if self._servers is None or self._servers[0] is not self.cluster:
+            self._servers = (self.cluster, {t: self.cluster.servers_of(t)
+                                            for t in self.cluster.gpu_types})
+        return self._servers[1].get(gpu_type, [])
 
     def _capacity(self) -> dict[str, int]:
         return {t: self.cluster.count(t) for t in self.cluster.gpu_types}
@@ -122,17 +130,17 @@ class RoundPlanner:
         fills_idle = getattr(self.policy, "work_conserving", True)
         reference = self.config.reference
         priority = {} if fills_idle else {(j, t): prio for j, t, prio in order}
+        allocated = accounting.allocated_jobs()
 
         def eligible(job_id: JobId, gpu_type: str) -> bool:
             return rates.get(job_id, {}).get(gpu_type, 0.0) > 0 \
                 and (fills_idle or priority[job_id, gpu_type] > 0) \
-                and (reference or accounting.has_allocation(job_id))
+                and (reference or job_id in allocated)
 
-        gpus = {j: view.jobs[j].gpus for j in view.jobs}
+        gpus = {j: job.spec.gpus for j, job in view.jobs.items()}
         selected = select_typed_gangs(((j, t) for j, t, _ in order), gpus, self._capacity(),
                                       eligible)
         # The reference selects jobs that arrived after the last allocation but cannot place
         # them, so their GPUs idle for the round (docs/simulator.md, row 4); the default mode
         # never selects them.
-        return {t: [j for j in jobs if accounting.has_allocation(j)]
-                for t, jobs in selected.items()}
+        return {t: [j for j in jobs if j in allocated] for t, jobs in selected.items()}

@@ -79,40 +79,43 @@ class RoundRunner:
     def launch(self, plan: RoundPlan, now_s: float, round_index: int) -> list[Task]:
         tasks = []
         self._launched.update(plan.placements)
+        reference, round_s = self.config.reference, self.config.round_s
+        restart_s = min(self.config.preemption_penalty_s, round_s)
+        type_of = self.cluster.type_of
         for job_id, gpus in plan.placements.items():
             job = self.active[job_id]
             # A gang is on one type: its rate this round is its rate there.
-            job.gpu_type = self.cluster.type_of(gpus[0])
+            job.gpu_type = type_of(gpus[0])
             job.throughput = job.rates.get(job.gpu_type, job.throughput)
-            if self.config.reference:
-                steps = min(float(int(job.throughput * self.config.round_s)), job.remaining_steps)
+            if reference:
+                steps = min(float(int(job.throughput * round_s)), job.remaining_steps)
                 finish = now_s + steps / job.throughput
                 tasks.append(Task(finish, job_id, tuple(gpus), steps, now_s))
                 continue
-            overhead = 0.0
-            if job.last_round != round_index - 1:
-                overhead = min(self.config.preemption_penalty_s, self.config.round_s)
+            overhead = 0.0 if job.last_round == round_index - 1 else restart_s
             segments = batch_size.plan_segments(
-                job, self.config.round_s - overhead, self.throughputs, job.gpu_type
+                job, round_s - overhead, self.throughputs, job.gpu_type
             )
-            work_s = sum(s.duration_s for s in segments)
-            steps = sum(s.steps for s in segments)
+            work_s = sum([s.duration_s for s in segments])
+            steps = sum([s.steps for s in segments])
             tasks.append(Task(now_s + overhead + work_s, job_id, tuple(gpus), steps, now_s,
                               overhead, tuple(segments)))
         return tasks
 
     # Completion --------------------------------------------------------------------------
     def complete_round(self, tasks: list[Task], round_start_s: float, round_index: int) -> None:
+        reference = self.config.reference
+        busy_s = self.gpu_busy_s
         for task in sorted(tasks, key=lambda t: (t.finish_s, t.job_id)):
             job = self.active[task.job_id]
             exec_s, steps = self._useful_time(job, task, round_start_s, round_index)
             # Only the reference has tasks that fail; in the default mode a task without work
             # spent the whole round restarting (a restart cost at least a round long).
-            if self.config.reference and steps <= 0 and exec_s <= 0:
+            if reference and steps <= 0 and exec_s <= 0:
                 self._fail_task(job, task, exec_s, round_index)
                 continue
             job.failed_tasks = 0
-            if self.config.reference:
+            if reference:
                 job.steps_done += steps
             else:
                 changes = batch_size.apply_segments(job, task.segments, task.start_s + task.overhead_s)
@@ -124,10 +127,10 @@ class RoundRunner:
             job.rounds_received += 1
             job.last_round = round_index
             if exec_s > 0:
-                measured = steps / exec_s if self.config.reference else job.throughput
+                measured = steps / exec_s if reference else job.throughput
                 job.timeline.append((round_index, measured, job.batch_size))
             for gpu in task.gpus:
-                self.gpu_busy_s[gpu] += exec_s
+                busy_s[gpu] += exec_s
             self.planner.job_ran(job.job_id, exec_s + task.overhead_s, job.gpu_type)
             done = self._is_done(job)
             self._apply_pending_batch_size(job, task.finish_s)

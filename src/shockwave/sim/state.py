@@ -39,6 +39,9 @@ class JobState:
     epochs_done: float = 0.0
     total_epochs: float = 0.0
     runs: tuple[tuple[int, int, int], ...] = ()
+    """(first epoch, end epoch, batch size) runs of the profile, set at the first launch."""
+    run_starts: tuple[int, ...] = ()
+    """The first epochs of ``runs``, set with them."""
     timeline: list[tuple[int, float, int]] = field(default_factory=list)
     batch_size_timeline: list[tuple[float, int]] = field(default_factory=list)
     gpu_type: str = "v100"
@@ -73,6 +76,7 @@ class JobState:
             throughputs_by_type=dict(self.rates),
             throughput_timeline=tuple(self.timeline),
         )
+
 
 
 @dataclass(frozen=True)
