@@ -38,6 +38,7 @@ class RoundRunner:
         self.failed_tasks = 0
         self._views: dict[JobId, JobView] = {}
         self._launched: set[JobId] = set()
+        self._ran_last: set[JobId] = set()
 
     def active_count(self) -> int:
         return len(self.active)
@@ -61,19 +62,20 @@ class RoundRunner:
         Views are kept between rounds, because most jobs do not run in a given round and
         building hundreds of views a round was a fifth of a baseline's run. A kept view is
         rebuilt when it can be stale: its job was launched since it was built (a round's tasks
-        are the only jobs whose ``JobState`` changes), or whether it ran last round flipped.
+        are the only jobs whose ``JobState`` changes), or it says the job ran the round before
+        it was built (its job ran then and has not run since, so at any later round the flag
+        is false). Only those jobs are looked at, not every active job.
         """
-        views: dict[JobId, JobView] = {}
-        kept, launched = self._views, self._launched
-        for job_id in sorted(self.active):
-            job = self.active[job_id]
-            view = kept.get(job_id)
-            if view is None or job_id in launched \
-                    or view.ran_last_round != (job.last_round == round_index - 1):
-                view = kept[job_id] = job.view(round_index)
-            views[job_id] = view
-        launched.clear()
-        return views
+        kept, active = self._views, self.active
+        for job_id in self._launched | self._ran_last:
+            kept.pop(job_id, None)
+        self._launched.clear()
+        self._ran_last = set()
+        for job_id in active.keys() - kept.keys():
+            view = kept[job_id] = active[job_id].view(round_index)
+            if view.ran_last_round:
+                self._ran_last.add(job_id)
+        return {job_id: kept[job_id] for job_id in sorted(active)}
 
     # Launch ------------------------------------------------------------------------------
     def launch(self, plan: RoundPlan, now_s: float, round_index: int) -> list[Task]:
