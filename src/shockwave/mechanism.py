@@ -113,6 +113,25 @@ def typed_shares(shares: Mapping[JobId, float | Mapping[str, float]],
     return result
 
 
+def shares_by_type(shares: Mapping[JobId, float | Mapping[str, float]],
+                   cluster: Cluster) -> dict[str, dict[JobId, float]]:
+    """:func:`typed_shares` turned around, type -> job -> share: what each type's accounting
+    is reset with (``TypedAccounting.reset_by_type``). On one type with flat shares it is
+    ``{type: {job: x_j * 1.0}}``, made without a dict per job."""
+    types = cluster.gpu_types
+    if len(types) == 1:
+        weight = cluster.count(types[0]) / cluster.num_gpus
+        flat: dict[JobId, float] = {}
+        for job_id, share in shares.items():
+            if not isinstance(share, float) and isinstance(share, Mapping):
+                break  # a typed share: checked and spread by typed_shares
+            flat[job_id] = share * weight
+        else:
+            return {types[0]: flat}
+    typed = typed_shares(shares, cluster)
+    return {t: {j: by_type[t] for j, by_type in typed.items()} for t in types}
+
+
 @dataclass
 class TypedAccounting:
     """Gavel's bookkeeping per GPU type: one ``PriorityAccounting`` per type of the cluster, so
@@ -153,8 +172,13 @@ class TypedAccounting:
 
     def reset(self, now_s: float, allocation: Mapping[JobId, Mapping[str, float]]) -> None:
         """``PriorityAccounting.reset`` on every type, with that type's shares."""
+        self.reset_by_type(now_s, {t: {j: shares[t] for j, shares in allocation.items()}
+                                   for t in self.by_type})
+
+    def reset_by_type(self, now_s: float, by_type: Mapping[str, Mapping[JobId, float]]) -> None:
+        """``reset`` with the shares given type by type (``shares_by_type``)."""
         for gpu_type, accounting in self.by_type.items():
-            accounting.reset(now_s, {j: shares[gpu_type] for j, shares in allocation.items()})
+            accounting.reset(now_s, by_type[gpu_type])
 
 
 def typed_priority_order(

@@ -11,8 +11,8 @@ from shockwave.mechanism import (
     fastest_types,
     place_gangs,
     select_typed_gangs,
+    shares_by_type,
     typed_priority_order,
-    typed_shares,
 )
 from shockwave.model import Cluster, JobId, RoundPlan
 from shockwave.policies.base import ClusterView, Policy
@@ -122,7 +122,8 @@ class RoundPlanner:
             view.now_s - accounting.last_reset_s >= self.config.min_reallocation_interval_s
             or accounting.last_reset_s == 0
         ):
-            accounting.reset(view.now_s, typed_shares(self.policy.allocate(view), self.cluster))
+            accounting.reset_by_type(view.now_s,
+                                     shares_by_type(self.policy.allocate(view), self.cluster))
             self.needs_allocation = False
             self.allocations_computed += 1
         rates = {j: job.throughputs_by_type for j, job in view.jobs.items()}
