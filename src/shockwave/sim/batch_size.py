@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from shockwave.sim.state import JobState
 from shockwave.workload.adaptation import (
@@ -46,8 +46,7 @@ def apply_reference_change(
     return True
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """Part of a task run at one batch size: ``steps`` iterations taking ``duration_s``."""
 
     batch_size: int

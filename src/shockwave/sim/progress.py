@@ -107,7 +107,7 @@ class RoundRunner:
     # Completion --------------------------------------------------------------------------
     def complete_round(self, tasks: list[Task], round_start_s: float, round_index: int) -> None:
         reference = self.config.reference
-        busy_s = self.gpu_busy_s
+        busy_s, job_ran = self.gpu_busy_s, self.planner.job_ran
         for task in sorted(tasks, key=lambda t: (t.finish_s, t.job_id)):
             job = self.active[task.job_id]
             exec_s, steps = self._useful_time(job, task, round_start_s, round_index)
@@ -133,9 +133,10 @@ class RoundRunner:
                 job.timeline.append((round_index, measured, job.batch_size))
             for gpu in task.gpus:
                 busy_s[gpu] += exec_s
-            self.planner.job_ran(job.job_id, exec_s + task.overhead_s, job.gpu_type)
+            job_ran(job.job_id, exec_s + task.overhead_s, job.gpu_type)
             done = self._is_done(job)
-            self._apply_pending_batch_size(job, task.finish_s)
+            if job.pending_batch_size is not None:  # only the reference sets one
+                self._apply_pending_batch_size(job, task.finish_s)
             if done:
                 self._complete(job, task.finish_s)
 
