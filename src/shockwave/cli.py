@@ -27,7 +27,7 @@ from shockwave.outputs import check_output_dir, check_output_file
 from shockwave.sim.result import SimResult
 
 if TYPE_CHECKING:
-    from shockwave.experiment import Inputs
+    from shockwave.experiment import Inputs, LoadedInputs
     from shockwave.sim.loop import RoundProgress
 
 # The policies (and with them SciPy) load only when a command needs them: see _policies().
@@ -82,9 +82,10 @@ FactsOpt = Annotated[Path | None, typer.Option("--workload-facts", help="dataset
 def _inputs(names: Sequence[str], trace: Path | None, throughputs: str | None,
             cluster: tuple[int | None, int, str | None], round_s: float, compat: CompatMode,
             policy_config: Path | None, solver: str | None, params: list[str] | None,
-            workload_facts: Path | None, penalty_s: float | None) -> Inputs:
-    """The run's inputs, every one of them read and checked before any simulation starts;
-    ``cluster`` is (``--gpus``, ``--gpus-per-server``, ``--cluster``) as given."""
+            workload_facts: Path | None, penalty_s: float | None) -> tuple[Inputs, LoadedInputs]:
+    """The run's inputs, every one of them read and checked before any simulation starts
+    (with what was read, for the runs); ``cluster`` is (``--gpus``, ``--gpus-per-server``,
+    ``--cluster``) as given."""
     from shockwave.experiment import Inputs, check_inputs, parse_params
 
     inputs = Inputs(
@@ -94,8 +95,7 @@ def _inputs(names: Sequence[str], trace: Path | None, throughputs: str | None,
         params=parse_params(params or []),
         workload_facts=str(workload_facts) if workload_facts else None, preemption_penalty_s=penalty_s,
     )
-    check_inputs(names, inputs)
-    return inputs
+    return inputs, check_inputs(names, inputs)
 
 
 def _cluster_fields(gpus: int | None, gpus_per_server: int, cluster: str | None) -> dict[str, Any]:
@@ -137,14 +137,17 @@ def _progress_display(names: Sequence[str], quiet: bool) -> tuple[Progress | Non
     return progress, update
 
 
-def _run(names: Sequence[str], inputs: Inputs, workers: int | None, quiet: bool) -> list[SimResult]:
+def _run(names: Sequence[str], checked: tuple[Inputs, LoadedInputs], workers: int | None,
+         quiet: bool) -> list[SimResult]:
+    """``run_many`` on ``_inputs``' answer (the inputs and what checking them read)."""
     from shockwave.experiment import run_many
 
+    inputs, loaded = checked
     progress, update = _progress_display(names, quiet)
     if progress is None:
-        return run_many(names, inputs, workers)
+        return run_many(names, inputs, workers, loaded=loaded)
     with progress:
-        return run_many(names, inputs, workers, update)
+        return run_many(names, inputs, workers, update, loaded=loaded)
 
 
 METRICS: tuple[tuple[str, str, str], ...] = (
@@ -263,12 +266,12 @@ def simulate(
     """Replay a trace under one policy and print its metrics."""
     if json_out is not None:
         check_output_file(json_out, "--json")
-    inputs = _inputs([policy], trace, throughputs, (gpus, gpus_per_server, cluster), round_seconds,
-                     compat, policy_config, solver, param, workload_facts,
-                     preemption_penalty_seconds)
+    checked = _inputs([policy], trace, throughputs, (gpus, gpus_per_server, cluster),
+                      round_seconds, compat, policy_config, solver, param, workload_facts,
+                      preemption_penalty_seconds)
     from shockwave.experiment import save_result_json
 
-    (result,) = _run([policy], inputs, 1, quiet)
+    (result,) = _run([policy], checked, 1, quiet)
     summary = summarize(result)
     stdout.print(_single_table(result, summary))
     if json_out is not None:
@@ -313,12 +316,12 @@ def compare(
         check_output_dir(json_dir, "--json-dir")
     if report is not None:
         check_output_dir(report, "--report")
-    inputs = _inputs(names, trace, throughputs, (gpus, gpus_per_server, cluster), round_seconds,
-                     compat, policy_config, solver, param, workload_facts,
-                     preemption_penalty_seconds)
+    checked = _inputs(names, trace, throughputs, (gpus, gpus_per_server, cluster),
+                      round_seconds, compat, policy_config, solver, param, workload_facts,
+                      preemption_penalty_seconds)
     from shockwave.experiment import save_result_json
 
-    results = _run(names, inputs, jobs, quiet)
+    results = _run(names, checked, jobs, quiet)
     summaries = [summarize(r) for r in results]
     stdout.print(_compare_table(results, summaries))
     if json_dir is not None:

@@ -31,6 +31,9 @@ from shockwave.workload.throughput import load_throughputs, throughputs_label
 
 if TYPE_CHECKING:
     from shockwave.metrics import Summary
+    from shockwave.traces.trace import Trace
+    from shockwave.workload.adaptation import WorkloadFacts
+    from shockwave.workload.throughput import ThroughputTable
 
 
 @dataclass(frozen=True)
@@ -182,9 +185,19 @@ def unique_policies(names: Sequence[str]) -> list[str]:
     return seen
 
 
-def check_inputs(names: Sequence[str], inputs: Inputs) -> None:
+@dataclass(frozen=True)
+class LoadedInputs:
+    """What ``check_inputs`` read, so that runs in the same process need not read it again."""
+
+    throughputs: ThroughputTable
+    trace: Trace
+    facts: WorkloadFacts
+
+
+def check_inputs(names: Sequence[str], inputs: Inputs) -> LoadedInputs:
     """Read and validate every input of a run of ``names`` (trace, throughputs, cluster, policy
-    options) before any simulation starts; raises the first ``InputError``."""
+    options) before any simulation starts; raises the first ``InputError``. Returns what it
+    read (``run_many``'s ``loaded``)."""
     cluster = inputs.make_cluster()
     config = inputs.sim_config()
     throughputs = load_throughputs(inputs.throughputs)
@@ -196,19 +209,26 @@ def check_inputs(names: Sequence[str], inputs: Inputs) -> None:
     _check_options_taken(names, inputs)
     for name in names:
         build_policy(name, inputs)
+    return LoadedInputs(throughputs, trace, facts)
 
 
 def run_policy(
-    name: str, inputs: Inputs, on_round: Callable[[RoundProgress], None] | None = None
+    name: str, inputs: Inputs, on_round: Callable[[RoundProgress], None] | None = None,
+    loaded: LoadedInputs | None = None,
 ) -> SimResult:
-    """Simulate one policy on ``inputs``."""
-    throughputs = load_throughputs(inputs.throughputs)
-    trace = load_trace(inputs.trace, throughputs=throughputs)
+    """Simulate one policy on ``inputs``; their files are read unless ``loaded`` holds them
+    (``check_inputs`` read them in this process)."""
+    if loaded is None:
+        throughputs = load_throughputs(inputs.throughputs)
+        trace = load_trace(inputs.trace, throughputs=throughputs)
+    else:
+        throughputs, trace = loaded.throughputs, loaded.trace
     cluster = inputs.make_cluster()
     config = inputs.sim_config()
     policy = build_policy(name, inputs)
+    facts = load_facts(inputs.workload_facts) if loaded is None else loaded.facts
     return simulate(trace, cluster, policy, config, throughputs=throughputs, on_round=on_round,
-                    inputs=inputs.describe(), facts=load_facts(inputs.workload_facts))
+                    inputs=inputs.describe(), facts=facts)
 
 
 ProgressCallback = Callable[[str, RoundProgress], None]
@@ -241,27 +261,29 @@ def run_many(
     inputs: Inputs,
     workers: int | None = None,
     on_progress: ProgressCallback | None = None,
+    loaded: LoadedInputs | None = None,
 ) -> list[SimResult]:
     """Simulate each policy in ``names`` (in parallel processes when ``workers > 1``), in order.
 
     The first failing run stops the others and its error is raised, naming the policy. Ctrl-C
     stops every worker at once and raises ``Interrupted`` naming the runs that were lost.
+    ``loaded`` (``check_inputs``' answer) spares runs in this process reading the inputs again.
     """
     for name in names:
         canonical_name(name)
     workers = max(1, min(workers or os.cpu_count() or 1, len(names)))
     if workers == 1:
-        return _run_sequentially(names, inputs, on_progress)
+        return _run_sequentially(names, inputs, on_progress, loaded)
     return _run_in_pool(names, inputs, workers, on_progress)
 
 
-def _run_sequentially(names: Sequence[str], inputs: Inputs,
-                      on_progress: ProgressCallback | None) -> list[SimResult]:
+def _run_sequentially(names: Sequence[str], inputs: Inputs, on_progress: ProgressCallback | None,
+                      loaded: LoadedInputs | None = None) -> list[SimResult]:
     results: list[SimResult] = []
     for name in names:
         callback = (lambda p, n=name: on_progress(n, p)) if on_progress else None
         try:
-            results.append(run_policy(name, inputs, callback))
+            results.append(run_policy(name, inputs, callback, loaded))
         except KeyboardInterrupt:
             raise Interrupted([r.policy for r in results], names[len(results):]) from None
     return results
