@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import gc
+import importlib
 import os
 import shlex
 import sys
@@ -387,6 +388,18 @@ def _root(
     """Simulate and compare GPU-cluster scheduling policies for dynamically adapting jobs."""
 
 
+COMMAND_MODULES = {
+    "report": "shockwave.cli_report", "serve": "shockwave.cli_service",
+    "submit": "shockwave.cli_service", "jobs": "shockwave.cli_service",
+    "status": "shockwave.cli_service", "cancel": "shockwave.cli_service",
+    "logs": "shockwave.cli_service", "replay": "shockwave.cli_replay",
+    "profile": "shockwave.cli_profile", "sweep": "shockwave.cli_sweep",
+}
+"""The module of each top-level command not defined here: a command run alone imports only its
+own module (importing them all took 60 ms); the whole tree mounts them all."""
+
+
+@functools.cache
 def _mount_subcommands() -> None:
     from shockwave.cli_profile import app as profile_app
     from shockwave.cli_replay import app as replay_app
@@ -403,31 +416,37 @@ def _mount_subcommands() -> None:
     app.registered_commands.extend(sweep_app.registered_commands)
 
 
-_mount_subcommands()
-
-
 def _command(name: str | None = None) -> Any:
-    """The command tree typer builds from ``app`` (built once per process); for ``name``, a
-    top-level command of ``app``, the tree of that command alone (the root and its options
-    around it): building all forty commands' options took 50 ms of every invocation."""
-    return _command_alone(name) if name in _top_level_commands() else _whole_command()
-
-
-def _top_level_commands() -> dict[str, Any]:
-    """``app``'s own commands (not its groups) by the name typer gives them."""
-    return {info.name or typer.main.get_command_name(info.callback.__name__): info
-            for info in app.registered_commands if info.callback is not None}
+    """The command tree typer builds from ``app``, with every command mounted (built once per
+    process); for ``name``, a top-level command, the tree of that command alone (the root and
+    its options around it): building all forty commands' options took 50 ms of every
+    invocation."""
+    alone = _command_alone(name) if name is not None else None
+    return alone if alone is not None else _whole_command()
 
 
 @functools.cache
 def _whole_command() -> Any:
+    _mount_subcommands()
     return typer.main.get_command(app)
+
+
+def _named(commands: Sequence[Any]) -> dict[str, Any]:
+    """Typer commands by the name typer gives them."""
+    return {info.name or typer.main.get_command_name(info.callback.__name__): info
+            for info in commands if info.callback is not None}
 
 
 @functools.cache
 def _command_alone(name: str) -> Any:
+    """The tree of top-level command ``name`` alone, or ``None`` (not a top-level command)."""
+    info = _named(app.registered_commands).get(name)
+    if info is None and name in COMMAND_MODULES:
+        info = _named(importlib.import_module(COMMAND_MODULES[name]).app.registered_commands).get(name)
+    if info is None:
+        return None
     pruned = copy.copy(app)
-    pruned.registered_commands, pruned.registered_groups = [_top_level_commands()[name]], []
+    pruned.registered_commands, pruned.registered_groups = [info], []
     return typer.main.get_command(pruned)
 
 

@@ -39,3 +39,11 @@ def test_a_command_alone_is_the_command_in_the_whole_tree(name: str, extra: list
     assert [p.name for p in alone.commands[name].params] \
         == [p.name for p in whole.commands[name].params]
     assert _invoke(alone, [name, *extra]) == _invoke(whole, [name, *extra])
+
+
+def test_command_modules_says_where_each_command_lives() -> None:
+    cli._command()  # the whole tree: every command module mounted
+    elsewhere = {name: info.callback.__module__
+                 for name, info in cli._named(cli.app.registered_commands).items()
+                 if info.callback.__module__ != "shockwave.cli"}
+    assert elsewhere == cli.COMMAND_MODULES
