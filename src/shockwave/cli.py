@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shockwave.cli_options import converted, finite_range, int_range, throughputs_source
@@ -29,6 +28,8 @@ from shockwave.outputs import check_output_dir, check_output_file
 from shockwave.sim.result import SimResult
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from shockwave.experiment import Inputs, LoadedInputs
     from shockwave.sim.loop import RoundProgress
 
@@ -123,6 +124,8 @@ def _progress_display(names: Sequence[str], quiet: bool) -> tuple[Progress | Non
     """A rich progress bar per policy on a terminal; nothing when quiet or not a terminal."""
     if quiet or not stderr.is_terminal:
         return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     canonical_name = _policies().canonical_name
     progress = Progress(
         TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),

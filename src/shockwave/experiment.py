@@ -8,7 +8,6 @@ everything a run needs before any simulation starts, so that a mistake is report
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import queue as queue_module
 import signal
@@ -291,6 +290,8 @@ def _run_sequentially(names: Sequence[str], inputs: Inputs, on_progress: Progres
 
 def _run_in_pool(names: Sequence[str], inputs: Inputs, workers: int,
                  on_progress: ProgressCallback | None) -> list[SimResult]:
+    import multiprocessing  # only for runs in parallel
+
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     progress_queue = context.Queue() if on_progress else None
     pool = context.Pool(workers, initializer=_init_worker, initargs=(progress_queue,))
