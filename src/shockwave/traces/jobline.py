@@ -1,9 +1,11 @@
 """One job as every trace reader accepts it: the types and bounds both formats share.
 
-The JSON Lines reader validates each object as a ``JobLine``; the reference (TSV) reader and
-the importers turn their text fields into the same ``JobLine``, so a value one format accepts
-the other accepts too, and ``trace convert`` never writes a file shockwave would refuse. The
-bounds come from ``shockwave.limits`` and every message names the one a value breaks.
+The JSON Lines reader validates each object as a ``JobLine`` (``jobline_model``); the
+reference (TSV) reader and the importers turn their text fields into the same ``JobLine``, so
+a value one format accepts the other accepts too, and ``trace convert`` never writes a file
+shockwave would refuse. The bounds come from ``shockwave.limits`` and every message names the
+one a value breaks. A line of plain values within the bounds is taken without pydantic
+(``plain_job_fields``); every other goes through ``JobLine``.
 """
 
 from __future__ import annotations
