@@ -8,7 +8,6 @@ everything a run needs before any simulation starts, so that a mistake is report
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import queue as queue_module
 import signal
@@ -16,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shockwave.clusters import check_gpu_types, format_cluster, parse_cluster
 from shockwave.config import Compat, SimConfig, make_sim_config
@@ -28,6 +27,12 @@ from shockwave.sim.result import SimResult
 from shockwave.traces import load_trace
 from shockwave.workload.facts import load_facts
 from shockwave.workload.throughput import load_throughputs, throughputs_label
+
+if TYPE_CHECKING:
+    from shockwave.metrics import Summary
+    from shockwave.traces.trace import Trace
+    from shockwave.workload.adaptation import WorkloadFacts
+    from shockwave.workload.throughput import ThroughputTable
 
 
 @dataclass(frozen=True)
@@ -179,9 +184,19 @@ def unique_policies(names: Sequence[str]) -> list[str]:
     return seen
 
 
-def check_inputs(names: Sequence[str], inputs: Inputs) -> None:
+@dataclass(frozen=True)
+class LoadedInputs:
+    """What ``check_inputs`` read, so that runs in the same process need not read it again."""
+
+    throughputs: ThroughputTable
+    trace: Trace
+    facts: WorkloadFacts
+
+
+def check_inputs(names: Sequence[str], inputs: Inputs) -> LoadedInputs:
     """Read and validate every input of a run of ``names`` (trace, throughputs, cluster, policy
-    options) before any simulation starts; raises the first ``InputError``."""
+    options) before any simulation starts; raises the first ``InputError``. Returns what it
+    read (``run_many``'s ``loaded``)."""
     cluster = inputs.make_cluster()
     config = inputs.sim_config()
     throughputs = load_throughputs(inputs.throughputs)
@@ -193,19 +208,26 @@ def check_inputs(names: Sequence[str], inputs: Inputs) -> None:
     _check_options_taken(names, inputs)
     for name in names:
         build_policy(name, inputs)
+    return LoadedInputs(throughputs, trace, facts)
 
 
 def run_policy(
-    name: str, inputs: Inputs, on_round: Callable[[RoundProgress], None] | None = None
+    name: str, inputs: Inputs, on_round: Callable[[RoundProgress], None] | None = None,
+    loaded: LoadedInputs | None = None,
 ) -> SimResult:
-    """Simulate one policy on ``inputs``."""
-    throughputs = load_throughputs(inputs.throughputs)
-    trace = load_trace(inputs.trace, throughputs=throughputs)
+    """Simulate one policy on ``inputs``; their files are read unless ``loaded`` holds them
+    (``check_inputs`` read them in this process)."""
+    if loaded is None:
+        throughputs = load_throughputs(inputs.throughputs)
+        trace = load_trace(inputs.trace, throughputs=throughputs)
+    else:
+        throughputs, trace = loaded.throughputs, loaded.trace
     cluster = inputs.make_cluster()
     config = inputs.sim_config()
     policy = build_policy(name, inputs)
+    facts = load_facts(inputs.workload_facts) if loaded is None else loaded.facts
     return simulate(trace, cluster, policy, config, throughputs=throughputs, on_round=on_round,
-                    inputs=inputs.describe(), facts=load_facts(inputs.workload_facts))
+                    inputs=inputs.describe(), facts=facts)
 
 
 ProgressCallback = Callable[[str, RoundProgress], None]
@@ -238,27 +260,29 @@ def run_many(
     inputs: Inputs,
     workers: int | None = None,
     on_progress: ProgressCallback | None = None,
+    loaded: LoadedInputs | None = None,
 ) -> list[SimResult]:
     """Simulate each policy in ``names`` (in parallel processes when ``workers > 1``), in order.
 
     The first failing run stops the others and its error is raised, naming the policy. Ctrl-C
     stops every worker at once and raises ``Interrupted`` naming the runs that were lost.
+    ``loaded`` (``check_inputs``' answer) spares runs in this process reading the inputs again.
     """
     for name in names:
         canonical_name(name)
     workers = max(1, min(workers or os.cpu_count() or 1, len(names)))
     if workers == 1:
-        return _run_sequentially(names, inputs, on_progress)
+        return _run_sequentially(names, inputs, on_progress, loaded)
     return _run_in_pool(names, inputs, workers, on_progress)
 
 
-def _run_sequentially(names: Sequence[str], inputs: Inputs,
-                      on_progress: ProgressCallback | None) -> list[SimResult]:
+def _run_sequentially(names: Sequence[str], inputs: Inputs, on_progress: ProgressCallback | None,
+                      loaded: LoadedInputs | None = None) -> list[SimResult]:
     results: list[SimResult] = []
     for name in names:
         callback = (lambda p, n=name: on_progress(n, p)) if on_progress else None
         try:
-            results.append(run_policy(name, inputs, callback))
+            results.append(run_policy(name, inputs, callback, loaded))
         except KeyboardInterrupt:
             raise Interrupted([r.policy for r in results], names[len(results):]) from None
     return results
@@ -266,6 +290,8 @@ def _run_sequentially(names: Sequence[str], inputs: Inputs,
 
 def _run_in_pool(names: Sequence[str], inputs: Inputs, workers: int,
                  on_progress: ProgressCallback | None) -> list[SimResult]:
+    import multiprocessing  # only for runs in parallel
+
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     progress_queue = context.Queue() if on_progress else None
     pool = context.Pool(workers, initializer=_init_worker, initargs=(progress_queue,))
@@ -309,9 +335,11 @@ def _drain(progress_queue: Any, on_progress: ProgressCallback | None, timeout_s:
         block = False
 
 
-def save_result_json(result: SimResult, path: str | Path) -> None:
-    """Write ``result`` as the documented JSON (docs/results.md)."""
+def save_result_json(result: SimResult, path: str | Path, summary: Summary | None = None) -> None:
+    """Write ``result`` as the documented JSON (docs/results.md); ``summary`` is its
+    ``metrics.summarize``, when the caller has it already."""
+    from shockwave.jsondump import dumps_indented
     from shockwave.outputs import write_text
     from shockwave.sim.result import result_to_json
 
-    write_text(path, json.dumps(result_to_json(result), indent=1))
+    write_text(path, dumps_indented(result_to_json(result, summary), indent=1))

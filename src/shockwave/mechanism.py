@@ -11,7 +11,7 @@ operation, so homogeneous runs are unchanged bit for bit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from types import MappingProxyType
@@ -102,6 +102,7 @@ def typed_shares(shares: Mapping[JobId, float | Mapping[str, float]],
     types = cluster.gpu_types
     known = set(types)
     weights = {t: cluster.count(t) / cluster.num_gpus for t in types}
+    only, weight = (types[0], weights[types[0]]) if len(types) == 1 else (None, 0.0)
     result: TypedAllocation = {}
     for job_id, share in shares.items():
         # A float is never a mapping, a dict always is: testing for them first spares the slow
@@ -114,9 +115,30 @@ def typed_shares(shares: Mapping[JobId, float | Mapping[str, float]],
                 raise ValueError(f"job {job_id}: a share on GPU type(s) {sorted(unknown)} that "
                                  f"the cluster ({', '.join(types)}) does not have")
             result[job_id] = {t: float(share.get(t, 0.0)) for t in types}
+        elif only is not None:  # one type: a dict display, cheaper than a comprehension per job
+            result[job_id] = {only: share * weight}
         else:
             result[job_id] = {t: share * weights[t] for t in types}
     return result
+
+
+def shares_by_type(shares: Mapping[JobId, float | Mapping[str, float]],
+                   cluster: Cluster) -> dict[str, dict[JobId, float]]:
+    """:func:`typed_shares` turned around, type -> job -> share: what each type's accounting
+    is reset with (``TypedAccounting.reset_by_type``). On one type with flat shares it is
+    ``{type: {job: x_j * 1.0}}``, made without a dict per job."""
+    types = cluster.gpu_types
+    if len(types) == 1:
+        weight = cluster.count(types[0]) / cluster.num_gpus
+        flat: dict[JobId, float] = {}
+        for job_id, share in shares.items():
+            if not isinstance(share, float) and isinstance(share, Mapping):
+                break  # a typed share: checked and spread by typed_shares
+            flat[job_id] = share * weight
+        else:
+            return {types[0]: flat}
+    typed = typed_shares(shares, cluster)
+    return {t: {j: by_type[t] for j, by_type in typed.items()} for t in types}
 
 
 @dataclass
@@ -141,10 +163,9 @@ class TypedAccounting:
         """Whether the last reset gave ``job_id`` a share (on any type: they share keys)."""
         return job_id in self.by_type[self.gpu_types[0]].allocation
 
-    def allocated(self) -> Mapping[JobId, float]:
-        """The jobs the last reset gave a share (keys; read only, valid until the next
-        reset): ``job_id in allocated()`` is :meth:`has_allocation`."""
-        return MappingProxyType(self.by_type[self.gpu_types[0]].allocation)
+    def allocated_jobs(self) -> Collection[JobId]:
+        """The jobs the last reset gave a share (``has_allocation``), until the next reset."""
+        return self.by_type[self.gpu_types[0]].allocation.keys()
 
     def add_job(self, job_id: JobId) -> None:
         for accounting in self.by_type.values():
@@ -160,11 +181,11 @@ class TypedAccounting:
 
     def reset(self, now_s: float, allocation: Mapping[JobId, Mapping[str, float]]) -> None:
         """``PriorityAccounting.reset`` on every type, with that type's shares."""
-        by_type: dict[str, dict[JobId, float]] = {t: {} for t in self.by_type}
-        columns = [(by_type[t], t) for t in self.by_type]
-        for j, shares in allocation.items():
-            for column, gpu_type in columns:
-                column[j] = shares[gpu_type]
+        self.reset_by_type(now_s, {t: {j: shares[t] for j, shares in allocation.items()}
+                                   for t in self.by_type})
+
+    def reset_by_type(self, now_s: float, by_type: Mapping[str, Mapping[JobId, float]]) -> None:
+        """``reset`` with the shares given type by type (``shares_by_type``)."""
         for gpu_type, accounting in self.by_type.items():
             accounting.reset(now_s, by_type[gpu_type])
 

@@ -11,8 +11,8 @@ from shockwave.mechanism import (
     fastest_types,
     place_gangs,
     select_typed_gangs,
+    shares_by_type,
     typed_priority_order,
-    typed_shares,
 )
 from shockwave.model import Cluster, JobId, RoundPlan
 from shockwave.policies.base import ClusterView, Policy
@@ -123,7 +123,8 @@ class RoundPlanner:
             view.now_s - accounting.last_reset_s >= self.config.min_reallocation_interval_s
             or accounting.last_reset_s == 0
         ):
-            accounting.reset(view.now_s, typed_shares(self.policy.allocate(view), self.cluster))
+            accounting.reset_by_type(view.now_s,
+                                     shares_by_type(self.policy.allocate(view), self.cluster))
             self.needs_allocation = False
             self.allocations_computed += 1
         rates = {j: job.throughputs_by_type for j, job in view.jobs.items()}
@@ -131,19 +132,17 @@ class RoundPlanner:
         fills_idle = getattr(self.policy, "work_conserving", True)
         reference = self.config.reference
         priority = {} if fills_idle else {(j, t): prio for j, t, prio in order}
-
-        allocated = accounting.allocated()
+        allocated = accounting.allocated_jobs()
 
         def eligible(job_id: JobId, gpu_type: str) -> bool:
             return rates.get(job_id, {}).get(gpu_type, 0.0) > 0 \
                 and (fills_idle or priority[job_id, gpu_type] > 0) \
                 and (reference or job_id in allocated)
 
-        gpus = {j: view.jobs[j].gpus for j in view.jobs}
+        gpus = {j: job.spec.gpus for j, job in view.jobs.items()}
         selected = select_typed_gangs(((j, t) for j, t, _ in order), gpus, self._capacity(),
                                       eligible)
         # The reference selects jobs that arrived after the last allocation but cannot place
         # them, so their GPUs idle for the round (docs/simulator.md, row 4); the default mode
         # never selects them.
-        return {t: [j for j in jobs if j in allocated]
-                for t, jobs in selected.items()}
+        return {t: [j for j in jobs if j in allocated] for t, jobs in selected.items()}

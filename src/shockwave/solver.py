@@ -661,7 +661,7 @@ def central_point(
 
     def value(point: np.ndarray) -> float:
         slack = h - g @ point
-        if np.any(slack <= 0):
+        if (slack <= 0).any():
             return np.inf
         return float(lin @ point - (rw * np.log(slack)).sum())
 
@@ -673,13 +673,13 @@ def central_point(
 
     if not np.isfinite(value(x)):
         raise SolverError("barrier start point is not strictly inside the polyhedron")
-    return _damped_newton(x, value, direction, lambda p: bool(np.all(h - g @ p > 0)))
+    return _damped_newton(x, value, direction, lambda p: bool((h - g @ p > 0).all()))
 
 
 def _box_knapsack_room(lower: np.ndarray, weights: np.ndarray, capacity: float) -> float:
     """The capacity left at ``lower``; ``SolverError`` if the box-knapsack set is empty."""
     room = capacity - float(weights @ lower)
-    if np.any(lower >= 1.0) or room < -_ROUNDING * max(1.0, capacity):
+    if (lower >= 1.0).any() or room < -_ROUNDING * max(1.0, capacity):
         raise SolverError("box-knapsack set has no interior")
     return room
 
@@ -744,7 +744,8 @@ def box_knapsack_center(
 
     def value(x: np.ndarray) -> float:
         spare = capacity - float(weights @ x)
-        if spare <= 0 or np.any(x >= 1.0) or np.any(x <= lower) or (zw > 0 and np.any(x <= 0)):
+        # Array methods, not np.any: its Python wrapper cost more than the test itself.
+        if spare <= 0 or (x >= 1.0).any() or (x <= lower).any() or (zw > 0 and (x <= 0).any()):
             return np.inf
         zero = zw * np.log(x).sum() if zw > 0 else 0.0
         return -float(lw * np.log(x - lower).sum() + zero + np.log(1.0 - x).sum() + np.log(spare))
@@ -754,9 +755,9 @@ def box_knapsack_center(
         a, b, c = x - lower, 1.0 - x, capacity - float(weights @ x)
         zero_grad = zw / x if zw > 0 else 0.0
         zero_hess = zw / x**2 if zw > 0 else 0.0
-        grad = -lw / a - zero_grad + 1.0 / b + weights / c
-        diag = lw / a**2 + zero_hess + 1.0 / b**2
         u = weights / c
+        grad = -lw / a - zero_grad + 1.0 / b + u
+        diag = lw / a**2 + zero_hess + 1.0 / b**2
         d_grad, d_u = grad / diag, u / diag
         dx = -(d_grad - d_u * float(u @ d_grad) / (1.0 + float(u @ d_u)))
         return dx, float(-grad @ dx)

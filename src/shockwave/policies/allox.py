@@ -70,6 +70,29 @@ def _augmenting_path(
         i = int(row4col[j])
 
 
+def _assign_rows(cost: np.ndarray, u: np.ndarray, v: np.ndarray, col4row: np.ndarray,
+                 row4col: np.ndarray, rows: range) -> np.ndarray:
+    """SciPy 1.5's outer loop over ``rows``: one augmenting path each, then the dual update and
+    the augmentation, in place. Returns which columns any of the paths scanned."""
+    scanned = np.zeros(cost.shape[1], dtype=bool)
+    for cur in rows:
+        sink, min_val, path, spc, rows_seen, cols_seen = _augmenting_path(cost, u, v, row4col, cur)
+        u[cur] += min_val
+        for i in np.flatnonzero(rows_seen):
+            if i != cur:
+                u[i] += min_val - spc[col4row[i]]
+        v[cols_seen] -= min_val - spc[cols_seen]
+        scanned |= cols_seen
+        j = sink
+        while True:
+            i = int(path[j])
+            row4col[j] = i
+            col4row[i], j = j, int(col4row[i])
+            if i == cur:
+                break
+    return scanned
+
+
 def linear_sum_assignment_v15(cost_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Min-cost assignment of every row of a wide matrix (rows <= columns), with SciPy 1.5's
     tie-breaking: costs shifted by their minimum, columns scanned from the last, and a free
@@ -86,21 +109,58 @@ def linear_sum_assignment_v15(cost_matrix: np.ndarray) -> tuple[np.ndarray, np.n
     u, v = np.zeros(nr), np.zeros(nc)
     col4row = np.full(nr, -1)
     row4col = np.full(nc, -1)
-    for cur in range(nr):
-        sink, min_val, path, spc, rows_seen, cols_seen = _augmenting_path(cost, u, v, row4col, cur)
-        u[cur] += min_val
-        for i in np.flatnonzero(rows_seen):
-            if i != cur:
-                u[i] += min_val - spc[col4row[i]]
-        v[cols_seen] -= min_val - spc[cols_seen]
-        j = sink
-        while True:
-            i = int(path[j])
-            row4col[j] = i
-            col4row[i], j = j, int(col4row[i])
-            if i == cur:
-                break
+    _assign_rows(cost, u, v, col4row, row4col, range(nr))
     return np.arange(nr), col4row.copy()
+
+
+def positional_costs(unit_s: np.ndarray, waited_s: np.ndarray, num_gpus: int,
+                     positions: int) -> np.ndarray:
+    """AlloX's cost matrix, its first ``positions`` blocks of ``num_gpus`` columns:
+    ``q[i, k n + g] = (k + 1) unit_i + waited_i``, job i run (k+1)-th from last on GPU g."""
+    m = len(unit_s)
+    # Built by broadcasting (the same products and sums) rather than copies of a block.
+    steps = np.arange(1, positions + 1)[None, :, None] * unit_s[:, None, None]
+    q = np.broadcast_to(steps, (m, positions, num_gpus)).reshape(m, positions * num_gpus)
+    return q + waited_s[:, None]
+
+
+def positional_assignment(unit_s: np.ndarray, waited_s: np.ndarray, num_gpus: int, *,
+                          positions: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``linear_sum_assignment_v15(positional_costs(unit_s, waited_s, n, m))`` for m jobs on
+    n GPUs, step for step, without the m x (m n) matrix.
+
+    Two facts make it cheaper. (1) The first ``min(m, n)`` rows each take column ``row`` on a
+    direct path: every GPU's first position costs a row the same, so the free column found last
+    in SciPy 1.5's scan is the lowest free one, with the duals left at zero. (2) A later position
+    costs every row at least as much (``k unit + waited`` grows with k), so a column of block k
+    that no path has scanned shadows every column of the blocks after it: they are never
+    chosen, never change a dual, and leave the scan order of the others as it is. The matching
+    is run on the first ``ceil(m / n) + 1`` blocks; if some path scanned all of the last one, it
+    is run again on twice as many blocks, up to all m (``positions`` sets the first count; at
+    least ``ceil(m / n)``). Costs that are negative or not finite take the whole matrix.
+    Returns (row indices, column indices), as the full matching would.
+    """
+    m, n = len(unit_s), num_gpus
+    if m == 0 or n == 0:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    if not (np.all(np.isfinite(unit_s)) and np.all(np.isfinite(waited_s))
+            and np.all(unit_s >= 0.0)):
+        return linear_sum_assignment_v15(positional_costs(unit_s, waited_s, n, m))
+    if m <= n:
+        return np.arange(m), np.arange(m)
+    blocks = min(m, max(-(-m // n), positions or -(-m // n) + 1))
+    while True:
+        cost = positional_costs(unit_s, waited_s, n, blocks)
+        cost = cost - cost.min()  # block 0 holds each row's least cost, so the minimum is exact
+        u, v = np.zeros(m), np.zeros(blocks * n)
+        u[:n] = cost[np.arange(n), np.arange(n)]  # rows 0..n-1 on their direct paths
+        col4row = np.full(m, -1)
+        row4col = np.full(blocks * n, -1)
+        col4row[:n] = row4col[:n] = np.arange(n)
+        scanned = _assign_rows(cost, u, v, col4row, row4col, range(n, m))
+        if blocks == m or not scanned[(blocks - 1) * n:].all():
+            return np.arange(m), col4row.copy()
+        blocks = min(m, 2 * blocks)
 
 
 @dataclass
@@ -137,13 +197,8 @@ class Allox:
             thr = np.array([view.jobs[j].throughput for j in candidates], dtype=float)
             thr[thr == 0.0] = ZERO_THROUGHPUT
             waited = np.array([view.time_since_arrival_s(j) for j in candidates], dtype=float)
-            # q[i, (k - 1) n + g] = k rem_i / thr_i + waited_i: job i run k-th on GPU g. Built
-            # by broadcasting (the same products and sums) rather than m copies of the block.
-            positions = np.arange(1, m + 1)[None, :, None]
-            q = np.broadcast_to(positions * (rem / thr)[:, None, None], (m, m, n)).reshape(m, m * n)
-            q = q + waited[:, None]
             try:
-                rows, cols = linear_sum_assignment_v15(q)
+                rows, cols = positional_assignment(rem / thr, waited, n)
             except ValueError:  # non-finite costs: keep the previous allocation
                 rows, cols = np.zeros(0, dtype=int), np.zeros(0, dtype=int)
             first: dict[int, tuple[int, JobId]] = {}

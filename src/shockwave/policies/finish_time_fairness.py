@@ -105,34 +105,38 @@ class FinishTimeFairness:
     _prev_batch: dict[JobId, int] = field(default_factory=dict, repr=False)
 
     def _isolated_throughputs(self, view: ClusterView) -> dict[JobId, float]:
-        m = len(view.jobs)
+        m, num_gpus = len(view.jobs), view.num_gpus
         return {
-            j: job.throughput * min(1.0, view.num_gpus / (m * job.gpus))
+            j: job.throughput * min(1.0, num_gpus / (m * job.spec.gpus))
             for j, job in view.jobs.items()
         }
 
-    def _accumulate(self, view: ClusterView) -> None:
+    def _accumulate(self, view: ClusterView, remaining: dict[JobId, float]) -> None:
         """Add each job's progress since the last call, in isolated seconds. The reference counts
         progress in iterations at the current batch size, so a batch-size change between calls
-        distorts it (negative when the batch shrinks); the default mode counts samples."""
+        distorts it (negative when the batch shrinks); the default mode counts samples.
+        ``remaining`` is each job's ``remaining_steps``."""
+        reference = view.compat == "reference"
+        isolated, prev_steps = self.isolated_time_s, self._prev_steps
+        prev_thr, prev_batch = self._prev_isolated_thr, self._prev_batch
         for j, job in view.jobs.items():
-            total = self.isolated_time_s.setdefault(j, 0.0)
-            if j in self._prev_steps and self._prev_isolated_thr[j] > 0:
-                if view.compat == "reference":
-                    done = self._prev_steps[j] - job.remaining_steps
+            total = isolated.setdefault(j, 0.0)
+            if j in prev_steps and prev_thr[j] > 0:
+                if reference:
+                    done = prev_steps[j] - remaining[j]
                 else:  # iterations at the previous batch size, from samples
-                    samples = self._prev_steps[j] * self._prev_batch[j] \
-                        - job.remaining_steps * job.batch_size
-                    done = samples / self._prev_batch[j]
-                self.isolated_time_s[j] = total + done / self._prev_isolated_thr[j]
+                    samples = prev_steps[j] * prev_batch[j] - remaining[j] * job.batch_size
+                    done = samples / prev_batch[j]
+                isolated[j] = total + done / prev_thr[j]
 
     def allocate(self, view: ClusterView) -> Shares:
         if not view.jobs:
             self._prev_steps, self._prev_isolated_thr, self._prev_batch = {}, {}, {}
             return {}
         iso = self._isolated_throughputs(view)
-        self._accumulate(view)
-        self._prev_steps = {j: job.remaining_steps for j, job in view.jobs.items()}
+        remaining = {j: job.remaining_steps for j, job in view.jobs.items()}
+        self._accumulate(view, remaining)
+        self._prev_steps = remaining
         self._prev_batch = {j: job.batch_size for j, job in view.jobs.items()}
         self._prev_isolated_thr = iso
         return self._solve(view, iso)
@@ -140,19 +144,20 @@ class FinishTimeFairness:
     def _solve(self, view: ClusterView, iso: dict[JobId, float]) -> Shares:
         """The min-max-rho shares, given each job's isolated throughput (the accumulated isolated
         time ``isolated_time_s`` is up to date)."""
-        ids = list(view.jobs)
-        thr = np.array([view.jobs[j].throughput for j in ids], dtype=float)
+        ids, jobs = list(view.jobs), list(view.jobs.values())
+        thr = np.array([job.throughput for job in jobs], dtype=float)
         if np.any(thr <= 0):
             return Isolated().allocate(view)
-        steps = np.array([view.jobs[j].remaining_steps for j in ids], dtype=float)
-        since = np.array([view.time_since_arrival_s(j) for j in ids], dtype=float)
+        steps = np.array([job.remaining_steps for job in jobs], dtype=float)
+        now_s = view.now_s  # view.time_since_arrival_s, job by job
+        since = np.array([now_s - job.spec.arrival_s for job in jobs], dtype=float)
         iso_thr = np.array([iso[j] for j in ids], dtype=float)
         den = np.array([self.isolated_time_s[j] for j in ids]) + steps / iso_thr
-        gpus = np.array([view.jobs[j].gpus for j in ids], dtype=float)
+        gpus = np.array([job.spec.gpus for job in jobs], dtype=float)
         if not np.all(np.isfinite(den) & (den > 0)):
             return Isolated().allocate(view)
         try:
             x = min_max_rho_shares(steps, thr, since, den, gpus, view.num_gpus)
         except SolverError:
             return Isolated().allocate(view)
-        return {j: float(v) for j, v in zip(ids, x, strict=True)}
+        return dict(zip(ids, x.tolist(), strict=True))  # tolist: the floats float(v) gives

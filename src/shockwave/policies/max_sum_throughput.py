@@ -75,12 +75,13 @@ def max_sum_throughput_shares(
 
 
 def _barrier_share(a: np.ndarray) -> np.ndarray:
-    """The root x in (0, 1) of ``1/(1-x) - 1/x = a``, without cancellation for large ``|a|``."""
+    """The root x in (0, 1) of ``1/(1-x) - 1/x = a``, without cancellation for large ``|a|``.
+
+    ``root + |a| >= 2``, so nothing divides by zero (the bisection calls this a hundred times
+    per allocation: no error-state context, and the common sum computed once)."""
     root = np.sqrt(a * a + 4.0)
-    with np.errstate(divide="ignore"):
-        pos = 1.0 / (1.0 + 2.0 / (root + np.abs(a)))
-        neg = 2.0 / (root + np.abs(a) + 2.0)
-    return np.where(a >= 0, pos, neg)
+    spread = root + np.abs(a)
+    return np.where(a >= 0, 1.0 / (1.0 + 2.0 / spread), 2.0 / (spread + 2.0))
 
 
 def critical_ratio(throughputs: np.ndarray, gpus: np.ndarray, num_gpus: int) -> float:

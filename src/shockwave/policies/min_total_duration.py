@@ -41,7 +41,7 @@ def _lower_shares(steps: np.ndarray, throughputs: np.ndarray, horizon_s: float) 
 
 
 def _feasible(lower: np.ndarray, gpus: np.ndarray, num_gpus: int) -> bool:
-    return bool(np.all(lower <= 1.0)) and float(gpus @ lower) <= num_gpus
+    return bool((lower <= 1.0).all()) and float(gpus @ lower) <= num_gpus
 
 
 def bisect_horizon(attempt: Callable[[float], W | None]) -> tuple[float, W]:
@@ -107,16 +107,17 @@ class MinTotalDuration:
     """No parameters."""
 
     def allocate(self, view: ClusterView) -> Shares:
-        ids = [j for j, job in view.jobs.items() if job.throughput > 0]
-        shares: dict[int, float] = {j: 0.0 for j in view.jobs}
-        if not ids:
+        running = [(j, job) for j, job in view.jobs.items() if job.throughput > 0]
+        shares: dict[int, float] = dict.fromkeys(view.jobs, 0.0)
+        if not running:
             return shares
-        steps = np.array([view.jobs[j].remaining_steps for j in ids], dtype=float)
-        thr = np.array([view.jobs[j].throughput for j in ids], dtype=float)
-        gpus = np.array([view.jobs[j].gpus for j in ids], dtype=float)
+        steps = np.array([job.remaining_steps for _, job in running], dtype=float)
+        thr = np.array([job.throughput for _, job in running], dtype=float)
+        gpus = np.array([job.spec.gpus for _, job in running], dtype=float)
         try:
             x = min_total_duration_shares(steps, thr, gpus, view.num_gpus)
         except SolverError:
             return Isolated().allocate(view)
-        shares.update({j: float(v) for j, v in zip(ids, x, strict=True)})
+        # tolist() gives the Python floats float(v) would, in one call.
+        shares.update(zip([j for j, _ in running], x.tolist(), strict=True))
         return shares

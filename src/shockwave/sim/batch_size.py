@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from shockwave.sim.state import JobState
 from shockwave.workload.adaptation import (
@@ -46,8 +46,7 @@ def apply_reference_change(
     return True
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """Part of a task run at one batch size: ``steps`` iterations taking ``duration_s``."""
 
     batch_size: int
@@ -63,16 +62,18 @@ def plan_segments(
     switching exactly at epoch boundaries, for at most ``budget_s`` seconds of work."""
     if not job.runs:
         job.runs = tuple(batch_size_runs(job.profile.batch_size_every_epoch))
+        job.run_starts = tuple(run[0] for run in job.runs)
+    runs, total_epochs = job.runs, job.total_epochs
     segments: list[Segment] = []
     epochs = job.epochs_done
     left = budget_s
-    index = max(0, bisect_right([run[0] for run in job.runs], epochs) - 1)
-    while left > 1e-9 and epochs < job.total_epochs - 1e-12 and index < len(job.runs):
-        _, end_epoch, bs = job.runs[index]
+    index = max(0, bisect_right(job.run_starts, epochs) - 1)
+    while left > 1e-9 and epochs < total_epochs - 1e-12 and index < len(runs):
+        _, end_epoch, bs = runs[index]
         rate = throughputs.lookup(job.spec.model, bs, job.spec.gpus, gpu_type)
         ipe = math.ceil(job.profile.samples_per_epoch / bs)
-        last = index == len(job.runs) - 1
-        end = job.total_epochs if last else min(end_epoch, job.total_epochs)
+        last = index == len(runs) - 1
+        end = total_epochs if last else min(end_epoch, total_epochs)
         steps = min((end - epochs) * ipe, left * rate)
         segments.append(Segment(bs, rate, steps, steps / rate))
         left -= steps / rate

@@ -29,8 +29,6 @@ class RoundRunner:
     def __init__(self, cluster: Cluster, config: SimConfig, throughputs: ThroughputTable,
                  facts: WorkloadFacts, planner: RoundPlanner) -> None:
         self.cluster, self.config, self.throughputs, self.facts = cluster, config, throughputs, facts
-        # each GPU id's type (cluster.type_of for every id, looked up once per run)
-        self._type_of_gpu = tuple(t for t, count, _ in cluster.groups for _ in range(count))
         self.planner = planner
         self.active: dict[JobId, JobState] = {}
         self.records: dict[JobId, JobRecord] = {}
@@ -40,6 +38,7 @@ class RoundRunner:
         self.failed_tasks = 0
         self._views: dict[JobId, JobView] = {}
         self._launched: set[JobId] = set()
+        self._ran_last: set[JobId] = set()
 
     def active_count(self) -> int:
         return len(self.active)
@@ -63,58 +62,62 @@ class RoundRunner:
         Views are kept between rounds, because most jobs do not run in a given round and
         building hundreds of views a round was a fifth of a baseline's run. A kept view is
         rebuilt when it can be stale: its job was launched since it was built (a round's tasks
-        are the only jobs whose ``JobState`` changes), or whether it ran last round flipped.
+        are the only jobs whose ``JobState`` changes), or it says the job ran the round before
+        it was built (its job ran then and has not run since, so at any later round the flag
+        is false). Only those jobs are looked at, not every active job.
         """
-        views: dict[JobId, JobView] = {}
-        kept, launched = self._views, self._launched
-        for job_id in sorted(self.active):
-            job = self.active[job_id]
-            view = kept.get(job_id)
-            if view is None or job_id in launched \
-                    or view.ran_last_round != (job.last_round == round_index - 1):
-                view = kept[job_id] = job.view(round_index)
-            views[job_id] = view
-        launched.clear()
-        return views
+        kept, active = self._views, self.active
+        for job_id in self._launched | self._ran_last:
+            kept.pop(job_id, None)
+        self._launched.clear()
+        self._ran_last = set()
+        for job_id in active.keys() - kept.keys():
+            view = kept[job_id] = active[job_id].view(round_index)
+            if view.ran_last_round:
+                self._ran_last.add(job_id)
+        return {job_id: kept[job_id] for job_id in sorted(active)}
 
     # Launch ------------------------------------------------------------------------------
     def launch(self, plan: RoundPlan, now_s: float, round_index: int) -> list[Task]:
         tasks = []
         self._launched.update(plan.placements)
+        reference, round_s = self.config.reference, self.config.round_s
+        restart_s = min(self.config.preemption_penalty_s, round_s)
+        type_of = self.cluster.type_of
         for job_id, gpus in plan.placements.items():
             job = self.active[job_id]
             # A gang is on one type: its rate this round is its rate there.
-            job.gpu_type = self._type_of_gpu[gpus[0]]
+            job.gpu_type = type_of(gpus[0])
             job.throughput = job.rates.get(job.gpu_type, job.throughput)
-            if self.config.reference:
-                steps = min(float(int(job.throughput * self.config.round_s)), job.remaining_steps)
+            if reference:
+                steps = min(float(int(job.throughput * round_s)), job.remaining_steps)
                 finish = now_s + steps / job.throughput
                 tasks.append(Task(finish, job_id, tuple(gpus), steps, now_s))
                 continue
-            overhead = 0.0
-            if job.last_round != round_index - 1:
-                overhead = min(self.config.preemption_penalty_s, self.config.round_s)
+            overhead = 0.0 if job.last_round == round_index - 1 else restart_s
             segments = batch_size.plan_segments(
-                job, self.config.round_s - overhead, self.throughputs, job.gpu_type
+                job, round_s - overhead, self.throughputs, job.gpu_type
             )
-            work_s = sum(s.duration_s for s in segments)
-            steps = sum(s.steps for s in segments)
+            work_s = sum([s.duration_s for s in segments])
+            steps = sum([s.steps for s in segments])
             tasks.append(Task(now_s + overhead + work_s, job_id, tuple(gpus), steps, now_s,
                               overhead, tuple(segments)))
         return tasks
 
     # Completion --------------------------------------------------------------------------
     def complete_round(self, tasks: list[Task], round_start_s: float, round_index: int) -> None:
+        reference = self.config.reference
+        busy_s, job_ran = self.gpu_busy_s, self.planner.job_ran
         for task in sorted(tasks, key=lambda t: (t.finish_s, t.job_id)):
             job = self.active[task.job_id]
             exec_s, steps = self._useful_time(job, task, round_start_s, round_index)
             # Only the reference has tasks that fail; in the default mode a task without work
             # spent the whole round restarting (a restart cost at least a round long).
-            if self.config.reference and steps <= 0 and exec_s <= 0:
+            if reference and steps <= 0 and exec_s <= 0:
                 self._fail_task(job, task, exec_s, round_index)
                 continue
             job.failed_tasks = 0
-            if self.config.reference:
+            if reference:
                 job.steps_done += steps
             else:
                 changes = batch_size.apply_segments(job, task.segments, task.start_s + task.overhead_s)
@@ -126,13 +129,14 @@ class RoundRunner:
             job.rounds_received += 1
             job.last_round = round_index
             if exec_s > 0:
-                measured = steps / exec_s if self.config.reference else job.throughput
+                measured = steps / exec_s if reference else job.throughput
                 job.timeline.append((round_index, measured, job.batch_size))
             for gpu in task.gpus:
-                self.gpu_busy_s[gpu] += exec_s
-            self.planner.job_ran(job.job_id, exec_s + task.overhead_s, job.gpu_type)
+                busy_s[gpu] += exec_s
+            job_ran(job.job_id, exec_s + task.overhead_s, job.gpu_type)
             done = self._is_done(job)
-            self._apply_pending_batch_size(job, task.finish_s)
+            if job.pending_batch_size is not None:  # only the reference sets one
+                self._apply_pending_batch_size(job, task.finish_s)
             if done:
                 self._complete(job, task.finish_s)
 

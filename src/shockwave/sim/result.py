@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from shockwave.errors import InputError
 from shockwave.limits import (
@@ -18,6 +18,9 @@ from shockwave.limits import (
     MAX_TRACE_JOBS,
 )
 from shockwave.model import JobId
+
+if TYPE_CHECKING:
+    from shockwave.metrics import Summary
 
 DEFAULT_GPU_TYPE = "v100"
 """The type of every GPU of a result that does not say (results written before GPU types)."""
@@ -76,11 +79,12 @@ class SimResult:
         return next(r for r in self.records if r.job_id == job_id)
 
 
-def result_to_json(result: SimResult) -> dict[str, Any]:
-    """The documented JSON form (see docs/results.md); metrics come from ``metrics.summarize``."""
+def result_to_json(result: SimResult, summary: Summary | None = None) -> dict[str, Any]:
+    """The documented JSON form (see docs/results.md); metrics come from ``metrics.summarize``
+    (``summary``, when the caller has it already)."""
     from shockwave.metrics import ftf_rhos, summarize, utilization_by_type
 
-    summary = summarize(result)
+    summary = summary or summarize(result)
     rhos = ftf_rhos(result.records, result.num_trace_jobs, result.num_gpus)
     return {
         "policy": result.policy,

@@ -19,7 +19,7 @@ from shockwave.errors import InputError
 from shockwave.model import JobSpec
 from shockwave.traces.fields import ascii_int, parse_number, shown, strip_bom
 from shockwave.traces.importing import ImportResult, Skipped, no_jobs_error, positive_rate
-from shockwave.traces.jobline import JobLine, to_spec, validate_job
+from shockwave.traces.jobline import JobFields, to_spec, validate_job
 from shockwave.traces.trace import Trace
 from shockwave.workload.throughput import BARE_JOB_TYPES, ThroughputTable
 
@@ -42,7 +42,7 @@ def _model_and_batch(raw: str, source: str, line: int) -> tuple[str, int]:
                      f"got {shown(raw)}", path=source, line=line, field="job_type")
 
 
-def _parse_line(values: list[str], source: str, line: int) -> JobLine:
+def _parse_line(values: list[str], source: str, line: int) -> JobFields:
     """One line as a validated job of unknown duration (it comes from the throughput table)."""
     model, batch_size = _model_and_batch(values[0], source, line)
     if values[3] not in ("0", "1"):

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from shockwave.errors import InputError
 from shockwave.model import JobSpec
 from shockwave.traces.fields import strip_bom
-from shockwave.traces.jobline import JobLine, to_spec, validate_job
+from shockwave.traces.jobline import JobFields, to_spec, validate_job
 from shockwave.traces.trace import Trace
 from shockwave.workload.throughput import ThroughputTable, load_throughputs
 
-__all__ = ["JobLine", "format_jsonl", "job_to_dict", "parse_jsonl"]
+__all__ = ["JobFields", "format_jsonl", "job_to_dict", "parse_jsonl"]
 
 
 class _Rates:
@@ -27,7 +27,7 @@ class _Rates:
     def __init__(self, table: ThroughputTable | None, gpu_type: str) -> None:
         self.table, self.gpu_type = table, gpu_type
 
-    def of(self, job: JobLine, source: str, line: int) -> float | None:
+    def of(self, job: JobFields, source: str, line: int) -> float | None:
         if job.total_steps is not None and job.duration_s is not None:
             return None
         if self.table is None:
@@ -44,7 +44,7 @@ class _Rates:
         return self.table.lookup(job.model, job.batch_size, job.gpus, self.gpu_type)
 
 
-def _parse_object(raw: str, source: str, number: int) -> JobLine:
+def _parse_object(raw: str, source: str, number: int) -> JobFields:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:

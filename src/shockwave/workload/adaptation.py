@@ -40,6 +40,11 @@ class WorkloadFacts:
     accordion_profile_warmup_fraction: float
     gns: dict[tuple[str, int, int], tuple[tuple[int, int], ...]]
     schedules: dict[ScheduleKey, Schedule] = field(default_factory=dict)
+    _sizes: dict[tuple[str, str, int, int, int], tuple[int, tuple[int, ...]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    """Profiles' (epochs, batch size of each epoch) found so far, by (model, mode, initial
+    batch size, GPUs, total steps): a trace's jobs are checked before a run and profiled
+    again when admitted. The facts are never changed after they are built."""
 
     def without_schedules(self) -> WorkloadFacts:
         """These facts with no learned schedules (the reference mode follows its own rules)."""
@@ -328,18 +333,23 @@ def profile_problem(spec: JobSpec, throughputs: ThroughputTable, facts: Workload
     return None
 
 
-def _profile_sizes(spec: JobSpec, facts: WorkloadFacts) -> tuple[int, list[int]]:
+def _profile_sizes(spec: JobSpec, facts: WorkloadFacts) -> tuple[int, tuple[int, ...]]:
     """(epochs, batch size of each epoch) of ``spec``; an error for an unknown model or too
-    many epochs."""
+    many epochs. Remembered in ``facts`` (only answers, not errors)."""
+    key = (spec.model, spec.mode, spec.batch_size, spec.gpus, spec.total_steps)
+    found = facts._sizes.get(key)
+    if found is not None:
+        return found
     facts.samples_per_epoch(spec.model)
     too_long = facts.epochs_problem(spec.model, spec.batch_size, spec.total_steps)
     if too_long is not None:
         raise InputError(too_long, field="total_steps")
     num_epochs = facts.num_epochs(spec.model, spec.batch_size, spec.total_steps)
-    return num_epochs, profile_batch_sizes(facts, spec, num_epochs)
+    found = facts._sizes[key] = (num_epochs, tuple(profile_batch_sizes(facts, spec, num_epochs)))
+    return found
 
 
-def _profile(num_epochs: int, samples: int, sizes: list[int],
+def _profile(num_epochs: int, samples: int, sizes: Sequence[int],
              rates: dict[int, float]) -> JobProfile:
     return _profiles(num_epochs, samples, sizes, {"": rates})[""]
 

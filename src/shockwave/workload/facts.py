@@ -18,14 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from shockwave.errors import InputError
-from shockwave.jsonfile import error_message, json_path, read_json, shown
-from shockwave.limits import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_GPUS, MAX_NAME_CHARS
-from shockwave.traces.jobline import MODEL_PATTERN
+from shockwave.jsonfile import json_path, read_json, shown
+from shockwave.limits import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_GPUS
 from shockwave.workload.adaptation import (
     Schedule,
     ScheduleKey,
@@ -33,25 +30,12 @@ from shockwave.workload.adaptation import (
     load_workload_facts,
 )
 
+if TYPE_CHECKING:
+    from shockwave.workload.facts_file import FactsFile
+
 MAX_DATASET_SAMPLES = 10**15
 """Samples in one epoch of a model (the service's bound on a job's samples)."""
 SCHEDULE_MODES = ("accordion", "gns")
-
-_Model = Annotated[str, Field(pattern=MODEL_PATTERN, max_length=MAX_NAME_CHARS)]
-_BatchSize = Annotated[int, Field(ge=1, le=MAX_BATCH_SIZE)]
-_Row = Annotated[list[int], Field(min_length=2, max_length=2)]
-
-
-class FactsFile(BaseModel):
-    """The file as written; every key optional. ``about`` is a free comment."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-    about: str | None = None
-    dataset_samples: dict[_Model, Annotated[int, Field(ge=1, le=MAX_DATASET_SAMPLES)]] = {}
-    min_batch_size: dict[_Model, _BatchSize] = {}
-    max_batch_size: dict[_Model, _BatchSize] = {}
-    schedules: dict[str, Annotated[list[_Row], Field(min_length=1, max_length=100_000)]] = {}
 
 
 def load_facts(path: str | Path | None) -> WorkloadFacts:
@@ -64,30 +48,9 @@ def load_facts(path: str | Path | None) -> WorkloadFacts:
     if not isinstance(raw, dict):
         raise InputError("top level must be an object (dataset_samples, min_batch_size, "
                          "max_batch_size, schedules)", path=source)
-    try:
-        parsed = FactsFile.model_validate(raw)
-    except ValidationError as exc:
-        raise _located(exc, source) from None
-    return merge_facts(bundled, parsed, source)
+    from shockwave.workload.facts_file import parse_facts_file  # pydantic: only for a file
 
-
-def _located(exc: ValidationError, source: str) -> InputError:
-    first = exc.errors(include_url=False)[0]
-    field = json_path(first["loc"]) or None
-    if first["type"] == "extra_forbidden":
-        message = f"unknown key; known: {', '.join(FactsFile.model_fields)}"
-    elif first["type"] == "string_pattern_mismatch":
-        message = ("a model name must be one word of letters, digits and . _ + -, got "
-                   f"{shown(first.get('input'))}")
-    elif first["type"] in ("too_short", "too_long") and len(first["loc"]) == 3:
-        count = len(first["input"])
-        message = f"a row must be [start_epoch, batch_size], got {count} value" + \
-            ("s" if count != 1 else "")
-    elif first["type"] == "too_short":
-        message = "a schedule needs at least one row, [0, batch_size]"
-    else:
-        message = error_message(first)
-    return InputError(message, path=source, field=field)
+    return merge_facts(bundled, parse_facts_file(raw, source), source)
 
 
 def merge_facts(base: WorkloadFacts, file: FactsFile, source: str = "<memory>") -> WorkloadFacts:
@@ -174,6 +137,8 @@ def facts_to_json(dataset_samples: Mapping[str, int], min_batch_size: Mapping[st
                   ) -> dict[str, Any]:
     """A facts file's content (what ``shockwave profile`` writes), checked as the reader
     checks it (``schedules`` keyed ``model|mode|batch size|GPUs``)."""
+    from shockwave.workload.facts_file import FactsFile
+
     file = FactsFile(about=about, dataset_samples=dict(dataset_samples),
                      min_batch_size=dict(min_batch_size), max_batch_size=dict(max_batch_size),
                      schedules={k: [list(r) for r in rows] for k, rows in (schedules or {}).items()})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,10 @@ class ThroughputTable:
 
     table: dict[str, dict[tuple[str, int], float]]
     source: str = "<memory>"
+    _found: dict[tuple[str, int, int, str], float] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    """``lookup``'s answers so far (the table is never changed): a simulation asks for the same
+    few rates tens of thousands of times."""
 
     def __post_init__(self) -> None:
         """Refuse a throughput that is not a number from 0 to ``MAX_THROUGHPUT`` (a NaN would
@@ -51,9 +55,13 @@ class ThroughputTable:
 
     def lookup(self, model: str, batch_size: int, gpus: int, gpu_type: str = "v100") -> float:
         """Iterations/s of a job of ``model`` at ``batch_size`` on ``gpus`` GPUs of ``gpu_type``."""
+        found = self._found.get((model, batch_size, gpus, gpu_type))
+        if found is not None:
+            return found
         key = (job_type_name(model, batch_size), gpus)
         try:
-            return self.table[gpu_type][key]
+            rate = self._found[model, batch_size, gpus, gpu_type] = self.table[gpu_type][key]
+            return rate
         except KeyError:
             raise InputError(
                 f"no throughput for {key[0]!r} on {gpus} x {gpu_type}",
