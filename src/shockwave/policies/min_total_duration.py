@@ -24,7 +24,7 @@ from typing import ClassVar, TypeVar
 import numpy as np
 
 from shockwave.errors import SolverError
-from shockwave.policies.base import ClusterView, Shares
+from shockwave.policies.base import ClusterView, Shares, remaining_steps_of
 from shockwave.policies.isolated import Isolated
 from shockwave.policies.params import ParamInfo
 from shockwave.solver import box_knapsack_interior
@@ -107,17 +107,18 @@ class MinTotalDuration:
     """No parameters."""
 
     def allocate(self, view: ClusterView) -> Shares:
-        running = [(j, job) for j, job in view.jobs.items() if job.throughput > 0]
+        ids = [j for j, job in view.jobs.items() if job.throughput > 0]
         shares: dict[int, float] = dict.fromkeys(view.jobs, 0.0)
-        if not running:
+        if not ids:
             return shares
-        steps = np.array([job.remaining_steps for _, job in running], dtype=float)
-        thr = np.array([job.throughput for _, job in running], dtype=float)
-        gpus = np.array([job.spec.gpus for _, job in running], dtype=float)
+        running = [view.jobs[j] for j in ids]
+        steps = remaining_steps_of(running)
+        thr = np.array([job.throughput for job in running], dtype=float)
+        gpus = np.array([job.spec.gpus for job in running], dtype=float)
         try:
             x = min_total_duration_shares(steps, thr, gpus, view.num_gpus)
         except SolverError:
             return Isolated().allocate(view)
         # tolist() gives the Python floats float(v) would, in one call.
-        shares.update(zip([j for j, _ in running], x.tolist(), strict=True))
+        shares.update(zip(ids, x.tolist(), strict=True))
         return shares
