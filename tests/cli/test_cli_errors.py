@@ -324,6 +324,12 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _sigint_as_at_a_terminal() -> None:
+    """In the child, before the command starts: Ctrl-C's default action. A test run started in
+    the background (``pytest &`` in a script) ignores SIGINT and would pass that on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_compare_and_its_workers(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the terminal's process group) ends a long compare at once, stops every
     worker and names the runs that were lost."""
@@ -334,6 +340,7 @@ def test_ctrl_c_stops_compare_and_its_workers(tmp_path: Path) -> None:
         [sys.executable, "-m", "shockwave", "compare", "--trace", str(trace), "--gpus", "16",
          "--policies", "shockwave,finish_time_fairness", "--jobs", "2", "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_sigint_as_at_a_terminal,
     )
     time.sleep(4.0)
     assert proc.poll() is None, "the runs finished before the test could interrupt them"

@@ -146,11 +146,18 @@ def test_max_runs_stops_early_and_the_next_run_does_only_the_rest(tiny_local, tm
     assert (out / "runs.csv").read_bytes() == (tiny_local / "runs.csv").read_bytes()
 
 
+def _sigint_as_at_a_terminal() -> None:
+    """In the child, before the command starts: Ctrl-C's default action. A test run started in
+    the background (``pytest &`` in a script) ignores SIGINT and would pass that on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(spec: Path, out: Path, jobs: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     return subprocess.Popen([sys.executable, "-m", "shockwave", "sweep", str(spec), "--out",
                              str(out), "--jobs", jobs, "--no-report"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_as_at_a_terminal)
 
 
 def _wait_for_files(out: Path, count: int, proc: subprocess.Popen, timeout_s: float = 60) -> None:
