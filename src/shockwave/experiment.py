@@ -338,8 +338,7 @@ def _drain(progress_queue: Any, on_progress: ProgressCallback | None, timeout_s:
 def save_result_json(result: SimResult, path: str | Path, summary: Summary | None = None) -> None:
     """Write ``result`` as the documented JSON (docs/results.md); ``summary`` is its
     ``metrics.summarize``, when the caller has it already."""
-    from shockwave.jsondump import dumps_indented
     from shockwave.outputs import write_text
     from shockwave.sim.result import result_to_json
 
-    write_text(path, dumps_indented(result_to_json(result, summary), indent=1))
+    write_text(path, json.dumps(result_to_json(result, summary), indent=1))
