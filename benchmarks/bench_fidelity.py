@@ -1,7 +1,7 @@
 """Simulation against reality: does a simulated schedule predict the real one?
 
 For each policy, the same trace of the bundled workloads (static, Accordion and GNS jobs and a
-2-rank gang; ``benchmarks/data/fidelity-12jobs.jsonl``) runs twice:
+2-rank gang; ``benchmarks/data/fidelity-12jobs-long.jsonl``) runs twice:
 
 1. **for real**: ``shockwave serve`` on this machine's CPU slots, ``shockwave replay --real``
    submitting the jobs at their arrival times, real PyTorch processes training, checkpointing,
@@ -14,8 +14,16 @@ For each policy, the same trace of the bundled workloads (static, Accordion and 
 It prints, and writes to ``OUT/fidelity.json``, the makespan of both and its error, and the
 per-job JCT errors (median and worst); ``OUT/report/`` holds ``shockwave report`` of every
 run, real and simulated side by side. Everything goes through the command line a user types.
+Then, as a diagnosis, it simulates each policy again with the speeds its real run measured (read
+from the service's database) in place of the profile's: the gap that is left is scheduling,
+restarts and adaptation timing, not the machine's speed drifting since the profile.
 
-    python benchmarks/bench_fidelity.py --out /tmp/fidelity            # ~25 min on 2 cores
+The trace is the 12-job trace of earlier runs (``fidelity-12jobs.jsonl``) stretched two-fold
+in work and arrivals, so that a job's JCT spans about ten 15 s rounds rather than five: a job
+finishing one round apart in the two runs (a decision that went the other way) then moves its
+JCT by about 10 % rather than 20 %.
+
+    python benchmarks/bench_fidelity.py --out /tmp/fidelity            # ~35 min on 2 cores
     python benchmarks/bench_fidelity.py --out /tmp/fidelity --reuse-profile
 """
 
@@ -41,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_file import replace_section  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-TRACE = HERE / "data" / "fidelity-12jobs.jsonl"
+TRACE = HERE / "data" / "fidelity-12jobs-long.jsonl"
 POLICIES = ("shockwave", "max_min_fairness")
 HEARTBEAT_S = 0.5
 TICK_S = 0.1
@@ -122,13 +130,62 @@ def run_real(out: Path, trace: Path, policy: str, args: argparse.Namespace) -> P
 
 
 def run_sim(out: Path, trace: Path, policy: str, penalty_s: float,
-            args: argparse.Namespace) -> Path:
-    result = out / f"{policy}-sim.json"
+            args: argparse.Namespace, *, table: Path | None = None, tag: str = "sim") -> Path:
+    result = out / f"{policy}-{tag}.json"
     shockwave("simulate", "--trace", str(trace), "--policy", policy, "--gpus", str(args.gpus),
               "--round-seconds", str(args.round_seconds), "--throughputs",
-              str(out / "profile.json"), "--workload-facts", str(out / "profile-facts.json"),
+              str(table or out / "profile.json"), "--workload-facts",
+              str(out / "profile-facts.json"),
               "--preemption-penalty-seconds", f"{penalty_s:g}", "--json", str(result))
     return result
+
+
+def measured_speeds(state_dir: Path) -> dict[str, list[float]]:
+    """What the service measured in a real run, in the throughputs table's terms: per
+    ``('MODEL (batch size B)', GPUs)`` key, each job's measured iterations/s (samples/s of the
+    gang over the batch size, as the service converts them)."""
+    from shockwave.service.store import Store
+
+    store = Store(state_dir / "shockwave.db")
+    try:
+        found: dict[str, list[float]] = {}
+        for job_id, speeds in store.speeds().items():
+            job = store.job(job_id)
+            if job is None:
+                continue
+            model = job.spec.model or job.spec.name
+            for speed in speeds:
+                key = f"('{model} (batch size {speed.batch_size})', {speed.gpus})"
+                found.setdefault(key, []).append(speed.samples_per_s / speed.batch_size)
+        return found
+    finally:
+        store.close()
+
+
+def drift(profile_path: Path, measured: dict[str, list[float]]) -> dict[str, Any]:
+    """How the speeds the service measured compare with the profile's: ratios measured /
+    profiled, one per (job, batch size, gang)."""
+    table = json.loads(profile_path.read_text())
+    profiled = {key: cell["null"] for cells in table.values() for key, cell in cells.items()}
+    ratios = sorted(value / profiled[key] for key, values in measured.items()
+                    if profiled.get(key) for value in values)
+    if not ratios:
+        return {"speeds_measured": 0}
+    return {"speeds_measured": len(ratios), "speed_ratio_median": statistics.median(ratios),
+            "speed_ratio_min": ratios[0], "speed_ratio_max": ratios[-1],
+            "speeds_within_10pct": sum(abs(r - 1) <= 0.1 for r in ratios)}
+
+
+def measured_table(profile_path: Path, measured: dict[str, list[float]], out: Path) -> Path:
+    """The profile's table with every entry the service measured replaced by the median of its
+    measurements: the simulation that a perfect profile of this run's machine would give."""
+    table = json.loads(profile_path.read_text())
+    for cells in table.values():
+        for key, values in measured.items():
+            if key in cells:
+                cells[key] = {**cells[key], "null": statistics.median(values)}
+    out.write_text(json.dumps(table, indent=1) + "\n")
+    return out
 
 
 def compare(real_path: Path, sim_path: Path) -> dict[str, Any]:
@@ -193,6 +250,17 @@ def main() -> None:
         print(f"{policy}: simulation", flush=True)
         sim = run_sim(out, args.trace, policy, penalty, args)
         summary["policies"][policy] = compare(real, sim)
+        # The same simulation with the speeds this run measured instead of the profile's:
+        # how much of the error is the machine's speed drifting, how much the scheduling.
+        measured = measured_speeds(out / f"{policy}-state")
+        table = measured_table(out / "profile.json", measured, out / f"{policy}-measured.json")
+        again = run_sim(out, args.trace, policy, penalty, args, table=table,
+                        tag="sim-measured-speeds")
+        summary["policies"][policy]["drift"] = drift(out / "profile.json", measured)
+        summary["policies"][policy]["with_measured_speeds"] = {
+            k: v for k, v in compare(real, again).items()
+            if k in ("makespan_sim_s", "makespan_error", "avg_jct_sim_s",
+                     "median_abs_jct_error", "worst_abs_jct_error")}
         results += [real, sim]
     shockwave("report", *map(str, results), "--out", str(out / "report"))
     summary["wall_s"] = round(time.monotonic() - started)
@@ -225,6 +293,20 @@ def markdown(summary: dict[str, Any]) -> str:
             f"{c['makespan_error']:+.1%} | {c['avg_jct_real_s']:.1f} / {c['avg_jct_sim_s']:.1f} | "
             f"{c['median_abs_jct_error']:.1%} | {c['worst_abs_jct_error']:.1%} | "
             f"{c['real_stats'].get('restarts', '-')} |")
+    measured = {p: c for p, c in summary["policies"].items() if "with_measured_speeds" in c}
+    if measured:
+        lines += ["", "The same simulations with the speeds each real run measured in place of "
+                  "the profile's (the machine's drift taken out; what is left is scheduling, "
+                  "restarts and adaptation timing):", "",
+                  "| policy | measured / profiled speed: median (range), within 10 % | "
+                  "makespan error | median per-job JCT error | worst |", "|---|---|---|---|---|"]
+        for policy, c in measured.items():
+            d, m = c["drift"], c["with_measured_speeds"]
+            speeds = (f"{d['speed_ratio_median']:.2f} ({d['speed_ratio_min']:.2f}-"
+                      f"{d['speed_ratio_max']:.2f}), {d['speeds_within_10pct']} of "
+                      f"{d['speeds_measured']}") if d.get("speeds_measured") else "-"
+            lines.append(f"| {policy} | {speeds} | {m['makespan_error']:+.1%} | "
+                         f"{m['median_abs_jct_error']:.1%} | {m['worst_abs_jct_error']:.1%} |")
     lines += ["", "Per-job JCT errors (trace line: error):", ""]
     for policy, c in summary["policies"].items():
         errors = ", ".join(f"{i}: {e:+.0%}" for i, e in c["jct_errors"].items())

@@ -17,6 +17,12 @@ REFERENCE_REALLOCATION_INTERVAL_S = 1000.0
 (``minimum_time_between_allocation_resets`` in the published ``scheduler/scheduler.py``)."""
 
 
+DEFICIT_RESOLUTION_S = 1e-6
+"""The fixed mode's resolution of Gavel's deficits: a microsecond, far below any difference a
+schedule can make and far above floating-point noise (about 1e-11 s on a month of rounds), so
+deficits that differ only by rounding tie in a simulation and in a real run alike."""
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """How the simulator advances time. ``compat="reference"`` reproduces the published code's
@@ -42,6 +48,13 @@ class SimConfig:
         metadata={"help": "time-share policies re-solve at most this often, s "
                           "(default: 0 in the fixed mode, 1000 in the reference mode)"},
     )
+    deficit_resolution_s: float | None = field(
+        default=None,
+        metadata={"help": "Gavel's deficits, which break ties between equal priorities, are "
+                          "kept to this resolution, s; deficits equal to within it tie and job "
+                          "order decides (default: 1e-6 in the fixed mode, 0 = exact in the "
+                          "reference mode)"},
+    )
     max_rounds: int = field(default=1_000_000, metadata={"help": "safety cap on rounds"})
 
     def __post_init__(self) -> None:
@@ -50,7 +63,11 @@ class SimConfig:
         if self.min_reallocation_interval_s is None:
             interval = REFERENCE_REALLOCATION_INTERVAL_S if self.reference else 0.0
             object.__setattr__(self, "min_reallocation_interval_s", interval)
+        if self.deficit_resolution_s is None:
+            resolution = 0.0 if self.reference else DEFICIT_RESOLUTION_S
+            object.__setattr__(self, "deficit_resolution_s", resolution)
         check_range("round_s", self.round_s, MIN_ROUND_S, MAX_ROUND_S)
+        check_range("deficit_resolution_s", self.deficit_resolution_s, 0.0, 1.0)
         check_range("preemption_penalty_s", self.preemption_penalty_s, 0.0, MAX_ROUND_S)
         check_range("max_run_time_factor", self.max_run_time_factor, 1.0, 1e6)
         check_range("min_reallocation_interval_s", self.min_reallocation_interval_s, 0.0, 1e12)

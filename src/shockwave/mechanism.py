@@ -31,9 +31,16 @@ class PriorityAccounting:
 
     Every job starts (and restarts at each reset) with half a round of credit, as in Gavel, so
     that fractions are defined before it first runs.
+
+    Deficits only break ties between equal priorities. With ``deficit_resolution_s`` > 0 they
+    are kept as whole multiples of it, so that two deficits equal but for floating-point
+    rounding (the sums of different round lengths, or a real service's clock) tie, and the
+    tie goes to job order, the same in a simulation and a real run. 0 compares them exactly,
+    as the published code does.
     """
 
     round_s: float
+    deficit_resolution_s: float = 0.0
     allocation: dict[JobId, float] = field(default_factory=dict)
     job_time_s: dict[JobId, float] = field(default_factory=dict)
     deficits: dict[JobId, float] = field(default_factory=dict)
@@ -61,11 +68,16 @@ class PriorityAccounting:
         for job_id in self.job_time_s:
             if job_id in self.allocation:
                 received = self.job_time_s[job_id] - half
-                self.deficits[job_id] += self.allocation[job_id] * elapsed - received
+                deficit = self.deficits[job_id] + (self.allocation[job_id] * elapsed - received)
+                self.deficits[job_id] = self._quantised(deficit)
             self.job_time_s[job_id] = half
             self.worker_time_s += half
         self.last_reset_s = now_s
         self.allocation = dict(allocation)
+
+    def _quantised(self, deficit: float) -> float:
+        resolution = self.deficit_resolution_s
+        return round(deficit / resolution) * resolution if resolution else deficit
 
     def priorities(self, throughputs: Mapping[JobId, float]) -> dict[JobId, float]:
         """``x_j / fraction_j`` per job; 0 for jobs without an allocation or throughput."""
@@ -150,10 +162,13 @@ class TypedAccounting:
 
     round_s: float
     gpu_types: tuple[str, ...]
+    deficit_resolution_s: float = 0.0
     by_type: dict[str, PriorityAccounting] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.by_type = {t: PriorityAccounting(round_s=self.round_s) for t in self.gpu_types}
+        self.by_type = {t: PriorityAccounting(round_s=self.round_s,
+                                              deficit_resolution_s=self.deficit_resolution_s)
+                        for t in self.gpu_types}
 
     @property
     def last_reset_s(self) -> float:

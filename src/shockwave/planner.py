@@ -36,7 +36,8 @@ class RoundPlanner:
         self.policy = policy
         self.cluster = cluster
         self.config = config
-        self.accounting = TypedAccounting(round_s=config.round_s, gpu_types=cluster.gpu_types)
+        self.accounting = TypedAccounting(round_s=config.round_s, gpu_types=cluster.gpu_types,
+                                          deficit_resolution_s=config.deficit_resolution_s)
         self.needs_allocation = False
         self.allocations_computed = 0
         self._previous: dict[JobId, tuple[int, ...]] = {}

@@ -250,6 +250,9 @@ def test_sim_config_defaults_follow_the_mode() -> None:
     assert SimConfig() == make_sim_config("fixed")
     assert SimConfig(compat="reference") == make_sim_config("reference")
     assert SimConfig(compat="reference", min_reallocation_interval_s=5.0).min_reallocation_interval_s == 5.0
+    assert SimConfig().deficit_resolution_s == 1e-6
+    assert SimConfig(compat="reference").deficit_resolution_s == 0.0
+    assert SimConfig(deficit_resolution_s=0.0).deficit_resolution_s == 0.0
 
 
 @pytest.mark.parametrize(
@@ -260,6 +263,8 @@ def test_sim_config_defaults_follow_the_mode() -> None:
         ({"compat": "turbo"}, "compat: expected 'fixed' or 'reference', got 'turbo'"),
         ({"max_rounds": 0}, "max_rounds: must be a positive integer, got 0"),
         ({"preemption_penalty_s": -1.0}, "preemption_penalty_s: must be in [0, 86400], got -1"),
+        ({"deficit_resolution_s": -1e-6},
+         "deficit_resolution_s: must be in [0, 1], got -1e-06"),
     ],
 )
 def test_sim_config_refuses_nonsense(kwargs: dict, message: str) -> None:

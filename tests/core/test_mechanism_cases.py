@@ -105,6 +105,32 @@ def test_priority_ties_go_to_the_larger_deficit_then_the_larger_share_then_job_o
     assert priority_order(acc, rates) == [2, 3, 4, 1]
 
 
+@pytest.mark.parametrize(("resolution", "order"), [(0.0, [2, 1]), (1e-6, [1, 2])])
+def test_deficits_equal_but_for_rounding_tie_at_a_resolution(resolution, order):
+    """Both jobs were owed 0.3 s and got it, job 1 as 0.1 + 0.2 (0.30000000000000004). Compared
+    exactly (the reference), job 2's deficit of 0 beats job 1's -5.6e-17; kept to 1e-6 s (the
+    default mode) both are 0 and job order decides."""
+    acc = PriorityAccounting(round_s=100.0, deficit_resolution_s=resolution)
+    acc.add_job(1)
+    acc.add_job(2)
+    acc.reset(0.0, {1: 0.5, 2: 0.5})
+    acc.record_run(1, 0.1)
+    acc.record_run(1, 0.2)
+    acc.record_run(2, 0.3)
+    acc.reset(0.6, {1: 0.5, 2: 0.5})
+    assert (acc.deficits[1] == acc.deficits[2]) == (resolution > 0)
+    assert priority_order(acc, {1: 1.0, 2: 1.0}) == order
+
+
+def test_deficits_are_kept_as_multiples_of_the_resolution():
+    acc = PriorityAccounting(round_s=100.0, deficit_resolution_s=0.5)
+    acc.add_job(1)
+    acc.reset(0.0, {1: 1.0})
+    acc.record_run(1, 7.3)
+    acc.reset(10.0, {1: 1.0})
+    assert acc.deficits == {1: 2.5}  # owed 10, got 7.3: 2.7 kept as 5 x 0.5
+
+
 def test_a_gang_that_fits_exactly_is_taken():
     assert select_gangs([1, 2], {1: 3, 2: 5}, 8) == [1, 2]
     assert select_gangs([1, 2, 3], {1: 3, 2: 5, 3: 1}, 8) == [1, 2]

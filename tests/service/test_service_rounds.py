@@ -373,6 +373,36 @@ def test_the_planner_credits_a_planned_job_from_the_rounds_start(tmp_path: Path)
     assert credits[-1] == (second.job_id, pytest.approx(2.0))
 
 
+def test_late_ticks_change_neither_the_credit_nor_the_planners_clock(tmp_path: Path) -> None:
+    """Ticks every 0.3 s notice each 2 s boundary up to 0.3 s late. The planner still sees the
+    simulator's round starts (100, 102, ...) and credits each full round as exactly 2 s, so two
+    jobs that ran alike have equal deficits to the last bit and their tie goes to job order, as
+    in the simulation (before, each credit carried the tick's lateness: 2.1 s, 2.2 s, ...)."""
+    h = make_harness(tmp_path, policy="max_min_fairness", gpus=2)
+    credits: list[float] = []
+    seen: list[float] = []
+    ran, plan = h.loop.planner.job_ran, h.loop.planner.next_round
+
+    def credit_spy(job_id: int, seconds: float) -> None:
+        credits.append(seconds)
+        ran(job_id, seconds)
+
+    def plan_spy(view):  # type: ignore[no-untyped-def]
+        seen.append(view.now_s)
+        return plan(view)
+
+    h.loop.planner.job_ran = credit_spy  # type: ignore[method-assign]
+    h.loop.planner.next_round = plan_spy  # type: ignore[method-assign]
+    h.submit(name="a", total_epochs=40)
+    h.submit(name="b", total_epochs=40)
+    h.tick()
+    h.drive(seconds=9, step_s=0.3)
+    assert seen[:5] == [100.0, 102.0, 104.0, 106.0, 108.0]
+    assert len(credits) >= 8 and set(credits) == {2.0}
+    deficits = h.loop.planner.accounting.by_type["v100"].deficits
+    assert len(set(deficits.values())) == 1
+
+
 def test_a_job_still_starting_is_revoked_once_it_has_trained_as_long_as_it_took_to_start(
         tmp_path: Path) -> None:
     """Rounds shorter than a job's start-up (a loaded machine) must not restart jobs without

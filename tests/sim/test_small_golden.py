@@ -22,6 +22,10 @@ to be measured from each job's arrival (issue 12; before: 26,304 s / 13,264 s / 
 48 % unfair / 220 rounds), and again when its relaxed priorities gained the
 shortest-remaining-time factor (``srpt_power`` 1.5, issue 12; before: 26,529 s / 13,139 s /
 worst rho 1.500 / 44 % unfair / 222 rounds; with ``srpt_power=0`` it still gives those).
+Re-pinned deliberately for issue 10, when the default mode came to keep Gavel's deficits to
+1e-6 s (``SimConfig.deficit_resolution_s``, so that deficits equal but for rounding tie):
+max_sum_throughput (before: 34,864 s / 13,650 s / worst rho 3.763 / 291 rounds / 55 re-solves)
+and gandiva_fair's re-solves (57 before); the reference mode did not move.
 """
 
 from __future__ import annotations
@@ -53,10 +57,10 @@ GOLDEN = {
             2.6917305308835893, 36.0, 0.7232225179920528, 28.690807799442897, 279,
             55, 28,
         ),
-        "gandiva_fair": (
+        "gandiva_fair": (  # re-pinned for issue 10 (deficits kept to 1e-6 s)
             31963.97181290332, 16194.416111269666, 17008.692557729853, 30196.993499708307,
             3.1724061076657453, 72.0, 0.7562567379710028, 30.24976873265495, 267,
-            57, 28,
+            58, 28,
         ),
         "isolated": (
             32883.97181290333, 14280.816111269665, 15808.692557729853, 30268.37528216908,
@@ -68,10 +72,10 @@ GOLDEN = {
             3.2105985205918204, 40.0, 0.7324260605013793, 27.911275415896487, 276,
             58, 28,
         ),
-        "max_sum_throughput": (
-            34863.97181290333, 13650.416111269667, 12685.211016861504, 32722.59349970831,
-            3.76283314591558, 44.0, 0.6933509809366245, 72.0440881763527, 291,
-            55, 28,
+        "max_sum_throughput": (  # re-pinned for issue 10 (deficits kept to 1e-6 s)
+            34663.97181290333, 13551.216111269669, 12565.211016861504, 32517.79349970831,
+            3.786017676031071, 44.0, 0.6973513937264741, 72.59036144578313, 289,
+            52, 28,
         ),
         "min_total_duration": (
             28375.293969166676, 27248.603024417556, 27583.434233172207, 28172.478967088853,

@@ -229,10 +229,13 @@ class RoundLoop:
         started = time.perf_counter()
         self._replan = False
         index = self.round.idx + 1 if self.round is not None else 0
+        # The new round starts on the grid of rounds (the tick that noticed the boundary came
+        # up to a tick late); the planner sees that instant, as the simulator's round start.
+        start = self._round_start(now)
         if self.round is not None:
-            self._account(self.round, now)
+            self._account(self.round, now, start)
         jobs = {job.id: job for job in self.store.jobs(SCHEDULED_STATES) if job.id in self.known}
-        view = cluster_view(list(jobs.values()), self.settings, now_s=now, round_index=index,
+        view = cluster_view(list(jobs.values()), self.settings, now_s=start, round_index=index,
                             cluster=self.cluster, speeds=self.speeds,  # type: ignore[arg-type]
                             measured=self.store.speeds(sorted(jobs)))
         decided = time.perf_counter()
@@ -255,7 +258,6 @@ class RoundLoop:
                     self._revoke(attempt, now)
                     revoked.append(attempt.job_id)
             added = sorted(set(placements) - set(kept))
-            start = self._round_start(now)
             row = RoundRow(idx=index, start_s=start, end_s=start + self.settings.round_s,
                            placements=placements, kept=sorted(kept), revoked=sorted(revoked),
                            added=added, decision_s=decision_s, bookkeeping_s=0.0)
@@ -276,16 +278,17 @@ class RoundLoop:
             return previous.end_s
         return now
 
-    def _account(self, previous: RoundRow, now: float) -> None:
+    def _account(self, previous: RoundRow, now: float, boundary: float) -> None:
         """Tell the planner how much of the round that just ended each planned job had, and
         keep the counters the view shows (rounds received, attained time, throughput timeline).
 
         The planner is credited as the simulator credits it: a job planned in the round owns
         its slots from the round's start (its start-up is its own restart cost) until the
-        round's end, or until its attempt ended inside the round (finished, failed). Jobs
-        placed alike are thus credited alike, and Gavel's deficits do not order them by the
-        milliseconds their processes took to launch. The view's attained time is the time the
-        job's attempts actually held slots."""
+        round's end, ``boundary`` (the next round's start), or until its attempt ended inside
+        the round (finished, failed). Jobs placed alike are thus credited alike, and Gavel's
+        deficits do not order them by the milliseconds their processes took to launch or the
+        round loop's tick took to notice the boundary. The view's attained time is the time
+        the job's attempts actually held slots, until ``now``."""
         held: dict[JobId, float] = {}
         last_end: dict[JobId, float] = {}
         for attempt in self.store.attempts_since(previous.start_s):
@@ -293,9 +296,11 @@ class RoundLoop:
             end = min(attempt.ended_s if attempt.ended_s is not None else now, now)
             if end > start:
                 held[attempt.job_id] = held.get(attempt.job_id, 0.0) + end - start
-                last_end[attempt.job_id] = max(last_end.get(attempt.job_id, 0.0), end)
+                last_end[attempt.job_id] = max(last_end.get(attempt.job_id, 0.0),
+                                               min(end, boundary))
         credited = {job_id: last_end[job_id] - previous.start_s
-                    for job_id in previous.placements if job_id in last_end}
+                    for job_id in previous.placements
+                    if last_end.get(job_id, previous.start_s) > previous.start_s}
         measured = self.store.speeds(sorted(held))
         with self.store.atomic():
             for job_id, seconds in sorted(held.items()):
