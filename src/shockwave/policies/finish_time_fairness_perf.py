@@ -48,7 +48,6 @@ from shockwave.policies.heterogeneous import (
     TypedProgram,
     WarmStart,
     effective_throughputs,
-    isolated_perf_shares,
     isolated_throughputs_perf,
 )
 from shockwave.solver import InfeasibleError
@@ -137,7 +136,7 @@ def finish_time_fairness_perf_shares(
     fastest = program.rates.max(axis=1, initial=0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         lo = float(((since + np.where(steps > 0, steps / fastest, 0.0)) / den).max())
-    best = isolated_perf_shares(rates, gpus, counts)
+    best = program.isolated()
     hi = float(finish_time_ratios(program.rates, best, steps, since, den).max())
     if not np.any(steps > 0):
         return best
