@@ -384,15 +384,15 @@ class LpModel:
         fixed = self._column_bound_kinds()[0]
         moves = np.concatenate([_COLUMN_MOVE[col_status], _ROW_MOVE[row_status]])
         moves[fixed] = 0.0
-        return moves, np.flatnonzero(col_status == FREE_AT_ZERO)
+        return moves, (col_status == FREE_AT_ZERO).nonzero()[0]
 
     def _column_bound_kinds(self) -> tuple[np.ndarray, np.ndarray]:
         """The fixed columns (lower = upper) and the free ones (no finite bound), kept until a
         bound changes: a solve's basis is read once per solve, the bounds change less often."""
         if self._bound_kinds is None:
             lower, upper = self._lower, self._upper
-            self._bound_kinds = (np.flatnonzero(lower == upper),
-                                 np.flatnonzero((lower == -np.inf) & (upper == np.inf)))
+            self._bound_kinds = ((lower == upper).nonzero()[0],
+                                 ((lower == -np.inf) & (upper == np.inf)).nonzero()[0])
         return self._bound_kinds
 
     def _current_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -475,8 +475,9 @@ class LpModel:
         return self._basic if self._basis_is_current else None
 
     def _from_basic(self, basic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        col_status = np.full(self.num_cols, AT_LOWER, dtype=np.int8)
-        row_status = np.full(self.num_rows, AT_UPPER, dtype=np.int8)
+        col_status = np.zeros(self.num_cols, dtype=np.int8)  # AT_LOWER
+        row_status = np.empty(self.num_rows, dtype=np.int8)
+        row_status.fill(AT_UPPER)
         x = np.asarray(self._highs.getSolution().col_value, dtype=float)
         lower, upper = self._lower, self._upper
         # (x is finite at an optimum, so an infinite upper bound is never the nearer one)
@@ -498,8 +499,8 @@ class LpModel:
         ones are made up with basic rows (slacks) and surplus basic columns become nonbasic at
         their lower bound, in index order. HiGHS repairs a singular basis itself. Returns
         whether HiGHS took the basis (if not, the next solve is cold)."""
-        col_status = np.asarray(col_status, dtype=np.int8).copy()
-        row_status = np.asarray(row_status, dtype=np.int8).copy()
+        col_status = np.array(col_status, dtype=np.int8)  # (a copy: changed below)
+        row_status = np.array(row_status, dtype=np.int8)
         excess = np.count_nonzero(col_status == BASIC) + np.count_nonzero(row_status == BASIC) \
             - self.num_rows
         if excess < 0:

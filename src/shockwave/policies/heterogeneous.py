@@ -90,14 +90,14 @@ def clip_feasible(shares: np.ndarray, gpus: np.ndarray, counts: np.ndarray) -> n
     """``shares`` clipped to [0, 1], then rows summing over 1 and types over their GPU count scaled
     down: a solver meets its constraints only to its tolerance (~1e-9), the mechanism expects them
     exactly."""
-    x = np.clip(np.asarray(shares, dtype=float), 0.0, 1.0)
+    x = np.asarray(shares, dtype=float).clip(0.0, 1.0)  # (the method: np.clip's wrapper costs more)
     sums = x.sum(axis=1)
-    if np.any(sums > 1.0):  # (dividing by 1 changes nothing: skipped where no row is over)
+    if (sums > 1.0).any():  # (dividing by 1 changes nothing: skipped where no row is over)
         x = x / np.maximum(sums, 1.0)[:, None]
     used = np.asarray(gpus, dtype=float) @ x
     counts = np.asarray(counts, dtype=float)
     over = used > counts
-    if np.any(over):
+    if over.any():
         with np.errstate(divide="ignore", invalid="ignore"):
             x = x * np.where(over, counts / used, 1.0)[None, :]
     return x + 0.0  # + 0.0: no -0.0 from the solver in the shares
@@ -206,7 +206,7 @@ class TypedProgram:
 
     def unflatten(self, v: np.ndarray) -> np.ndarray:
         """The pair variables of ``v`` as a feasible ``(m, k)`` share matrix."""
-        x = np.zeros_like(self.rates)
+        x = np.zeros(self.rates.shape)
         x[self.job_of, self.type_of] = np.asarray(v, dtype=float)[: self.size]
         return clip_feasible(x, self.gpus, self.counts)
 
@@ -261,8 +261,8 @@ def _carry(old_labels: np.ndarray, old_status: np.ndarray, labels: np.ndarray,
     """``old_status`` of each of ``labels`` (``default`` for a label not in ``old_labels``)."""
     if old_labels.size == 0:
         return np.full(labels.size, default, dtype=np.int8)
-    order = np.argsort(old_labels, kind="stable")
-    hit = order[np.minimum(np.searchsorted(old_labels, labels, sorter=order),
+    order = old_labels.argsort(kind="stable")
+    hit = order[np.minimum(old_labels.searchsorted(labels, sorter=order),
                            old_labels.size - 1)]
     return np.where(old_labels[hit] == labels, old_status[hit], np.int8(default))
 
@@ -302,7 +302,7 @@ class LevelProgram:
                  warm: WarmStart | None = None) -> None:
         self.program = program
         self._scale = self._base = np.asarray(scale, dtype=float)
-        self.jobs = np.flatnonzero(self._scale > 0)
+        self.jobs = (self._scale > 0).nonzero()[0]
         m, k = program.rates.shape
         size, num_base = program.size, m + k
         # the level row of each pair's job (-1: none), and the pairs in some level row (None:
@@ -313,7 +313,7 @@ class LevelProgram:
             position = np.full(m, -1, dtype=np.intp)
             position[self.jobs] = np.arange(self.jobs.size)
             level_row = position[program.job_of]
-            self._keep = np.flatnonzero(level_row >= 0)
+            self._keep = (level_row >= 0).nonzero()[0]
         self._pair_rates = program.rates[program.job_of, program.type_of]
         self._weighted: np.ndarray | None = None  # the pairs' scale_j rates[j, t], once needed
         self._level_entries_lists: tuple[list[int], list[int]] | None = None
@@ -484,7 +484,7 @@ class LevelProgram:
         basic = model.basic_variables()
         if basic is None or self.jobs.size == 0:
             return None
-        where = np.flatnonzero(basic == level)
+        where = (basic == level).nonzero()[0]
         scale = np.asarray(scale, dtype=float)
         rows = np.asarray(self._level_entries[0])
         change = self._base[self.jobs] / scale[self.jobs] \
@@ -501,8 +501,8 @@ class LevelProgram:
         x[level] = t
         activity = model.row_activities(x)
         activity[rows] += change * t  # the level's column at the new scales
-        if np.any(x < model.lower - _FEASIBLE) or np.any(x > model.upper + _FEASIBLE) \
-                or np.any(activity > model.b_ub + _FEASIBLE * np.maximum(1.0, model.b_ub)):
+        if (x < model.lower - _FEASIBLE).any() or (x > model.upper + _FEASIBLE).any() \
+                or (activity > model.b_ub + _FEASIBLE * np.maximum(1.0, model.b_ub)).any():
             return None
         return float(t), x[:level]
 
@@ -522,7 +522,7 @@ class LevelProgram:
             if self._level_row_duals is None else -self._level_row_duals
         duals = duals * self._base[self.jobs] / self._scale[self.jobs]  # rows as scale_j-rows
         total = float(duals.sum())
-        return duals / total if total > 0 else np.zeros_like(duals)
+        return duals / total if total > 0 else np.zeros(duals.shape)
 
     def shares(self, v: np.ndarray) -> np.ndarray:
         """Pair values as a feasible ``(m, k)`` share matrix."""

@@ -66,7 +66,7 @@ def _level_scale(runnable: np.ndarray, gpus: np.ndarray, counts: np.ndarray,
     prop = (runnable * (counts / counts.sum())).sum(axis=1)
     denominator = np.asarray(weights, dtype=float) * prop
     return np.divide(np.asarray(gpus, dtype=float), denominator,
-                     out=np.zeros_like(prop), where=prop > 0)
+                     out=np.zeros(prop.shape), where=prop > 0)
 
 
 def max_min_fairness_perf_shares(
