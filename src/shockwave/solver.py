@@ -206,7 +206,7 @@ class LpModel:
         self._b_ub = np.asarray(b_ub, dtype=float)
         model = (n, m, int(index.size), int(_core.MatrixFormat.kColwise),
                  int(_core.ObjSense.kMinimize), 0.0, c, self._lower, self._upper,
-                 np.full(m, -np.inf), self._b_ub,
+                 _filled(m, -np.inf), self._b_ub,
                  np.asarray(starts, dtype=np.int32), np.asarray(index, dtype=np.int32),
                  np.asarray(values, dtype=float),
                  np.zeros(n, dtype=np.int32))  # integrality: every column continuous
@@ -224,6 +224,7 @@ class LpModel:
         self._basic_pick: tuple[np.ndarray, np.ndarray] | None = None  # (column, is a column)
         self._bound_kinds: tuple[np.ndarray, np.ndarray] | None = None  # (fixed, free) columns
         self._statuses_read: tuple[np.ndarray, np.ndarray] | None = None
+        self._x = np.zeros(n)  # the columns' values at the last optimal solve (read once)
         self._cost = c.copy()
         self._time_limit_s = float(time_limit_s)
         if reuse is not None and reuse._time_limit_s == self._time_limit_s:
@@ -259,8 +260,8 @@ class LpModel:
         self._basic = self._statuses_read = self._basic_pick = None
         if status == done.kOptimal:
             self._from_basis = True  # HiGHS starts the next solve from this one's basis
-            x = np.asarray(self._highs.getSolution().col_value, dtype=float)
-            return Solution(x, float(self._cost @ x), True)
+            x = self._x = np.asarray(self._highs.getSolution().col_value, dtype=float)
+            return Solution(x.copy(), float(self._cost @ x), True)  # (the caller's own copy)
         message = self._highs.modelStatusToString(status)
         if status in (done.kInfeasible, done.kModelError):
             raise InfeasibleError(f"LP with {n} variables is infeasible: {message}")
@@ -343,7 +344,7 @@ class LpModel:
     def _columns_of_entries(self) -> np.ndarray:
         if self._entry_cols is None:
             starts = np.asarray(self._matrix[0] if self._matrix is not None else [0])
-            self._entry_cols = np.repeat(self._all_cols, np.diff(starts))
+            self._entry_cols = self._all_cols.repeat(starts[1:] - starts[:-1])
         return self._entry_cols
 
     def is_lexicographic_optimum(self, first: np.ndarray, second: np.ndarray, *,
@@ -431,8 +432,9 @@ class LpModel:
         return self._b_ub
 
     def solution(self) -> np.ndarray:
-        """The columns' values at the last solve (a new array)."""
-        return np.array(self._highs.getSolution().col_value, dtype=float)
+        """The columns' values at the last optimal solve (a new array; read from HiGHS once
+        per solve)."""
+        return self._x.copy()
 
     def row_activities(self, x: np.ndarray) -> np.ndarray:
         """``A x`` for the model's ``A`` as it stands. Raises ``SolverError`` when a
@@ -478,7 +480,7 @@ class LpModel:
         col_status = np.zeros(self.num_cols, dtype=np.int8)  # AT_LOWER
         row_status = np.empty(self.num_rows, dtype=np.int8)
         row_status.fill(AT_UPPER)
-        x = np.asarray(self._highs.getSolution().col_value, dtype=float)
+        x = self._x
         lower, upper = self._lower, self._upper
         # (x is finite at an optimum, so an infinite upper bound is never the nearer one)
         col_status[upper - x < x - lower] = AT_UPPER
@@ -523,6 +525,13 @@ class LpModel:
             return False
         self._from_basis = True
         return True
+
+
+def _filled(n: int, value: float) -> np.ndarray:
+    """``np.full(n, value)`` without its Python-level wrapper (a per-solve cost)."""
+    out = np.empty(n)
+    out.fill(value)
+    return out
 
 
 def _pick(items: tuple[Any, ...], index: np.ndarray) -> list[Any]:

@@ -324,7 +324,8 @@ class LevelProgram:
             reuse = warm.memory.model
         b_ub = np.zeros(num_base + self.jobs.size)
         b_ub[:m], b_ub[m:num_base] = 1.0, program.counts
-        upper = np.ones(size + 1)
+        upper = np.empty(size + 1)
+        upper.fill(1.0)
         upper[size] = np.inf
         self._model = LpModel.colwise(np.zeros(size + 1), self._columns(level_row, num_base),
                                       b_ub, lower=np.zeros(size + 1), upper=upper, reuse=reuse)
