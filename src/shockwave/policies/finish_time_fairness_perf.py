@@ -203,6 +203,7 @@ def _fixed_basis_root(weights: np.ndarray, factor: float, rho: float,
         return None
     w, t, d = weights[live], since[live], den[live]
     a = w * (rho * d - t)
+    ad = a * d  # (the slope's numerators, the same at every step)
     left, right = bracket
     if not (left * d > t).all():  # the bracket reaches a pole (a ratio no shares can give)
         return None
@@ -214,11 +215,12 @@ def _fixed_basis_root(weights: np.ndarray, factor: float, rho: float,
         return None
     r = min(max(rho, left), right)
     for _ in range(_MAX_STEPS):
-        value = excess(r)
+        gap = r * d - t  # (the value and the slope share it)
+        value = float((a / gap).sum()) - factor
         if value == 0.0:
             break
         left, right = (r, right) if value > 0 else (left, r)
-        slope = -float((a * d / (r * d - t) ** 2).sum())
+        slope = -float((ad / gap ** 2).sum())
         nxt = r - value / slope if slope < 0 else (left + right) / 2
         nxt = nxt if left < nxt < right else (left + right) / 2
         if abs(nxt - r) <= 1e-15 * r:

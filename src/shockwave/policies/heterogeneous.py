@@ -317,6 +317,8 @@ class LevelProgram:
         self._pair_rates = program.rates[program.job_of, program.type_of]
         self._weighted: np.ndarray | None = None  # the pairs' scale_j rates[j, t], once needed
         self._level_entries_lists: tuple[list[int], list[int]] | None = None
+        self._base_of_rows = self._base[self.jobs]  # base_j of each level row
+        self._coefficients: np.ndarray | None = None  # L's, base_j / scale_j, once needed
         carried, reuse, labels = None, None, None
         if warm is not None:
             labels = self._basis_labels(np.asarray(warm.ids, dtype=np.int64))
@@ -487,9 +489,8 @@ class LevelProgram:
             return None
         where = (basic == level).nonzero()[0]
         scale = np.asarray(scale, dtype=float)
-        rows = np.asarray(self._level_entries[0])
-        change = self._base[self.jobs] / scale[self.jobs] \
-            - self._base[self.jobs] / self._scale[self.jobs]
+        rows = slice(model.num_rows - self.jobs.size, None)  # the level rows come last
+        change = self._base_of_rows / scale[self.jobs] - self._level_coefficients()
         u = np.zeros(model.num_rows)
         u[rows] = change
         w = model.basis_solve(u) if where.size == 1 else None
@@ -512,8 +513,14 @@ class LevelProgram:
         coefficients, solved next from the last basis."""
         self._scale = np.asarray(scale, dtype=float)
         self._weighted = None
-        self._model.set_coefficients(*self._level_entries,
-                                     self._base[self.jobs] / self._scale[self.jobs])
+        self._coefficients = self._base_of_rows / self._scale[self.jobs]
+        self._model.set_coefficients(*self._level_entries, self._coefficients)
+
+    def _level_coefficients(self) -> np.ndarray:
+        """``L``'s coefficient in each level row, ``base_j / scale_j`` (1 until a rescale)."""
+        if self._coefficients is None:
+            self._coefficients = self._base_of_rows / self._scale[self.jobs]
+        return self._coefficients
 
     def level_duals(self) -> np.ndarray:
         """After :meth:`max_level` (or :meth:`lexicographic`: the level's own duals, not the
@@ -521,7 +528,7 @@ class LevelProgram:
         weight in the level's sensitivity; all 0 if no row binds)."""
         duals = -self._model.row_duals()[self._model.num_rows - self.jobs.size:] \
             if self._level_row_duals is None else -self._level_row_duals
-        duals = duals * self._base[self.jobs] / self._scale[self.jobs]  # rows as scale_j-rows
+        duals = duals * self._base_of_rows / self._scale[self.jobs]  # rows as scale_j-rows
         total = float(duals.sum())
         return duals / total if total > 0 else np.zeros(duals.shape)
 
