@@ -125,6 +125,11 @@ variable nonbasic at its lower bound, ``2`` nonbasic at its upper bound (a ``<=`
 its right-hand side); HiGHS also uses ``3`` (a free variable at zero) and ``4`` (nonbasic)."""
 AT_LOWER, AT_UPPER = 0, 2
 FREE_AT_ZERO = 3
+_COLUMN_MOVE = np.array([1.0, 0.0, -1.0, 0.0, 0.0])
+"""Per basis status (0-4: at lower, basic, at upper, free at zero, nonbasic), the direction in
+which a nonbasic column may move from it (:meth:`LpModel._moves`)."""
+_ROW_MOVE = np.array([0.0, 0.0, -1.0, 0.0, 0.0])
+"""The same for a ``<=`` row, whose slack sits at its upper bound when nonbasic."""
 _DUAL_TOLERANCE = 1e-7
 """HiGHS's default dual feasibility tolerance."""
 
@@ -201,7 +206,7 @@ class LpModel:
         self._b_ub = np.asarray(b_ub, dtype=float)
         model = (n, m, int(index.size), int(_core.MatrixFormat.kColwise),
                  int(_core.ObjSense.kMinimize), 0.0, c, self._lower, self._upper,
-                 np.full(m, -np.inf), self._b_ub,
+                 _filled(m, -np.inf), self._b_ub,
                  np.asarray(starts, dtype=np.int32), np.asarray(index, dtype=np.int32),
                  np.asarray(values, dtype=float),
                  np.zeros(n, dtype=np.int32))  # integrality: every column continuous
@@ -216,7 +221,10 @@ class LpModel:
         self._factored = index.size > 0 and m > 0  # HiGHS solves it by the simplex method
         self._from_basis = self._basis_is_current = False
         self._basic: np.ndarray | None = None  # HiGHS's basic variables, read once per solve
+        self._basic_pick: tuple[np.ndarray, np.ndarray] | None = None  # (column, is a column)
+        self._bound_kinds: tuple[np.ndarray, np.ndarray] | None = None  # (fixed, free) columns
         self._statuses_read: tuple[np.ndarray, np.ndarray] | None = None
+        self._x = np.zeros(n)  # the columns' values at the last optimal solve (read once)
         self._cost = c.copy()
         self._time_limit_s = float(time_limit_s)
         if reuse is not None and reuse._time_limit_s == self._time_limit_s:
@@ -249,11 +257,11 @@ class LpModel:
         status = self._highs.getModelStatus()
         done = self._core.HighsModelStatus
         self._basis_is_current = self._from_basis and self._factored and status == done.kOptimal
-        self._basic = self._statuses_read = None
+        self._basic = self._statuses_read = self._basic_pick = None
         if status == done.kOptimal:
             self._from_basis = True  # HiGHS starts the next solve from this one's basis
-            x = np.asarray(self._highs.getSolution().col_value, dtype=float)
-            return Solution(x, float(self._cost @ x), True)
+            x = self._x = np.asarray(self._highs.getSolution().col_value, dtype=float)
+            return Solution(x.copy(), float(self._cost @ x), True)  # (the caller's own copy)
         message = self._highs.modelStatusToString(status)
         if status in (done.kInfeasible, done.kModelError):
             raise InfeasibleError(f"LP with {n} variables is infeasible: {message}")
@@ -272,13 +280,14 @@ class LpModel:
         """Replace one column's bounds."""
         self._lower[col], self._upper[col] = lower, upper
         self._highs.changeColBounds(int(col), float(lower), float(upper))
+        self._bound_kinds = None
         self._changed()
 
     def _changed(self) -> None:
         """The model changed since the last solve otherwise than in its costs: what was read of
         that solve's basis (and HiGHS's list of basic variables) is not to be used."""
         self._basis_is_current = False
-        self._basic = self._statuses_read = None
+        self._basic = self._statuses_read = self._basic_pick = None
 
     def set_coefficients(self, rows: np.ndarray | list[int], cols: np.ndarray | list[int],
                          values: np.ndarray) -> None:
@@ -321,7 +330,10 @@ class LpModel:
         if matrix is None or basic is None:
             return None
         c = np.asarray(c, dtype=float)
-        status, y = self._highs.getBasisTransposeSolve(c[np.maximum(basic, 0)] * (basic >= 0))
+        if self._basic_pick is None:  # (the same for every objective at this basis)
+            self._basic_pick = (np.maximum(basic, 0), basic >= 0)
+        column, is_column = self._basic_pick
+        status, y = self._highs.getBasisTransposeSolve(c[column] * is_column)
         if status != self._core.HighsStatus.kOk:
             return None
         y = np.asarray(y, dtype=float)
@@ -332,7 +344,7 @@ class LpModel:
     def _columns_of_entries(self) -> np.ndarray:
         if self._entry_cols is None:
             starts = np.asarray(self._matrix[0] if self._matrix is not None else [0])
-            self._entry_cols = np.repeat(self._all_cols, np.diff(starts))
+            self._entry_cols = self._all_cols.repeat(starts[1:] - starts[:-1])
         return self._entry_cols
 
     def is_lexicographic_optimum(self, first: np.ndarray, second: np.ndarray, *,
@@ -370,10 +382,19 @@ class LpModel:
         the gain of the move, negative where the move improves; and the free nonbasic columns
         (either direction)."""
         col_status, row_status = self.basis()
-        col_move = (col_status == AT_LOWER) * 1.0 - (col_status == AT_UPPER)
-        col_move[self._lower == self._upper] = 0.0
-        return (np.concatenate([col_move, (row_status == AT_UPPER) * -1.0]),
-                np.flatnonzero(col_status == FREE_AT_ZERO))
+        fixed = self._column_bound_kinds()[0]
+        moves = np.concatenate([_COLUMN_MOVE[col_status], _ROW_MOVE[row_status]])
+        moves[fixed] = 0.0
+        return moves, (col_status == FREE_AT_ZERO).nonzero()[0]
+
+    def _column_bound_kinds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fixed columns (lower = upper) and the free ones (no finite bound), kept until a
+        bound changes: a solve's basis is read once per solve, the bounds change less often."""
+        if self._bound_kinds is None:
+            lower, upper = self._lower, self._upper
+            self._bound_kinds = ((lower == upper).nonzero()[0],
+                                 ((lower == -np.inf) & (upper == np.inf)).nonzero()[0])
+        return self._bound_kinds
 
     def _current_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """``A`` column-wise with the entries changed since it was built, ``None`` if one of
@@ -411,8 +432,9 @@ class LpModel:
         return self._b_ub
 
     def solution(self) -> np.ndarray:
-        """The columns' values at the last solve (a new array)."""
-        return np.array(self._highs.getSolution().col_value, dtype=float)
+        """The columns' values at the last optimal solve (a new array; read from HiGHS once
+        per solve)."""
+        return self._x.copy()
 
     def row_activities(self, x: np.ndarray) -> np.ndarray:
         """``A x`` for the model's ``A`` as it stands. Raises ``SolverError`` when a
@@ -455,14 +477,14 @@ class LpModel:
         return self._basic if self._basis_is_current else None
 
     def _from_basic(self, basic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        col_status = np.full(self.num_cols, AT_LOWER, dtype=np.int8)
-        row_status = np.full(self.num_rows, AT_UPPER, dtype=np.int8)
-        x = np.asarray(self._highs.getSolution().col_value, dtype=float)
+        col_status = np.zeros(self.num_cols, dtype=np.int8)  # AT_LOWER
+        row_status = np.empty(self.num_rows, dtype=np.int8)
+        row_status.fill(AT_UPPER)
+        x = self._x
         lower, upper = self._lower, self._upper
-        with np.errstate(invalid="ignore"):
-            at_upper = np.isfinite(upper) & (upper - x < x - lower)
-        col_status[at_upper] = AT_UPPER
-        col_status[(lower == -np.inf) & (upper == np.inf)] = FREE_AT_ZERO
+        # (x is finite at an optimum, so an infinite upper bound is never the nearer one)
+        col_status[upper - x < x - lower] = AT_UPPER
+        col_status[self._column_bound_kinds()[1]] = FREE_AT_ZERO
         col_status[basic[basic >= 0]] = BASIC
         row_status[-1 - basic[basic < 0]] = BASIC
         return col_status, row_status
@@ -479,9 +501,10 @@ class LpModel:
         ones are made up with basic rows (slacks) and surplus basic columns become nonbasic at
         their lower bound, in index order. HiGHS repairs a singular basis itself. Returns
         whether HiGHS took the basis (if not, the next solve is cold)."""
-        col_status = np.asarray(col_status, dtype=np.int8).copy()
-        row_status = np.asarray(row_status, dtype=np.int8).copy()
-        excess = int((col_status == BASIC).sum() + (row_status == BASIC).sum()) - self.num_rows
+        col_status = np.array(col_status, dtype=np.int8)  # (a copy: changed below)
+        row_status = np.array(row_status, dtype=np.int8)
+        excess = np.count_nonzero(col_status == BASIC) + np.count_nonzero(row_status == BASIC) \
+            - self.num_rows
         if excess < 0:
             make_basic = np.flatnonzero(row_status != BASIC)[:-excess]
             row_status[make_basic] = BASIC
@@ -502,6 +525,13 @@ class LpModel:
             return False
         self._from_basis = True
         return True
+
+
+def _filled(n: int, value: float) -> np.ndarray:
+    """``np.full(n, value)`` without its Python-level wrapper (a per-solve cost)."""
+    out = np.empty(n)
+    out.fill(value)
+    return out
 
 
 def _pick(items: tuple[Any, ...], index: np.ndarray) -> list[Any]:

@@ -17,10 +17,19 @@ from shockwave.policies.heterogeneous import (
     TypedInputs,
     TypedProgram,
     WarmStart,
+    _carry,
     clip_feasible,
+    effective_throughputs,
+    isolated_perf_shares,
+    proportional_split,
+    runnable_rates,
 )
-from shockwave.policies.max_min_fairness_perf import max_min_fairness_perf_shares
-from shockwave.solver import InfeasibleError, LpModel
+from shockwave.policies.max_min_fairness_perf import (
+    _level_scale,
+    max_min_fairness_perf_shares,
+    normalised_level_scale,
+)
+from shockwave.solver import AT_LOWER, AT_UPPER, BASIC, FREE_AT_ZERO, InfeasibleError, LpModel
 
 
 def _matrix(model: LpModel) -> tuple[list, list, list, list, list, list]:
@@ -166,3 +175,89 @@ def test_typed_inputs_shares_are_the_entries_as_floats(problem, data) -> None:
     x = rates / 7.0
     assert inputs.shares(x) == {j: {t: float(x[i, k]) for k, t in enumerate(types)}
                                 for i, j in enumerate(inputs.ids)}
+
+
+def _runnable_rates_plain(rates: np.ndarray, gpus: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``runnable_rates`` as first written: finite, positive, and the gang fits."""
+    fits = gpus[:, None] <= counts[None, :]
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(rates) & (rates > 0) & fits
+    return np.where(usable, rates, 0.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(problem=typed_problems(max_jobs=8), data=st.data())
+def test_runnable_rates_and_the_scales_read_off_them_are_the_plain_ones(problem, data) -> None:
+    """Non-finite and negative rates too; the max-min scale and the isolated split from a
+    program's (already runnable) rates are those from the raw rates, bit for bit."""
+    rates, gpus, counts = problem
+    odd = st.sampled_from([np.inf, -np.inf, np.nan, -1.0])
+    for index in data.draw(st.lists(st.tuples(st.integers(0, rates.shape[0] - 1),
+                                              st.integers(0, rates.shape[1] - 1)), max_size=3)):
+        rates[index] = data.draw(odd)
+    runnable = runnable_rates(rates, gpus, counts)
+    assert runnable.tobytes() == _runnable_rates_plain(rates, gpus, counts).tobytes()
+    weights = np.array(data.draw(st.lists(st.sampled_from([0.5, 1.0, 3.0]), min_size=gpus.size,
+                                          max_size=gpus.size)))
+    prop = effective_throughputs(runnable, proportional_split(gpus.size, counts))
+    plain = np.divide(gpus, weights * prop, out=np.zeros_like(prop), where=prop > 0)
+    assert normalised_level_scale(rates, gpus, counts, weights).tobytes() == plain.tobytes()
+    program = TypedProgram.build(rates, gpus, counts)
+    assert _level_scale(program.rates, gpus, counts, weights).tobytes() == plain.tobytes()
+    assert program.isolated().tobytes() == isolated_perf_shares(rates, gpus, counts).tobytes()
+
+
+def _carry_plain(old_labels: np.ndarray, old_status: np.ndarray, labels: np.ndarray,
+                 default: int) -> list[int]:
+    """The carried statuses by dictionary (the first of repeated old labels wins, as a stable
+    sort's search finds it)."""
+    known: dict[int, int] = {}
+    for label, status in zip(old_labels.tolist(), old_status.tolist(), strict=True):
+        known.setdefault(label, status)
+    return [known.get(label, default) for label in labels.tolist()]
+
+
+@settings(max_examples=150, deadline=None)
+@given(old=st.lists(st.integers(0, 30), max_size=12), new=st.lists(st.integers(0, 30),
+                                                                     max_size=12),
+       data=st.data())
+def test_the_basis_carry_is_the_dictionary_lookup(old, new, data) -> None:
+    statuses = data.draw(st.lists(st.sampled_from([AT_LOWER, BASIC, AT_UPPER]),
+                                  min_size=len(old), max_size=len(old)))
+    old_labels, labels = np.array(old, dtype=np.int64), np.array(new, dtype=np.int64)
+    old_status = np.array(statuses, dtype=np.int8)
+    for default in (AT_LOWER, BASIC):
+        carried = _carry(old_labels, old_status, labels, default)
+        assert carried.dtype == np.int8
+        assert carried.tolist() == _carry_plain(old_labels, old_status, labels, default)
+
+
+def _moves_plain(model: LpModel) -> tuple[list[float], list[int]]:
+    """``LpModel._moves`` as first written, from the statuses."""
+    col_status, row_status = model.basis()
+    col_move = (col_status == AT_LOWER) * 1.0 - (col_status == AT_UPPER)
+    col_move[model.lower == model.upper] = 0.0
+    return (np.concatenate([col_move, (row_status == AT_UPPER) * -1.0]).tolist(),
+            np.flatnonzero(col_status == FREE_AT_ZERO).tolist())
+
+
+@settings(max_examples=80, deadline=None)
+@given(lp=packing_lps(), data=st.data())
+def test_the_certificate_moves_and_the_kept_solution_are_the_plain_ones(lp, data) -> None:
+    """After a solve, after fixing a column and solving again (a fixed column never moves), and
+    with HiGHS's statuses (a cold model); compared as numbers (a zero's sign is no move)."""
+    a, b, c = lp
+    model = _model(a, b, c)
+    for step in range(3):
+        if step == 1:
+            model.set_bounds(data.draw(st.integers(0, c.size - 1)), 0.0, 0.0)  # (x = 0 fits)
+        if step < 2:
+            x = model.solve().x
+            assert model.solution().tobytes() == \
+                np.asarray(model._highs.getSolution().col_value, dtype=float).tobytes()
+            x[:] = -1.0  # the caller's copy: the model's own is untouched
+            assert (model.solution() >= -1e-9).all()
+        else:
+            model = _model(a, b, c)
+        moves, free = model._moves()
+        assert (moves.tolist(), free.tolist()) == _moves_plain(model)

@@ -48,7 +48,6 @@ from shockwave.policies.heterogeneous import (
     TypedProgram,
     WarmStart,
     effective_throughputs,
-    isolated_perf_shares,
     isolated_throughputs_perf,
 )
 from shockwave.solver import InfeasibleError
@@ -85,7 +84,7 @@ def _scales(rho: float, steps: np.ndarray, since: np.ndarray, den: np.ndarray) -
     program's rows then read ``throughput(j, X) / need_j >= s``, each relative to its need, so
     that the solver's absolute tolerance is relative too."""
     need = _needs(rho, steps, since, den)
-    return np.divide(1.0, need, out=np.zeros_like(need), where=need > 0)
+    return np.divide(1.0, need, out=np.zeros(need.shape), where=need > 0)
 
 
 def finish_time_fairness_perf_shares(
@@ -132,14 +131,14 @@ def finish_time_fairness_perf_shares(
         SolverError: a job with steps left can run on no type, or an LP fails.
     """
     program = TypedProgram.build(rates, gpus, counts)
-    if np.any((steps > 0) & ~program.runs_somewhere):
+    if ((steps > 0) & ~program.runs_somewhere).any():
         raise SolverError("finish-time fairness: a job with work left can run on no GPU type")
     fastest = program.rates.max(axis=1, initial=0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         lo = float(((since + np.where(steps > 0, steps / fastest, 0.0)) / den).max())
-    best = isolated_perf_shares(rates, gpus, counts)
+    best = program.isolated()
     hi = float(finish_time_ratios(program.rates, best, steps, since, den).max())
-    if not np.any(steps > 0):
+    if not (steps > 0).any():
         return best
     rho = hi if start is None or not lo < start < hi else start
     levels = LevelProgram(program, _scales(rho, steps, since, den), warm=warm)
@@ -204,6 +203,7 @@ def _fixed_basis_root(weights: np.ndarray, factor: float, rho: float,
         return None
     w, t, d = weights[live], since[live], den[live]
     a = w * (rho * d - t)
+    ad = a * d  # (the slope's numerators, the same at every step)
     left, right = bracket
     if not (left * d > t).all():  # the bracket reaches a pole (a ratio no shares can give)
         return None
@@ -215,11 +215,12 @@ def _fixed_basis_root(weights: np.ndarray, factor: float, rho: float,
         return None
     r = min(max(rho, left), right)
     for _ in range(_MAX_STEPS):
-        value = excess(r)
+        gap = r * d - t  # (the value and the slope share it)
+        value = float((a / gap).sum()) - factor
         if value == 0.0:
             break
         left, right = (r, right) if value > 0 else (left, r)
-        slope = -float((a * d / (r * d - t) ** 2).sum())
+        slope = -float((ad / gap ** 2).sum())
         nxt = r - value / slope if slope < 0 else (left + right) / 2
         nxt = nxt if left < nxt < right else (left + right) / 2
         if abs(nxt - r) <= 1e-15 * r:
@@ -260,12 +261,12 @@ class FinishTimeFairnessPerf(FinishTimeFairness):
         inputs = self._typed_inputs(view)
         self._inputs = None  # the view's allocation is made: hold nothing of it
         iso_thr = np.array([iso[j] for j in inputs.ids], dtype=float)
-        if np.any(iso_thr <= 0):
+        if (iso_thr <= 0).any():
             return inputs.isolated()
         steps = np.array([view.jobs[j].remaining_steps for j in inputs.ids], dtype=float)
         since = np.array([view.time_since_arrival_s(j) for j in inputs.ids], dtype=float)
         den = np.array([self.isolated_time_s[j] for j in inputs.ids]) + steps / iso_thr
-        if not np.all(np.isfinite(den) & (den > 0)):
+        if not (np.isfinite(den) & (den > 0)).all():
             return inputs.isolated()
         try:
             x = finish_time_fairness_perf_shares(

@@ -33,8 +33,7 @@ def runnable_rates(rates: np.ndarray, gpus: np.ndarray, counts: np.ndarray) -> n
     the type's GPU count."""
     rates = np.asarray(rates, dtype=float)
     fits = np.asarray(gpus, dtype=float)[:, None] <= np.asarray(counts, dtype=float)[None, :]
-    with np.errstate(invalid="ignore"):
-        usable = np.isfinite(rates) & (rates > 0) & fits
+    usable = (rates > 0) & (rates < np.inf) & fits  # (NaN fails both comparisons)
     return np.where(usable, rates, 0.0)
 
 
@@ -70,8 +69,13 @@ def isolated_split(gpus: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def isolated_perf_shares(rates: np.ndarray, gpus: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """The isolated split on the pairs where a job can run: Themis's reference point and every
     ``_perf`` policy's fallback when a solve fails (the reference falls back to Isolated too)."""
-    usable = runnable_rates(rates, gpus, counts) > 0
-    return np.where(usable, isolated_split(gpus, counts), 0.0)
+    return _isolated_on(runnable_rates(rates, gpus, counts), gpus, counts)
+
+
+def _isolated_on(runnable: np.ndarray, gpus: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """:func:`isolated_perf_shares` given the :func:`runnable_rates` already (they are
+    idempotent: a caller holding them need not compute them again)."""
+    return np.where(runnable > 0, isolated_split(gpus, counts), 0.0)
 
 
 def isolated_throughputs_perf(
@@ -79,21 +83,21 @@ def isolated_throughputs_perf(
 ) -> np.ndarray:
     """Each job's effective throughput under :func:`isolated_perf_shares`."""
     runnable = runnable_rates(rates, gpus, counts)
-    return effective_throughputs(runnable, isolated_perf_shares(rates, gpus, counts))
+    return effective_throughputs(runnable, _isolated_on(runnable, gpus, counts))
 
 
 def clip_feasible(shares: np.ndarray, gpus: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``shares`` clipped to [0, 1], then rows summing over 1 and types over their GPU count scaled
     down: a solver meets its constraints only to its tolerance (~1e-9), the mechanism expects them
     exactly."""
-    x = np.clip(np.asarray(shares, dtype=float), 0.0, 1.0)
+    x = np.asarray(shares, dtype=float).clip(0.0, 1.0)  # (the method: np.clip's wrapper costs more)
     sums = x.sum(axis=1)
-    if np.any(sums > 1.0):  # (dividing by 1 changes nothing: skipped where no row is over)
+    if (sums > 1.0).any():  # (dividing by 1 changes nothing: skipped where no row is over)
         x = x / np.maximum(sums, 1.0)[:, None]
     used = np.asarray(gpus, dtype=float) @ x
     counts = np.asarray(counts, dtype=float)
     over = used > counts
-    if np.any(over):
+    if over.any():
         with np.errstate(divide="ignore", invalid="ignore"):
             x = x * np.where(over, counts / used, 1.0)[None, :]
     return x + 0.0  # + 0.0: no -0.0 from the solver in the shares
@@ -123,6 +127,10 @@ class TypedProgram:
     def size(self) -> int:
         """The number of pair variables."""
         return int(self.job_of.size)
+
+    def isolated(self) -> np.ndarray:
+        """:func:`isolated_perf_shares` of the program's jobs."""
+        return _isolated_on(self.rates, self.gpus, self.counts)
 
     @property
     def runs_somewhere(self) -> np.ndarray:
@@ -198,7 +206,7 @@ class TypedProgram:
 
     def unflatten(self, v: np.ndarray) -> np.ndarray:
         """The pair variables of ``v`` as a feasible ``(m, k)`` share matrix."""
-        x = np.zeros_like(self.rates)
+        x = np.zeros(self.rates.shape)
         x[self.job_of, self.type_of] = np.asarray(v, dtype=float)[: self.size]
         return clip_feasible(x, self.gpus, self.counts)
 
@@ -251,14 +259,12 @@ class WarmStart:
 def _carry(old_labels: np.ndarray, old_status: np.ndarray, labels: np.ndarray,
            default: int) -> np.ndarray:
     """``old_status`` of each of ``labels`` (``default`` for a label not in ``old_labels``)."""
-    status = np.full(labels.size, default, dtype=np.int8)
     if old_labels.size == 0:
-        return status
-    order = np.argsort(old_labels, kind="stable")
-    at = np.minimum(np.searchsorted(old_labels[order], labels), old_labels.size - 1)
-    found = old_labels[order[at]] == labels
-    status[found] = old_status[order[at[found]]]
-    return status
+        return np.full(labels.size, default, dtype=np.int8)
+    order = old_labels.argsort(kind="stable")
+    hit = order[np.minimum(old_labels.searchsorted(labels, sorter=order),
+                           old_labels.size - 1)]
+    return np.where(old_labels[hit] == labels, old_status[hit], np.int8(default))
 
 
 LEXICOGRAPHIC_WEIGHT = 1e-3
@@ -295,28 +301,36 @@ class LevelProgram:
     def __init__(self, program: TypedProgram, scale: np.ndarray, *,
                  warm: WarmStart | None = None) -> None:
         self.program = program
-        self.jobs = np.flatnonzero(np.asarray(scale, dtype=float) > 0)
         self._scale = self._base = np.asarray(scale, dtype=float)
+        self.jobs = (self._scale > 0).nonzero()[0]
         m, k = program.rates.shape
-        size, level, num_base = program.size, program.size, m + k
-        # the level row of each pair's job (-1: none), and the pairs in some level row
-        position = np.full(m, -1, dtype=np.intp)
-        position[self.jobs] = np.arange(self.jobs.size)
-        level_row = position[program.job_of]
-        self._keep = np.flatnonzero(level_row >= 0)
+        size, num_base = program.size, m + k
+        # the level row of each pair's job (-1: none), and the pairs in some level row (None:
+        # every pair, the usual case, when every job has a row)
+        if self.jobs.size == m:
+            level_row, self._keep = program.job_of, None
+        else:
+            position = np.full(m, -1, dtype=np.intp)
+            position[self.jobs] = np.arange(self.jobs.size)
+            level_row = position[program.job_of]
+            self._keep = (level_row >= 0).nonzero()[0]
         self._pair_rates = program.rates[program.job_of, program.type_of]
-        self._level_entries = ((num_base + np.arange(self.jobs.size)).tolist(),
-                               [level] * self.jobs.size)
+        self._weighted: np.ndarray | None = None  # the pairs' scale_j rates[j, t], once needed
+        self._level_entries_lists: tuple[list[int], list[int]] | None = None
+        self._base_of_rows = self._base[self.jobs]  # base_j of each level row
+        self._coefficients: np.ndarray | None = None  # L's, base_j / scale_j, once needed
         carried, reuse, labels = None, None, None
         if warm is not None:
             labels = self._basis_labels(np.asarray(warm.ids, dtype=np.int64))
             carried = warm.memory.recall(*labels)
             reuse = warm.memory.model
-        self._model = LpModel.colwise(
-            np.zeros(size + 1), self._columns(level_row, num_base),
-            np.concatenate([np.ones(m), program.counts, np.zeros(self.jobs.size)]),
-            lower=np.zeros(size + 1), upper=np.concatenate([np.ones(size), [np.inf]]),
-            reuse=reuse)
+        b_ub = np.zeros(num_base + self.jobs.size)
+        b_ub[:m], b_ub[m:num_base] = 1.0, program.counts
+        upper = np.empty(size + 1)
+        upper.fill(1.0)
+        upper[size] = np.inf
+        self._model = LpModel.colwise(np.zeros(size + 1), self._columns(level_row, num_base),
+                                      b_ub, lower=np.zeros(size + 1), upper=upper, reuse=reuse)
         self._carried: tuple[np.ndarray, np.ndarray] | None = carried
         self._level_row_duals: np.ndarray | None = None  # the level's alone, after lexicographic
         if warm is not None:
@@ -329,17 +343,20 @@ class LevelProgram:
         has every level row (1). Rows increase within each column."""
         program, keep = self.program, self._keep
         size, m = program.size, program.rates.shape[0]
-        if keep.size == size:  # every pair in a level row: three entries per pair
-            index = np.empty((size, 3), dtype=np.int32)
-            values = np.empty((size, 3))
+        if keep is None or keep.size == size:  # every pair in a level row: 3 entries per pair
+            flat_index = np.empty(3 * size + self.jobs.size, dtype=np.int32)
+            flat_values = np.empty(flat_index.size)
+            index, values = flat_index[:3 * size].reshape(size, 3), flat_values[:3 * size]
+            values = values.reshape(size, 3)
             index[:, 0], values[:, 0] = program.job_of, 1.0
             index[:, 1], values[:, 1] = m + program.type_of, program.gpus[program.job_of]
             index[:, 2] = num_base + level_row
-            values[:, 2] = -(self._pair_rates * self._scale[program.job_of])
-            starts = np.append(np.arange(0, 3 * size + 1, 3, dtype=np.int32),
-                               np.int32(3 * size + self.jobs.size))
-            return (starts, np.append(index, num_base + np.arange(self.jobs.size)),
-                    np.append(values, np.ones(self.jobs.size)))
+            values[:, 2] = -self._weighted_rates()
+            flat_index[3 * size:] = np.arange(num_base, num_base + self.jobs.size)
+            flat_values[3 * size:] = 1.0
+            starts = np.arange(0, 3 * size + 4, 3, dtype=np.int32)  # the pairs', then L's end
+            starts[-1] = flat_index.size
+            return starts, flat_index, flat_values
         starts = np.zeros(size + 2, dtype=np.int32)
         np.cumsum(np.where(level_row >= 0, 3, 2), out=starts[1:size + 1])
         starts[size + 1] = starts[size] + self.jobs.size
@@ -348,12 +365,30 @@ class LevelProgram:
         first = starts[:size]
         index[first], values[first] = program.job_of, 1.0
         index[first + 1], values[first + 1] = m + program.type_of, program.gpus[program.job_of]
-        owner = program.job_of[keep]
         index[first[keep] + 2] = num_base + level_row[keep]
-        values[first[keep] + 2] = -(self._pair_rates[keep] * self._scale[owner])
+        values[first[keep] + 2] = -self._weighted_rates()[keep]
         index[starts[size]:] = num_base + np.arange(self.jobs.size)
         values[starts[size]:] = 1.0
         return starts, index, values
+
+    def _weighted_rates(self) -> np.ndarray:
+        """Per pair, ``scale_j rates[j, t]`` at the current scales (a job without a row has
+        scale 0 and no use for it): its level row's coefficient, negated, and its efficiency
+        weight."""
+        if self._weighted is None:
+            self._weighted = self._pair_rates * self._scale[self.program.job_of]
+        return self._weighted
+
+    @property
+    def _level_entries(self) -> tuple[list[int], list[int]]:
+        """The (row, column) of ``L`` in each level row, as lists (what
+        :meth:`~shockwave.solver.LpModel.set_coefficients` takes as they are); made once
+        needed: only a rescale or :meth:`level_at` needs them."""
+        if self._level_entries_lists is None:
+            first = self.program.rates.shape[0] + self.program.counts.size
+            self._level_entries_lists = (list(range(first, first + self.jobs.size)),
+                                         [self.program.size] * self.jobs.size)
+        return self._level_entries_lists
 
     def _basis_labels(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Labels that name the same column or row in every allocation: a pair by (job id,
@@ -397,7 +432,9 @@ class LevelProgram:
         level_cost = np.zeros(self.program.size + 1)
         level_cost[-1] = -1.0
         efficiency = self._efficiency_cost()
-        self._model.set_costs(level_cost + LEXICOGRAPHIC_WEIGHT * efficiency)
+        combined = LEXICOGRAPHIC_WEIGHT * efficiency  # plus level_cost: L's entry only
+        combined[-1] = -1.0  # (efficiency[-1] is 0)
+        self._model.set_costs(combined)
         self._model.set_bounds(self.program.size, 0.0, np.inf)
         try:
             v = self._solve()
@@ -416,7 +453,10 @@ class LevelProgram:
         magnitude of 1."""
         cost = np.zeros(self.program.size + 1)
         keep = self._keep
-        cost[keep] = -self._pair_rates[keep] * self._scale[self.program.job_of[keep]]
+        if keep is None:
+            cost[:-1] = -self._weighted_rates()
+        else:
+            cost[keep] = -self._weighted_rates()[keep]
         cost /= max(1e-300, float(np.abs(cost).max(initial=0.0)))
         return cost
 
@@ -447,11 +487,10 @@ class LevelProgram:
         basic = model.basic_variables()
         if basic is None or self.jobs.size == 0:
             return None
-        where = np.flatnonzero(basic == level)
+        where = (basic == level).nonzero()[0]
         scale = np.asarray(scale, dtype=float)
-        rows = np.asarray(self._level_entries[0])
-        change = self._base[self.jobs] / scale[self.jobs] \
-            - self._base[self.jobs] / self._scale[self.jobs]
+        rows = slice(model.num_rows - self.jobs.size, None)  # the level rows come last
+        change = self._base_of_rows / scale[self.jobs] - self._level_coefficients()
         u = np.zeros(model.num_rows)
         u[rows] = change
         w = model.basis_solve(u) if where.size == 1 else None
@@ -464,8 +503,8 @@ class LevelProgram:
         x[level] = t
         activity = model.row_activities(x)
         activity[rows] += change * t  # the level's column at the new scales
-        if np.any(x < model.lower - _FEASIBLE) or np.any(x > model.upper + _FEASIBLE) \
-                or np.any(activity > model.b_ub + _FEASIBLE * np.maximum(1.0, model.b_ub)):
+        if (x < model.lower - _FEASIBLE).any() or (x > model.upper + _FEASIBLE).any() \
+                or (activity > model.b_ub + _FEASIBLE * np.maximum(1.0, model.b_ub)).any():
             return None
         return float(t), x[:level]
 
@@ -473,8 +512,15 @@ class LevelProgram:
         """New scales for the jobs with rows (each still positive): the same rows with new
         coefficients, solved next from the last basis."""
         self._scale = np.asarray(scale, dtype=float)
-        self._model.set_coefficients(*self._level_entries,
-                                     self._base[self.jobs] / self._scale[self.jobs])
+        self._weighted = None
+        self._coefficients = self._base_of_rows / self._scale[self.jobs]
+        self._model.set_coefficients(*self._level_entries, self._coefficients)
+
+    def _level_coefficients(self) -> np.ndarray:
+        """``L``'s coefficient in each level row, ``base_j / scale_j`` (1 until a rescale)."""
+        if self._coefficients is None:
+            self._coefficients = self._base_of_rows / self._scale[self.jobs]
+        return self._coefficients
 
     def level_duals(self) -> np.ndarray:
         """After :meth:`max_level` (or :meth:`lexicographic`: the level's own duals, not the
@@ -482,9 +528,9 @@ class LevelProgram:
         weight in the level's sensitivity; all 0 if no row binds)."""
         duals = -self._model.row_duals()[self._model.num_rows - self.jobs.size:] \
             if self._level_row_duals is None else -self._level_row_duals
-        duals = duals * self._base[self.jobs] / self._scale[self.jobs]  # rows as scale_j-rows
+        duals = duals * self._base_of_rows / self._scale[self.jobs]  # rows as scale_j-rows
         total = float(duals.sum())
-        return duals / total if total > 0 else np.zeros_like(duals)
+        return duals / total if total > 0 else np.zeros(duals.shape)
 
     def shares(self, v: np.ndarray) -> np.ndarray:
         """Pair values as a feasible ``(m, k)`` share matrix."""

@@ -40,8 +40,6 @@ from shockwave.policies.heterogeneous import (
     TypedInputs,
     TypedProgram,
     WarmStart,
-    effective_throughputs,
-    proportional_split,
     runnable_rates,
 )
 from shockwave.policies.max_min_fairness import MaxMinFairness
@@ -57,11 +55,18 @@ def normalised_level_scale(
 ) -> np.ndarray:
     """Per job, the factor ``gpus_j / (w_j thr_prop_j)`` that turns its effective throughput into
     the max-min objective's measure (0 for a job that can run nowhere)."""
-    runnable = runnable_rates(rates, gpus, counts)
-    prop = effective_throughputs(runnable, proportional_split(len(gpus), counts))
+    return _level_scale(runnable_rates(rates, gpus, counts), gpus, counts, weights)
+
+
+def _level_scale(runnable: np.ndarray, gpus: np.ndarray, counts: np.ndarray,
+                 weights: np.ndarray) -> np.ndarray:
+    """:func:`normalised_level_scale` given the runnable rates (a typed program holds them):
+    the proportional split's rows are all ``counts / G``, so they are broadcast, not tiled."""
+    counts = np.asarray(counts, dtype=float)
+    prop = (runnable * (counts / counts.sum())).sum(axis=1)
     denominator = np.asarray(weights, dtype=float) * prop
     return np.divide(np.asarray(gpus, dtype=float), denominator,
-                     out=np.zeros_like(prop), where=prop > 0)
+                     out=np.zeros(prop.shape), where=prop > 0)
 
 
 def max_min_fairness_perf_shares(
@@ -82,7 +87,7 @@ def max_min_fairness_perf_shares(
         SolverError: the first LP fails (time limit, numerical trouble).
     """
     program = TypedProgram.build(rates, gpus, counts)
-    scale = normalised_level_scale(rates, gpus, counts, weights)
+    scale = _level_scale(program.rates, program.gpus, program.counts, weights)
     levels = LevelProgram(program, scale, warm=warm)
     if levels.jobs.size == 0:
         return program.unflatten(np.zeros(program.size))

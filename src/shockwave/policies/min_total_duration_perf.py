@@ -68,7 +68,7 @@ def min_total_duration_perf(
     """
     program = TypedProgram.build(rates, gpus, counts)
     steps = np.where(program.runs_somewhere, np.asarray(steps, dtype=float), 0.0)
-    scale = np.divide(1.0, steps, out=np.zeros_like(steps), where=steps > 0)
+    scale = np.divide(1.0, steps, out=np.zeros(steps.shape), where=steps > 0)
     levels = LevelProgram(program, scale, warm=warm)
 
     def attempt(horizon_s: float) -> np.ndarray | None:
