@@ -219,6 +219,55 @@ def typed_priority_order(
     return [(job_id, gpu_type, key[0]) for key, job_id, gpu_type in entries]
 
 
+def selectable_pairs(
+    accounting: TypedAccounting,
+    rates: Mapping[JobId, Mapping[str, float]],
+    *,
+    unallocated: bool,
+    zero_priority: bool,
+) -> list[tuple[JobId, str]]:
+    """The (job, type) pairs a round may choose, in :func:`typed_priority_order`'s order:
+    those with a rate > 0 on the type, of a job with a share (or any job, ``unallocated``),
+    and of priority > 0 unless ``zero_priority`` (a work-conserving policy fills idle GPUs).
+
+    The other pairs are dropped before the sort, not skipped after it: the sort is stable, so
+    the pairs kept are in the same order. The pairs of priority > 0 come first; most of the
+    others (on several types a job's share is on one or two) have a zero share, key
+    (0, deficit, 0), and are sorted by their deficit alone, one float instead of a tuple."""
+    positive: list[tuple[float, float, float, JobId, str]] = []
+    zero: list[tuple[float, float, float, JobId, str]] = []  # key (0, deficit, 0)
+    other: list[tuple[float, float, float, JobId, str]] = []  # priority <= 0, share != 0
+    get_rates = rates.get
+    for gpu_type, acc in accounting.by_type.items():
+        worker_s, get_share, deficits = acc.worker_time_s, acc.allocation.get, acc.deficits
+        for job_id, time_s in acc.job_time_s.items():
+            if not get_rates(job_id, _NO_RATES).get(gpu_type, 0.0) > 0:
+                continue
+            share = get_share(job_id)
+            if share is None or not share:
+                if zero_priority and (share is not None or unallocated):
+                    zero.append((0.0, deficits[job_id], 0.0, job_id, gpu_type))
+                continue
+            fraction = time_s / worker_s if worker_s else 0.0
+            prio = share / fraction if fraction > 0 else share * 1e9
+            if prio > 0:
+                positive.append((prio, deficits[job_id], share, job_id, gpu_type))
+            elif zero_priority:
+                other.append((prio, deficits[job_id], share, job_id, gpu_type))
+    positive.sort(key=_KEY, reverse=True)
+    if other:  # never ties with a zero-share pair: one sort by the whole key
+        zero += other
+        zero.sort(key=_KEY, reverse=True)
+    else:
+        zero.sort(key=_DEFICIT, reverse=True)
+    return [(e[3], e[4]) for e in positive] + [(e[3], e[4]) for e in zero]
+
+
+_KEY = itemgetter(0, 1, 2)
+"""(priority, deficit, share) of a ``selectable_pairs`` entry."""
+_DEFICIT = itemgetter(1)
+
+
 def select_typed_gangs(
     pairs: Iterable[tuple[JobId, str]],
     gpus: Mapping[JobId, int],
