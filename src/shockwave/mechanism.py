@@ -137,6 +137,11 @@ def shares_by_type(shares: Mapping[JobId, float | Mapping[str, float]],
             flat[job_id] = share * weight
         else:
             return {types[0]: flat}
+    known = set(types)
+    if all(type(share) is dict and share.keys() == known for share in shares.values()):
+        # Every share gives every type (the typed policies' answers): turned around directly,
+        # without the dict per job that ``typed_shares`` makes.
+        return {t: {j: float(share[t]) for j, share in shares.items()} for t in types}
     typed = typed_shares(shares, cluster)
     return {t: {j: by_type[t] for j, by_type in typed.items()} for t in types}
 
