@@ -351,17 +351,36 @@ def select_gangs(
     return chosen
 
 
+@dataclass(frozen=True)
+class ServerLayout:
+    """GPU ids by server, with what placing gangs on them looks up: built once per cluster (or
+    per GPU type) and read by every round's ``place_gangs``, which never changes it."""
+
+    servers: tuple[tuple[int, ...], ...]
+    server_of: Mapping[int, int]
+    order: tuple[int, ...]
+    """Every GPU id, in server order."""
+    exists: frozenset[int]
+
+    @classmethod
+    def of(cls, servers: Sequence[Sequence[int]]) -> ServerLayout:
+        kept = tuple(tuple(server) for server in servers)
+        order = tuple(gpu for server in kept for gpu in server)
+        return cls(servers=kept, order=order, exists=frozenset(order),
+                   server_of={gpu: i for i, server in enumerate(kept) for gpu in server})
+
+
 class _FreeGpus:
-    """The GPUs of ``servers`` not taken yet: a gang's whole server when one has room, else the
+    """The GPUs of ``layout`` not taken yet: a gang's whole server when one has room, else the
     lowest free ids in server order (from a cursor that only moves forward: every GPU before
     it is taken)."""
 
-    def __init__(self, servers: Sequence[Sequence[int]]) -> None:
-        self.servers = [list(server) for server in servers]
-        self.server_of = {gpu: i for i, server in enumerate(self.servers) for gpu in server}
+    def __init__(self, layout: ServerLayout) -> None:
+        self.servers = layout.servers
+        self.server_of = layout.server_of
         self.free = [len(server) for server in self.servers]
         self.largest = max(self.free, default=0)
-        self.order = [gpu for server in self.servers for gpu in server]
+        self.order = layout.order
         self.taken: set[int] = set()
         self.cursor = 0
         self.first_server = 0
@@ -391,7 +410,7 @@ class _FreeGpus:
 def place_gangs(
     selected: Sequence[JobId],
     gpus: Mapping[JobId, int],
-    servers: Sequence[Sequence[int]],
+    servers: Sequence[Sequence[int]] | ServerLayout,
     previous: Mapping[JobId, tuple[int, ...]],
 ) -> dict[JobId, tuple[int, ...]]:
     """GPU ids for each selected job, gang width by gang width, widest first (Gavel's rule).
@@ -401,10 +420,12 @@ def place_gangs(
     lowest free GPUs of the first server with room for the whole gang, or, when no server has,
     the lowest free ids in server order. ``selected`` gives the order within a width. On
     servers of one GPU the first server with room holds the lowest free id: Gavel's placement.
+    ``servers`` may come as a ``ServerLayout``, its lookups made once for every round.
     """
+    layout = servers if isinstance(servers, ServerLayout) else ServerLayout.of(servers)
     placed: dict[JobId, tuple[int, ...]] = {}
-    free = _FreeGpus(servers)
-    exists = set(free.order)
+    free = _FreeGpus(layout)
+    exists = layout.exists
     for width in sorted({gpus[j] for j in selected}, reverse=True):
         group = [j for j in selected if gpus[j] == width]
         for job_id in group:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from shockwave.config import SimConfig
 from shockwave.mechanism import (
+    ServerLayout,
     TypedAccounting,
     fastest_types,
     place_gangs,
@@ -44,10 +45,10 @@ class RoundPlanner:
 
     def _layout(self, cluster: Cluster) -> None:
         """The cluster's types, their GPU counts and servers, looked up once per cluster (every
-        round reads them; ``place_gangs`` copies the server lists, never changes them)."""
+        round reads them; ``place_gangs`` never changes a ``ServerLayout``)."""
         self._types = cluster.gpu_types
         self._counts = {t: cluster.count(t) for t in self._types}
-        self._servers = {t: cluster.servers_of(t) for t in self._types}
+        self._servers = {t: ServerLayout.of(cluster.servers_of(t)) for t in self._types}
 
     # Events reported by the driver -------------------------------------------------------
     def job_added(self, job_id: JobId) -> None:
@@ -87,7 +88,9 @@ class RoundPlanner:
             chosen = self._time_share_round(view)
         placements: dict[JobId, tuple[int, ...]] = {}
         for gpu_type in self._types:
-            jobs = chosen.get(gpu_type, [])
+            jobs = chosen.get(gpu_type)
+            if not jobs:
+                continue
             gpus = {j: view.jobs[j].gpus for j in jobs}
             placements.update(place_gangs(jobs, gpus, self._servers[gpu_type], self._previous))
         self._previous = placements
