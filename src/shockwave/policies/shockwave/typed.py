@@ -179,8 +179,9 @@ def typed_schedules(
     by_remaining = np.argsort(-remaining_s, kind="stable").tolist()
     preference = np.argsort(slowdown, axis=1, kind="stable")
     # per job, the types it can run on, fastest first (plain lists: this loop is per round)
-    options = [[int(k) for k in preference[j] if np.isfinite(slowdown[j, k])]
-               for j in range(len(gpus))]
+    options = [[k for k in order if runs[k]]
+               for order, runs in zip(preference.tolist(), np.isfinite(slowdown).tolist(),
+                                      strict=True)]
     width = [int(g) for g in gpus]
     home = [int(h) for h in homes]
     counts = [int(c) for c in type_counts]
