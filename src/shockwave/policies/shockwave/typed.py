@@ -108,7 +108,8 @@ def home_types(
     room = size.copy()
     # Each job's choice is among a few types: Python floats (the same IEEE operations as the
     # arrays, one at a time) instead of a handful of array calls per job.
-    types_of = [np.flatnonzero(finite).tolist() for finite in np.isfinite(gains)]
+    types_of = [[t for t, finite in enumerate(row) if finite]
+                for row in np.isfinite(gains).tolist()]
     gain_rows = gains.tolist()
     homes = np.zeros(jobs, dtype=np.int64)
     for j in np.lexsort((np.arange(jobs), -regret)).tolist():
