@@ -149,6 +149,11 @@ def shares_by_type(shares: Mapping[JobId, float | Mapping[str, float]],
             flat[job_id] = share * weight
         else:
             return {types[0]: flat}
+    known = set(types)
+    if all(type(share) is dict and share.keys() == known for share in shares.values()):
+        # Every share gives every type (the typed policies' answers): turned around directly,
+        # without the dict per job that ``typed_shares`` makes.
+        return {t: {j: float(share[t]) for j, share in shares.items()} for t in types}
     typed = typed_shares(shares, cluster)
     return {t: {j: by_type[t] for j, by_type in typed.items()} for t in types}
 
@@ -234,6 +239,55 @@ def typed_priority_order(
     return [(job_id, gpu_type, key[0]) for key, job_id, gpu_type in entries]
 
 
+def selectable_pairs(
+    accounting: TypedAccounting,
+    rates: Mapping[JobId, Mapping[str, float]],
+    *,
+    unallocated: bool,
+    zero_priority: bool,
+) -> list[tuple[JobId, str]]:
+    """The (job, type) pairs a round may choose, in :func:`typed_priority_order`'s order:
+    those with a rate > 0 on the type, of a job with a share (or any job, ``unallocated``),
+    and of priority > 0 unless ``zero_priority`` (a work-conserving policy fills idle GPUs).
+
+    The other pairs are dropped before the sort, not skipped after it: the sort is stable, so
+    the pairs kept are in the same order. The pairs of priority > 0 come first; most of the
+    others (on several types a job's share is on one or two) have a zero share, key
+    (0, deficit, 0), and are sorted by their deficit alone, one float instead of a tuple."""
+    positive: list[tuple[float, float, float, JobId, str]] = []
+    zero: list[tuple[float, float, float, JobId, str]] = []  # key (0, deficit, 0)
+    other: list[tuple[float, float, float, JobId, str]] = []  # priority <= 0, share != 0
+    get_rates = rates.get
+    for gpu_type, acc in accounting.by_type.items():
+        worker_s, get_share, deficits = acc.worker_time_s, acc.allocation.get, acc.deficits
+        for job_id, time_s in acc.job_time_s.items():
+            if not get_rates(job_id, _NO_RATES).get(gpu_type, 0.0) > 0:
+                continue
+            share = get_share(job_id)
+            if share is None or not share:
+                if zero_priority and (share is not None or unallocated):
+                    zero.append((0.0, deficits[job_id], 0.0, job_id, gpu_type))
+                continue
+            fraction = time_s / worker_s if worker_s else 0.0
+            prio = share / fraction if fraction > 0 else share * 1e9
+            if prio > 0:
+                positive.append((prio, deficits[job_id], share, job_id, gpu_type))
+            elif zero_priority:
+                other.append((prio, deficits[job_id], share, job_id, gpu_type))
+    positive.sort(key=_KEY, reverse=True)
+    if other:  # never ties with a zero-share pair: one sort by the whole key
+        zero += other
+        zero.sort(key=_KEY, reverse=True)
+    else:
+        zero.sort(key=_DEFICIT, reverse=True)
+    return [(e[3], e[4]) for e in positive] + [(e[3], e[4]) for e in zero]
+
+
+_KEY = itemgetter(0, 1, 2)
+"""(priority, deficit, share) of a ``selectable_pairs`` entry."""
+_DEFICIT = itemgetter(1)
+
+
 def select_typed_gangs(
     pairs: Iterable[tuple[JobId, str]],
     gpus: Mapping[JobId, int],
@@ -312,17 +366,36 @@ def select_gangs(
     return chosen
 
 
+@dataclass(frozen=True)
+class ServerLayout:
+    """GPU ids by server, with what placing gangs on them looks up: built once per cluster (or
+    per GPU type) and read by every round's ``place_gangs``, which never changes it."""
+
+    servers: tuple[tuple[int, ...], ...]
+    server_of: Mapping[int, int]
+    order: tuple[int, ...]
+    """Every GPU id, in server order."""
+    exists: frozenset[int]
+
+    @classmethod
+    def of(cls, servers: Sequence[Sequence[int]]) -> ServerLayout:
+        kept = tuple(tuple(server) for server in servers)
+        order = tuple(gpu for server in kept for gpu in server)
+        return cls(servers=kept, order=order, exists=frozenset(order),
+                   server_of={gpu: i for i, server in enumerate(kept) for gpu in server})
+
+
 class _FreeGpus:
-    """The GPUs of ``servers`` not taken yet: a gang's whole server when one has room, else the
+    """The GPUs of ``layout`` not taken yet: a gang's whole server when one has room, else the
     lowest free ids in server order (from a cursor that only moves forward: every GPU before
     it is taken)."""
 
-    def __init__(self, servers: Sequence[Sequence[int]]) -> None:
-        self.servers = [list(server) for server in servers]
-        self.server_of = {gpu: i for i, server in enumerate(self.servers) for gpu in server}
+    def __init__(self, layout: ServerLayout) -> None:
+        self.servers = layout.servers
+        self.server_of = layout.server_of
         self.free = [len(server) for server in self.servers]
         self.largest = max(self.free, default=0)
-        self.order = [gpu for server in self.servers for gpu in server]
+        self.order = layout.order
         self.taken: set[int] = set()
         self.cursor = 0
         self.first_server = 0
@@ -352,7 +425,7 @@ class _FreeGpus:
 def place_gangs(
     selected: Sequence[JobId],
     gpus: Mapping[JobId, int],
-    servers: Sequence[Sequence[int]],
+    servers: Sequence[Sequence[int]] | ServerLayout,
     previous: Mapping[JobId, tuple[int, ...]],
 ) -> dict[JobId, tuple[int, ...]]:
     """GPU ids for each selected job, gang width by gang width, widest first (Gavel's rule).
@@ -362,10 +435,12 @@ def place_gangs(
     lowest free GPUs of the first server with room for the whole gang, or, when no server has,
     the lowest free ids in server order. ``selected`` gives the order within a width. On
     servers of one GPU the first server with room holds the lowest free id: Gavel's placement.
+    ``servers`` may come as a ``ServerLayout``, its lookups made once for every round.
     """
+    layout = servers if isinstance(servers, ServerLayout) else ServerLayout.of(servers)
     placed: dict[JobId, tuple[int, ...]] = {}
-    free = _FreeGpus(servers)
-    exists = set(free.order)
+    free = _FreeGpus(layout)
+    exists = layout.exists
     for width in sorted({gpus[j] for j in selected}, reverse=True):
         group = [j for j in selected if gpus[j] == width]
         for job_id in group:

@@ -7,12 +7,13 @@ from collections.abc import Mapping
 
 from shockwave.config import SimConfig
 from shockwave.mechanism import (
+    ServerLayout,
     TypedAccounting,
     fastest_types,
     place_gangs,
     select_typed_gangs,
+    selectable_pairs,
     shares_by_type,
-    typed_priority_order,
 )
 from shockwave.model import Cluster, JobId, RoundPlan
 from shockwave.policies.base import ClusterView, Policy
@@ -45,10 +46,10 @@ class RoundPlanner:
 
     def _layout(self, cluster: Cluster) -> None:
         """The cluster's types, their GPU counts and servers, looked up once per cluster (every
-        round reads them; ``place_gangs`` copies the server lists, never changes them)."""
+        round reads them; ``place_gangs`` never changes a ``ServerLayout``)."""
         self._types = cluster.gpu_types
         self._counts = {t: cluster.count(t) for t in self._types}
-        self._servers = {t: cluster.servers_of(t) for t in self._types}
+        self._servers = {t: ServerLayout.of(cluster.servers_of(t)) for t in self._types}
 
     # Events reported by the driver -------------------------------------------------------
     def job_added(self, job_id: JobId) -> None:
@@ -88,7 +89,9 @@ class RoundPlanner:
             chosen = self._time_share_round(view)
         placements: dict[JobId, tuple[int, ...]] = {}
         for gpu_type in self._types:
-            jobs = chosen.get(gpu_type, [])
+            jobs = chosen.get(gpu_type)
+            if not jobs:
+                continue
             gpus = {j: view.jobs[j].gpus for j in jobs}
             placements.update(place_gangs(jobs, gpus, self._servers[gpu_type], self._previous))
         self._previous = placements
@@ -118,7 +121,8 @@ class RoundPlanner:
         return fastest_types(wanted, gpus, rates, self._capacity(), allowed)
 
     def _time_share_round(self, view: ClusterView) -> dict[str, list[JobId]]:
-        """Gavel's round: re-solve when due, then (job, type) pairs by priority, greedily."""
+        """Gavel's round: re-solve when due, then the (job, type) pairs it may choose by
+        priority, greedily."""
         accounting = self.accounting
         if self.needs_allocation and (
             view.now_s - accounting.last_reset_s >= self.config.min_reallocation_interval_s
@@ -129,20 +133,12 @@ class RoundPlanner:
             self.needs_allocation = False
             self.allocations_computed += 1
         rates = {j: job.throughputs_by_type for j, job in view.jobs.items()}
-        order = typed_priority_order(accounting, rates)
-        fills_idle = getattr(self.policy, "work_conserving", True)
         reference = self.config.reference
-        priority = {} if fills_idle else {(j, t): prio for j, t, prio in order}
-        allocated = accounting.allocated_jobs()
-
-        def eligible(job_id: JobId, gpu_type: str) -> bool:
-            return rates.get(job_id, {}).get(gpu_type, 0.0) > 0 \
-                and (fills_idle or priority[job_id, gpu_type] > 0) \
-                and (reference or job_id in allocated)
-
+        pairs = selectable_pairs(accounting, rates, unallocated=reference,
+                                 zero_priority=getattr(self.policy, "work_conserving", True))
         gpus = {j: job.spec.gpus for j, job in view.jobs.items()}
-        selected = select_typed_gangs(((j, t) for j, t, _ in order), gpus, self._capacity(),
-                                      eligible)
+        selected = select_typed_gangs(pairs, gpus, self._capacity())
+        allocated = accounting.allocated_jobs()
         # The reference selects jobs that arrived after the last allocation but cannot place
         # them, so their GPUs idle for the round (docs/simulator.md, row 4); the default mode
         # never selects them.

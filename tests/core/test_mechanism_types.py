@@ -20,6 +20,7 @@ from shockwave.mechanism import (
     priority_order,
     select_gangs,
     select_typed_gangs,
+    selectable_pairs,
     typed_priority_order,
     typed_shares,
 )
@@ -298,3 +299,31 @@ def test_the_inlined_typed_priorities_are_the_per_type_priorities(data) -> None:
         listed = {j: r for j, r in rates.items() if data.draw(st.booleans())}
         assert typed_priority_order(accounting, listed) == \
             _typed_priority_order_plain(accounting, listed)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_the_selectable_pairs_are_the_eligible_pairs_of_the_priority_order(data) -> None:
+    """``selectable_pairs`` is ``typed_priority_order`` less the pairs the round could not
+    choose (no rate, no share unless ``unallocated``, priority 0 unless ``zero_priority``), in
+    the same order: random histories with zero and negative shares and ties."""
+    types = ("v100", "p100", "k80")[: data.draw(st.integers(1, 3))]
+    accounting = TypedAccounting(round_s=120.0, gpu_types=types)
+    share = st.sampled_from([0.0, -0.0, 0.25, 0.5, 1.0 / 3.0, 1.0, -0.25, 5e-324])
+    jobs = data.draw(st.lists(st.integers(0, 9), max_size=10, unique=True))
+    for job_id in jobs:
+        accounting.add_job(job_id)
+    rates = {j: {t: data.draw(st.sampled_from([0.0, 1.0])) for t in types} for j in jobs}
+    for step in range(data.draw(st.integers(1, 3))):
+        accounting.reset(120.0 * step, {j: {t: data.draw(share) for t in types} for j in jobs
+                                        if data.draw(st.booleans())})
+        for job_id in jobs:
+            accounting.record_run(job_id, data.draw(st.sampled_from(types)),
+                                  data.draw(st.sampled_from([0.0, 60.0, 1e300])))
+    unallocated, zero_priority = data.draw(st.booleans()), data.draw(st.booleans())
+    allocated = accounting.allocated_jobs()
+    want = [(j, t) for j, t, prio in typed_priority_order(accounting, rates)
+            if rates[j][t] > 0 and (zero_priority or prio > 0)
+            and (unallocated or j in allocated)]
+    assert selectable_pairs(accounting, rates, unallocated=unallocated,
+                            zero_priority=zero_priority) == want

@@ -47,3 +47,20 @@ def test_shares_by_type_is_typed_shares_turned_around(shares, cluster) -> None:
 def test_an_unknown_type_is_refused_on_one_type_too() -> None:
     with pytest.raises(ValueError, match="k80"):
         shares_by_type({0: 0.5, 1: {"k80": 1.0}}, ONE_TYPE)
+
+
+FULL = st.permutations(["v100", "p100", "k80"]).flatmap(
+    lambda order: st.tuples(*[st.floats(0.0, 1.0) | st.integers(0, 1) for _ in order]).map(
+        lambda values: dict(zip(order, values, strict=True))))
+
+
+@settings(max_examples=100, deadline=None)
+@given(shares=st.dictionaries(st.integers(0, 50), FULL, max_size=12))
+def test_shares_that_give_every_type_are_turned_around_directly(shares) -> None:
+    """The typed policies' answers (every type, in any order, ints too) take the direct path:
+    the same dicts, in the same order, with the same float values."""
+    want = _turned(typed_shares(shares, THREE_TYPES), THREE_TYPES.gpu_types)
+    got = shares_by_type(shares, THREE_TYPES)
+    assert got == want
+    assert [list(by_job) for by_job in got.values()] == [list(w) for w in want.values()]
+    assert all(type(x) is float for by_job in got.values() for x in by_job.values())

@@ -94,13 +94,14 @@ def admitted_job(spec: JobSpec, cluster: Cluster, throughputs: ThroughputTable,
     types = [t for t in cluster.gpu_types if cluster.count(t) >= spec.gpus]
     profiles = build_profiles(spec, throughputs, facts, types)
     runnable = tuple(profiles)
-    fastest = min(runnable, key=lambda t: profiles[t].run_time_s)
+    run_times = {t: profile.run_time_s for t, profile in profiles.items()}  # each a sum
+    fastest = min(runnable, key=run_times.__getitem__)
     rates = {t: throughputs.lookup(spec.model, spec.batch_size, spec.gpus, t)
              if t in profiles else 0.0 for t in cluster.gpu_types}
     job = JobState(spec=spec, profile=profiles[fastest], batch_size=spec.batch_size,
                    throughput=rates[runnable[0]], total_steps=float(spec.total_steps),
                    admitted_s=now_s, gpu_type=runnable[0], rates=rates, runnable_types=runnable,
-                   longest_run_time_s=max(p.run_time_s for p in profiles.values()))
+                   longest_run_time_s=max(run_times.values()))
     job.total_epochs = spec.total_steps / job.iterations_per_epoch
     job.batch_size_timeline.append((spec.arrival_s, spec.batch_size))
     return job

@@ -37,6 +37,8 @@ class RoundRunner:
         self.forced_completions = 0
         self.failed_tasks = 0
         self._views: dict[JobId, JobView] = {}
+        # Every GPU's type, looked up once (a launch asks it of every task's first GPU).
+        self._type_of = {gpu: cluster.type_of(gpu) for server in cluster.servers for gpu in server}
         self._launched: set[JobId] = set()
         self._ran_last: set[JobId] = set()
 
@@ -83,7 +85,7 @@ class RoundRunner:
         self._launched.update(plan.placements)
         reference, round_s = self.config.reference, self.config.round_s
         restart_s = min(self.config.preemption_penalty_s, round_s)
-        type_of = self.cluster.type_of
+        type_of = self._type_of.__getitem__
         for job_id, gpus in plan.placements.items():
             job = self.active[job_id]
             # A gang is on one type: its rate this round is its rate there.

@@ -304,11 +304,13 @@ def build_profiles(
     facts = facts or load_workload_facts()
     num_epochs, sizes = _profile_sizes(spec, facts)
     samples = facts.samples_per_epoch(spec.model)
+    # The distinct sizes and their table keys once, not once per type: a profile lists the
+    # batch size of each of its (up to thousands of) epochs.
+    keys = {b: (job_type_name(spec.model, b), spec.gpus) for b in set(sizes)}
     rates_by_type: dict[str, dict[int, float]] = {}
     for gpu_type in gpu_types:
-        rates = {b: throughputs.table.get(gpu_type, {}).get((job_type_name(spec.model, b),
-                                                              spec.gpus), 0.0)
-                 for b in set(sizes)}
+        by_key = throughputs.table.get(gpu_type, {})
+        rates = {b: by_key.get(key, 0.0) for b, key in keys.items()}
         if all(rate > 0 for rate in rates.values()):
             rates_by_type[gpu_type] = rates
     profiles = _profiles(num_epochs, samples, sizes, rates_by_type)
@@ -362,11 +364,16 @@ def _profiles(num_epochs: int, samples: int, sizes: list[int],
     per_epoch = samples / size_array
     every_epoch = tuple(sizes)
     profiles: dict[str, JobProfile] = {}
+    # Each epoch's index among the distinct sizes, searched once for the types that reach the
+    # same sizes (all of them, from ``build_profiles``).
+    index_of: dict[tuple[int, ...], np.ndarray] = {}
     for key, rates in rates_by_key.items():
-        distinct = sorted(rates)
+        distinct = tuple(sorted(rates))
         rate_of = np.asarray([rates[b] for b in distinct], dtype=float)
         # Batch sizes are integers, exact as floats: searching the array found the same
         # indices as searching the list, without converting the thousands of epochs again.
-        rate_array = rate_of[np.searchsorted(distinct, size_array)] if sizes else np.zeros(0)
+        if distinct not in index_of:
+            index_of[distinct] = np.searchsorted(distinct, size_array)
+        rate_array = rate_of[index_of[distinct]] if sizes else np.zeros(0)
         profiles[key] = JobProfile(num_epochs, samples, every_epoch, per_epoch / rate_array)
     return profiles

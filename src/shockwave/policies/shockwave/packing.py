@@ -108,7 +108,7 @@ def _take_rounds(
     (tests/policies/shockwave/test_packing_equivalence.py). ``precheck=False`` skips the first
     check, for a caller that expects it to fail: the first step's cumulative check holds the
     same state (its last row), so the rounds are the same."""
-    room = np.flatnonzero(free >= gpus)
+    room = (free >= gpus).nonzero()[0]  # flatnonzero on 1-D, without its wrappers
     if len(room) <= count or demand is None:  # no choice to make, or nobody left to protect
         chosen = room[:count]
         free[chosen] -= gpus
@@ -128,7 +128,7 @@ def _take_rounds(
             taken[t] = True
             need -= 1
     free[taken] -= gpus
-    chosen = np.flatnonzero(taken)
+    chosen = taken.nonzero()[0]
     return chosen, len(chosen) == count
 
 
@@ -240,7 +240,7 @@ def _place_earliest_while_safe(
         states: list[np.ndarray] = []
         checked: list[int] = []
         for i in range(start, stop):
-            room = np.flatnonzero(state >= widths[i])
+            room = (state >= widths[i]).nonzero()[0]  # 1-D: flatnonzero's answer
             chosen = room[: wanted[i]]
             state[chosen] -= widths[i]
             taken.append(chosen)

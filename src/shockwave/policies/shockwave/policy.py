@@ -109,6 +109,16 @@ class _JobState:
     calibrated: tuple[tuple[float, float, float], float] | None = None
     remaining: tuple[tuple[int, float], float, float, float] | None = None
     """For (progress, factor): the remaining time, the elapsed time and the mean epoch time."""
+    slowdown: tuple[float, np.ndarray] | None = None
+    """For a progress (aware mode): ``typed.slowdowns``, a sum over the remaining epochs."""
+
+    def slowdown_at(self, progress: float) -> np.ndarray:
+        """``typed.slowdowns`` of the job's typed profile at ``progress``, kept until its
+        progress changes (most jobs do not run between two re-plans)."""
+        assert self.typed is not None
+        if self.slowdown is None or self.slowdown[0] != progress:
+            self.slowdown = (progress, slowdowns(self.typed.epoch_s, self.typed.ref, progress))
+        return self.slowdown[1]
 
 
 @dataclass(frozen=True)
@@ -295,9 +305,8 @@ class ShockwavePolicy:
         if self._aware(view):
             type_counts = np.array([view.cluster.count(t) for t in view.cluster.gpu_types])
             slowdown = np.array([
-                slowdowns(typed.epoch_s, typed.ref, min(view.jobs[j].epochs_done,
-                                                        typed.epoch_s.shape[1]))
-                for j in job_ids for typed in (self._jobs[j].typed,) if typed is not None
+                state.slowdown_at(min(view.jobs[j].epochs_done, state.typed.epoch_s.shape[1]))
+                for j in job_ids for state in (self._jobs[j],) if state.typed is not None
             ]).reshape(count, len(type_counts))
             share = typed_fair_share(slowdown, type_counts, count)
         gpus: list[int] = []

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -249,20 +249,29 @@ def _round_tables(
     ``slowdown[j]`` times its reference duration ``dbar_j``, so n rounds progress
     ``Delta n / (dbar_j slowdown[j])`` epochs; the remaining time ``left`` stays in reference
     seconds. ``None``: every round on the reference type (the homogeneous program)."""
-    slopes, intercepts = segments
     jobs, rounds = plan.num_jobs, plan.rounds
-    count = np.arange(rounds + 1)
-    todo = np.maximum(plan.epochs - plan.progress, 0.0)
-    epoch_s = plan.mean_epoch_s if slowdown is None else plan.mean_epoch_s * slowdown
-    epochs = np.minimum(todo[:, None], plan.round_s * count[None, :] / epoch_s[:, None])
-    share = (plan.progress[:, None] + epochs) / plan.epochs[:, None]
-    utility = np.min(slopes[None, None, :] * share[:, :, None] + intercepts[None, None, :], axis=2)
-    value = (priorities / (jobs * rounds))[:, None] * utility
+    value, epochs = _round_values(plan, priorities, segments, slowdown)
     left = np.maximum(0.0, plan.remaining_s[:, None] - plan.mean_epoch_s[:, None] * epochs)
     per_gpu = (np.diff(value, axis=1) / plan.gpus[:, None]).ravel()
     rows, cols = np.divmod(np.arange(jobs * rounds), rounds)
     order = np.lexsort((cols, -per_gpu))
     return _RoundTables(value, left, rows[order], cols[order], per_gpu[order] > 1e-15)
+
+
+def _round_values(
+    plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray],
+    slowdown: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``value[j, n]`` of ``_round_tables`` and the epochs n rounds progress: all that
+    ``typed_gains`` needs, without the greedy's order of offers."""
+    slopes, intercepts = segments
+    count = np.arange(plan.rounds + 1)
+    todo = np.maximum(plan.epochs - plan.progress, 0.0)
+    epoch_s = plan.mean_epoch_s if slowdown is None else plan.mean_epoch_s * slowdown
+    epochs = np.minimum(todo[:, None], plan.round_s * count[None, :] / epoch_s[:, None])
+    share = (plan.progress[:, None] + epochs) / plan.epochs[:, None]
+    utility = np.min(slopes[None, None, :] * share[:, :, None] + intercepts[None, None, :], axis=2)
+    return (priorities / (plan.num_jobs * plan.rounds))[:, None] * utility, epochs
 
 
 def _counts_at_level(
@@ -271,7 +280,20 @@ def _counts_at_level(
     """Round counts when every job's remaining time after the window must be <= ``level``: the
     minimum counts for that, then single rounds by decreasing value per GPU while they fit
     (``None`` if the minimum counts exceed the capacity)."""
-    base = np.maximum(lower, (tables.left > level + 1e-9).sum(axis=1))
+    return _counts_from_base(tables, gpus, capacity, _level_base(tables, lower, level))
+
+
+def _level_base(tables: _RoundTables, lower: np.ndarray, level: float) -> np.ndarray:
+    """The minimum round counts for every remaining time after the window to be <= ``level``
+    (at least ``lower``)."""
+    return np.maximum(lower, (tables.left > level + 1e-9).sum(axis=1))
+
+
+def _counts_from_base(
+    tables: _RoundTables, gpus: np.ndarray, capacity: int, base: np.ndarray
+) -> np.ndarray | None:
+    """``_counts_at_level`` from the minimum counts ``base``: single rounds by decreasing value
+    per GPU added while they fit (``None`` if ``base`` exceeds the capacity)."""
     spare = capacity - int(gpus @ base)
     if spare < 0:
         return None
@@ -396,6 +418,30 @@ def _subset_tables(tables: _RoundTables, jobs: np.ndarray) -> _RoundTables:
                         tables.cols[keep], tables.useful[keep])
 
 
+@dataclass(frozen=True)
+class _TypePart:
+    """One type's knapsack in the typed program: the jobs homed there (``jobs``, global
+    indices), the type's GPU-rounds, their tables, gang sizes and lower bounds."""
+
+    jobs: np.ndarray
+    capacity: int
+    tables: _RoundTables
+    gpus: np.ndarray
+    lower: np.ndarray
+    known: dict[bytes, np.ndarray | None] = field(default_factory=dict)
+    """Counts by minimum counts: a level only matters through the minimum counts it sets, and
+    most levels of the search (the remaining times of every type's jobs) set the same ones
+    for this type's jobs as another level did. The answers are not modified by the callers."""
+
+    def counts_at(self, level: float) -> np.ndarray | None:
+        """``_counts_at_level`` on this type's jobs."""
+        base = _level_base(self.tables, self.lower, level)
+        key = base.tobytes()
+        if key not in self.known:
+            self.known[key] = _counts_from_base(self.tables, self.gpus, self.capacity, base)
+        return self.known[key]
+
+
 def solve_typed_round_counts(
     plan: PlanInput, priorities: np.ndarray, segments: tuple[np.ndarray, np.ndarray],
     homes: np.ndarray, slowdown: np.ndarray, capacities: np.ndarray,
@@ -422,16 +468,16 @@ def solve_typed_round_counts(
                 int(gpus[homes == t] @ lower[homes == t]) > caps[t] for t in kinds):
             return None
     tables = _round_tables(plan, priorities, segments, slowdown)
-    parts = [(np.flatnonzero(homes == t), int(caps[t])) for t in kinds]
-    parts = [(jobs, cap, _subset_tables(tables, jobs)) for jobs, cap in parts]
+    parts = [_TypePart(jobs, int(caps[t]), _subset_tables(tables, jobs), gpus[jobs], lower[jobs])
+             for t in kinds for jobs in [np.flatnonzero(homes == t)]]
 
     def counts_at(level: float) -> np.ndarray | None:
         counts = np.zeros(plan.num_jobs, dtype=np.int64)
-        for jobs, cap, part in parts:
-            some = _counts_at_level(part, gpus[jobs], cap, lower[jobs], level)
+        for part in parts:
+            some = part.counts_at(level)
             if some is None:
                 return None
-            counts[jobs] = some
+            counts[part.jobs] = some
         return counts
 
     return _level_search(tables, plan.k, grid, counts_at)
@@ -450,8 +496,9 @@ def typed_gains(
         runnable = np.isfinite(slowdown[:, t])
         if not runnable.any():
             continue
-        tables = _round_tables(plan, priorities, segments, np.where(runnable, slowdown[:, t], 1.0))
+        value, _ = _round_values(plan, priorities, segments,
+                                 np.where(runnable, slowdown[:, t], 1.0))
         ask = asks[:, t]
-        gain = (tables.value[jobs, ask] - tables.value[:, 0]) / (plan.gpus * np.maximum(ask, 1))
+        gain = (value[jobs, ask] - value[:, 0]) / (plan.gpus * np.maximum(ask, 1))
         gains[:, t] = np.where(runnable, gain, -np.inf)
     return gains

@@ -103,21 +103,30 @@ def home_types(
     with np.errstate(invalid="ignore", divide="ignore"):
         lost = np.where(np.isfinite(next_slow), 1.0 - slowdown[rows, best_type] / next_slow, 1.0)
     regret = best_gain * np.maximum(lost, 0.0)
-    wanted = np.asarray(gpus, dtype=float)[:, None] * asks
-    size = np.asarray(counts, dtype=float) * rounds
+    wanted = (np.asarray(gpus, dtype=float)[:, None] * asks).tolist()
+    size = (np.asarray(counts, dtype=float) * rounds).tolist()
     room = size.copy()
+    # Each job's choice is among a few types: Python floats (the same IEEE operations as the
+    # arrays, one at a time) instead of a handful of array calls per job.
+    types_of = [[t for t, finite in enumerate(row) if finite]
+                for row in np.isfinite(gains).tolist()]
+    gain_rows = gains.tolist()
     homes = np.zeros(jobs, dtype=np.int64)
-    for j in np.lexsort((np.arange(jobs), -regret)):
-        runnable = np.flatnonzero(np.isfinite(gains[j]))
-        expected = gains[j, runnable] * np.minimum(wanted[j, runnable],
-                                                   np.maximum(room[runnable], 0.0))
-        if expected.max() > 0:
-            home = runnable[np.argmax(expected)]
+    for j in np.lexsort((np.arange(jobs), -regret)).tolist():
+        runnable, gain, want = types_of[j], gain_rows[j], wanted[j]
+        expected = [gain[t] * min(want[t], max(room[t], 0.0)) for t in runnable]
+        if max(expected) > 0:
+            home = runnable[_first_max(expected)]
         else:
-            home = runnable[np.argmax(room[runnable] / size[runnable])]
-        room[home] -= wanted[j, home]
+            home = runnable[_first_max([room[t] / size[t] for t in runnable])]
+        room[home] -= want[home]
         homes[j] = home
     return homes
+
+
+def _first_max(values: list[float]) -> int:
+    """The index of the largest value, the first on ties (``np.argmax``)."""
+    return max(range(len(values)), key=values.__getitem__)
 
 
 def rank_typed_rounds(
@@ -171,8 +180,9 @@ def typed_schedules(
     by_remaining = np.argsort(-remaining_s, kind="stable").tolist()
     preference = np.argsort(slowdown, axis=1, kind="stable")
     # per job, the types it can run on, fastest first (plain lists: this loop is per round)
-    options = [[int(k) for k in preference[j] if np.isfinite(slowdown[j, k])]
-               for j in range(len(gpus))]
+    options = [[k for k in order if runs[k]]
+               for order, runs in zip(preference.tolist(), np.isfinite(slowdown).tolist(),
+                                      strict=True)]
     width = [int(g) for g in gpus]
     home = [int(h) for h in homes]
     counts = [int(c) for c in type_counts]
