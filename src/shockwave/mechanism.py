@@ -5,7 +5,7 @@ splits a gang.
 
 On a cluster of several GPU types everything is keyed by (job, type), as in Gavel's
 heterogeneous round: time received per (job, type), a priority per (job, type), and a gang
-always runs on GPUs of one type (``TypedAccounting``, ``typed_priority_order``,
+always runs on GPUs of one type (``TypedAccounting``, ``selectable_pairs``,
 ``select_typed_gangs``). On one type these reduce to the single-type functions, operation for
 operation, so homogeneous runs are unchanged bit for bit."""
 
@@ -210,35 +210,6 @@ class TypedAccounting:
             accounting.reset(now_s, by_type[gpu_type])
 
 
-def typed_priority_order(
-    accounting: TypedAccounting, rates: Mapping[JobId, Mapping[str, float]]
-) -> list[tuple[JobId, str, float]]:
-    """(job, type, priority) pairs by (priority, deficit, share), highest first; ties keep
-    type order, then job order (the published sort of ``_schedule_jobs_on_workers_helper``).
-    ``rates`` gives each job's throughput per type (0 where it cannot run).
-
-    Each type's priorities are :meth:`PriorityAccounting.priorities` with that type's rates,
-    computed inline (the same operations, without a rate dictionary per type per round)."""
-    entries: list[tuple[tuple[float, float, float], JobId, str]] = []
-    append = entries.append
-    get_rates = rates.get
-    for gpu_type, acc in accounting.by_type.items():
-        worker_s, get_share, deficits = acc.worker_time_s, acc.allocation.get, acc.deficits
-        for job_id, time_s in acc.job_time_s.items():
-            share = get_share(job_id)
-            # (``not x`` is ``x == 0.0`` for a float, and true for None: a missing share or
-            # rate)
-            if not share or not get_rates(job_id, _NO_RATES).get(gpu_type, 0.0):
-                append(((0.0, deficits[job_id], 0.0 if share is None else share), job_id,
-                        gpu_type))
-                continue
-            fraction = time_s / worker_s if worker_s else 0.0
-            prio = share / fraction if fraction > 0 else share * 1e9
-            append(((prio, deficits[job_id], share), job_id, gpu_type))
-    entries.sort(key=itemgetter(0), reverse=True)
-    return [(job_id, gpu_type, key[0]) for key, job_id, gpu_type in entries]
-
-
 def selectable_pairs(
     accounting: TypedAccounting,
     rates: Mapping[JobId, Mapping[str, float]],
@@ -246,9 +217,12 @@ def selectable_pairs(
     unallocated: bool,
     zero_priority: bool,
 ) -> list[tuple[JobId, str]]:
-    """The (job, type) pairs a round may choose, in :func:`typed_priority_order`'s order:
-    those with a rate > 0 on the type, of a job with a share (or any job, ``unallocated``),
-    and of priority > 0 unless ``zero_priority`` (a work-conserving policy fills idle GPUs).
+    """The (job, type) pairs a round may choose, by (priority, deficit, share), highest first,
+    ties keeping type order, then job order (the published sort of
+    ``_schedule_jobs_on_workers_helper``); a pair's priority is its type's
+    :meth:`PriorityAccounting.priorities` with that type's rates, computed inline. Chosen: those
+    with a rate > 0 on the type, of a job with a share (or any job, ``unallocated``), and of
+    priority > 0 unless ``zero_priority`` (a work-conserving policy fills idle GPUs).
 
     The other pairs are dropped before the sort, not skipped after it: the sort is stable, so
     the pairs kept are in the same order. The pairs of priority > 0 come first; most of the

@@ -21,7 +21,6 @@ from shockwave.mechanism import (
     select_gangs,
     select_typed_gangs,
     selectable_pairs,
-    typed_priority_order,
     typed_shares,
 )
 from shockwave.model import Cluster, JobSpec
@@ -214,10 +213,13 @@ def test_on_one_type_the_typed_round_is_the_single_type_round(shares, rates, wid
     typed.reset(480.0, typed_shares(allocation, Cluster(num_gpus)))
     throughput = {j: rates[j] for j in jobs}
     order = priority_order(flat, throughput)
-    pairs = typed_priority_order(typed, {j: {"v100": rates[j]} for j in jobs})
+    typed_rates = {j: {"v100": rates[j]} for j in jobs}
+    pairs = _typed_priority_order_plain(typed, typed_rates)
     assert [(j, "v100") for j in order] == [(j, t) for j, t, _ in pairs]
     prio = flat.priorities(throughput)
     assert [prio[j] for j in order] == [p for _, _, p in pairs]
+    assert selectable_pairs(typed, typed_rates, unallocated=True, zero_priority=True) == \
+        [(j, "v100") for j in order if rates[j] > 0]
     gpus = dict(zip(jobs, widths, strict=False))
     eligible = {j: rates[j] > 0 for j in jobs}
     assert select_gangs(order, gpus, num_gpus, eligible=eligible) == select_typed_gangs(
@@ -260,8 +262,9 @@ def test_the_walk_stops_when_full_without_changing_the_choice(widths, capacity, 
 
 
 def _typed_priority_order_plain(accounting: TypedAccounting, rates: dict) -> list:
-    """``typed_priority_order`` as first written: each type's ``priorities`` from a rate
-    dictionary, keys (priority, deficit, share), one stable sort."""
+    """Every (job, type, priority) by (priority, deficit, share), highest first, as first
+    written: each type's ``priorities`` from a rate dictionary, one stable sort (the order
+    ``selectable_pairs`` keeps the selectable pairs of)."""
     entries = []
     for gpu_type, acc in accounting.by_type.items():
         prio = acc.priorities({j: by_type.get(gpu_type, 0.0) for j, by_type in rates.items()})
@@ -275,7 +278,8 @@ def _typed_priority_order_plain(accounting: TypedAccounting, rates: dict) -> lis
 @given(data=st.data())
 def test_the_inlined_typed_priorities_are_the_per_type_priorities(data) -> None:
     """Random histories (jobs added and removed, shares adopted, runs recorded, some jobs
-    without a rate or a share, ties): the same (job, type, priority) order, bit for bit."""
+    without a rate or a share, ties): the selectable pairs in the per-type priorities' order,
+    bit for bit."""
     types = ("v100", "p100", "k80")[: data.draw(st.integers(1, 3))]
     accounting = TypedAccounting(round_s=120.0, gpu_types=types)
     share = st.sampled_from([0.0, 0.25, 0.5, 1.0 / 3.0, 1.0])
@@ -297,14 +301,15 @@ def test_the_inlined_typed_priorities_are_the_per_type_priorities(data) -> None:
                 accounting.record_run(job_id, data.draw(st.sampled_from(types)),
                                       data.draw(st.sampled_from([0.0, 60.0, 120.0])))
         listed = {j: r for j, r in rates.items() if data.draw(st.booleans())}
-        assert typed_priority_order(accounting, listed) == \
-            _typed_priority_order_plain(accounting, listed)
+        assert selectable_pairs(accounting, listed, unallocated=True, zero_priority=True) == \
+            [(j, t) for j, t, _ in _typed_priority_order_plain(accounting, listed)
+             if listed.get(j, {}).get(t, 0.0) > 0]
 
 
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_the_selectable_pairs_are_the_eligible_pairs_of_the_priority_order(data) -> None:
-    """``selectable_pairs`` is ``typed_priority_order`` less the pairs the round could not
+    """``selectable_pairs`` is the per-type priority order less the pairs the round could not
     choose (no rate, no share unless ``unallocated``, priority 0 unless ``zero_priority``), in
     the same order: random histories with zero and negative shares and ties."""
     types = ("v100", "p100", "k80")[: data.draw(st.integers(1, 3))]
@@ -322,7 +327,7 @@ def test_the_selectable_pairs_are_the_eligible_pairs_of_the_priority_order(data)
                                   data.draw(st.sampled_from([0.0, 60.0, 1e300])))
     unallocated, zero_priority = data.draw(st.booleans()), data.draw(st.booleans())
     allocated = accounting.allocated_jobs()
-    want = [(j, t) for j, t, prio in typed_priority_order(accounting, rates)
+    want = [(j, t) for j, t, prio in _typed_priority_order_plain(accounting, rates)
             if rates[j][t] > 0 and (zero_priority or prio > 0)
             and (unallocated or j in allocated)]
     assert selectable_pairs(accounting, rates, unallocated=unallocated,

@@ -299,8 +299,7 @@ class RoundLoop:
                 last_end[attempt.job_id] = max(last_end.get(attempt.job_id, 0.0),
                                                min(end, boundary))
         credited = {job_id: last_end[job_id] - previous.start_s
-                    for job_id in previous.placements
-                    if last_end.get(job_id, previous.start_s) > previous.start_s}
+                    for job_id in previous.placements if job_id in last_end}
         measured = self.store.speeds(sorted(held))
         with self.store.atomic():
             for job_id, seconds in sorted(held.items()):
