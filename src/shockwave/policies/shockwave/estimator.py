@@ -21,8 +21,10 @@ def rounded_epoch_durations(duration_every_epoch: Sequence[float] | np.ndarray) 
 class EpochModel:
     """What never changes for a job: its profile reduced to the arrays the estimator needs.
 
-    ``pristine`` holds the rounded profiled epoch durations; the calibrated durations are
-    ``pristine * factor``, so every quantity below scales with one calibration factor.
+    ``pristine`` holds the profiled epoch durations, rounded to whole seconds as the reference
+    does (``rounded=True``, reference mode) or as profiled (the default mode: a real job's epochs
+    last fractions of a second, which rounding would turn into 1 s each); the calibrated durations
+    are ``pristine * factor``, so every quantity below scales with one calibration factor.
     """
 
     num_epochs: int
@@ -37,9 +39,10 @@ class EpochModel:
     @classmethod
     def from_profile(
         cls, num_epochs: int, samples_per_epoch: int, batch_sizes: Sequence[int],
-        durations: Sequence[float] | np.ndarray,
+        durations: Sequence[float] | np.ndarray, *, rounded: bool = True,
     ) -> EpochModel:
-        pristine = rounded_epoch_durations(durations)
+        pristine = (rounded_epoch_durations(durations) if rounded
+                    else np.asarray(durations, dtype=float).reshape(-1).copy())
         sizes = np.asarray(batch_sizes).astype(np.int64).reshape(-1)
         # The sizes come in runs of epochs: the distinct ones from each run's first, then each
         # epoch's by binary search (np.unique(return_inverse=True) sorts every epoch's).

@@ -251,7 +251,8 @@ class ShockwavePolicy:
             for job_id in set(self._jobs) - current:
                 del self._jobs[job_id]
             for job_id in sorted(current - set(self._jobs)):
-                self._jobs[job_id] = _new_job_state(view.jobs[job_id])
+                self._jobs[job_id] = _new_job_state(view.jobs[job_id],
+                                                    rounded=_compat(view) == "reference")
                 if self._aware(view):
                     self._jobs[job_id].typed = _typed_profile(view.jobs[job_id], view)
         index = view.round_index
@@ -558,11 +559,12 @@ def _compat(view: ClusterView) -> str:
     return getattr(view, "compat", "fixed")
 
 
-def _new_job_state(job: JobView) -> _JobState:
+def _new_job_state(job: JobView, *, rounded: bool) -> _JobState:
+    """A new job's state; its epoch durations rounded to whole seconds in reference mode only."""
     profile = job.profile
     model = EpochModel.from_profile(
         profile.num_epochs, profile.samples_per_epoch, profile.batch_size_every_epoch,
-        profile.duration_every_epoch,
+        profile.duration_every_epoch, rounded=rounded,
     )
     return _JobState(model=model, batch_size=job.batch_size)
 
