@@ -296,11 +296,18 @@ class LevelProgram:
     (the jobs' ids and the policy's :class:`BasisMemory`), the first solve starts from the last
     allocation's basis. Jobs with
     ``scale_j <= 0`` get no row (nothing is asked of them).
+
+    ``members`` (per row of ``program``, default all 1): each row stands for that many identical
+    jobs (same rates, gang width and scale), its pair variables being each member's share: a
+    pair's capacity use and efficiency weight are multiplied by the count, its job row, bounds
+    and level row are one member's. By symmetry and convexity the optima's values are the
+    per-job LP's (any optimum averaged over each class's members is one with equal shares).
     """
 
     def __init__(self, program: TypedProgram, scale: np.ndarray, *,
-                 warm: WarmStart | None = None) -> None:
+                 warm: WarmStart | None = None, members: np.ndarray | None = None) -> None:
         self.program = program
+        self._members = members
         self._scale = self._base = np.asarray(scale, dtype=float)
         self.jobs = (self._scale > 0).nonzero()[0]
         m, k = program.rates.shape
@@ -349,7 +356,7 @@ class LevelProgram:
             index, values = flat_index[:3 * size].reshape(size, 3), flat_values[:3 * size]
             values = values.reshape(size, 3)
             index[:, 0], values[:, 0] = program.job_of, 1.0
-            index[:, 1], values[:, 1] = m + program.type_of, program.gpus[program.job_of]
+            index[:, 1], values[:, 1] = m + program.type_of, self._capacity()
             index[:, 2] = num_base + level_row
             values[:, 2] = -self._weighted_rates()
             flat_index[3 * size:] = np.arange(num_base, num_base + self.jobs.size)
@@ -364,12 +371,19 @@ class LevelProgram:
         values = np.empty(index.size)
         first = starts[:size]
         index[first], values[first] = program.job_of, 1.0
-        index[first + 1], values[first + 1] = m + program.type_of, program.gpus[program.job_of]
+        index[first + 1], values[first + 1] = m + program.type_of, self._capacity()
         index[first[keep] + 2] = num_base + level_row[keep]
         values[first[keep] + 2] = -self._weighted_rates()[keep]
         index[starts[size]:] = num_base + np.arange(self.jobs.size)
         values[starts[size]:] = 1.0
         return starts, index, values
+
+    def _capacity(self) -> np.ndarray:
+        """Per pair, its type row's coefficient: ``gpus_j``, times the members of a class."""
+        program = self.program
+        if self._members is None:
+            return program.gpus[program.job_of]
+        return (program.gpus * self._members)[program.job_of]
 
     def _weighted_rates(self) -> np.ndarray:
         """Per pair, ``scale_j rates[j, t]`` at the current scales (a job without a row has
@@ -452,11 +466,13 @@ class LevelProgram:
         """``-sum_j scale_j throughput(j, X)`` as costs of the pair columns, scaled to a largest
         magnitude of 1."""
         cost = np.zeros(self.program.size + 1)
-        keep = self._keep
+        keep, weighted = self._keep, self._weighted_rates()
+        if self._members is not None:
+            weighted = weighted * self._members[self.program.job_of]
         if keep is None:
-            cost[:-1] = -self._weighted_rates()
+            cost[:-1] = -weighted
         else:
-            cost[keep] = -self._weighted_rates()[keep]
+            cost[keep] = -weighted[keep]
         cost /= max(1e-300, float(np.abs(cost).max(initial=0.0)))
         return cost
 
@@ -525,7 +541,8 @@ class LevelProgram:
     def level_duals(self) -> np.ndarray:
         """After :meth:`max_level` (or :meth:`lexicographic`: the level's own duals, not the
         combined objective's): the level rows' dual values, normalised to sum 1 (each job's
-        weight in the level's sensitivity; all 0 if no row binds)."""
+        weight in the level's sensitivity; all 0 if no row binds). With ``members``, one per
+        class: its members' duals summed."""
         duals = -self._model.row_duals()[self._model.num_rows - self.jobs.size:] \
             if self._level_row_duals is None else -self._level_row_duals
         duals = duals * self._base_of_rows / self._scale[self.jobs]  # rows as scale_j-rows
