@@ -94,19 +94,19 @@ def max_min_fairness_perf_shares(
     Raises:
         SolverError: the first LP fails (time limit, numerical trouble).
     """
-    program = TypedProgram.build(rates, gpus, counts)
-    weights = np.asarray(weights, dtype=float)
+    rates = np.asarray(rates, dtype=float)
+    gpus, weights = np.asarray(gpus, dtype=float), np.asarray(weights, dtype=float)
     members, class_of, reps = None, None, None
-    if classes:
-        reps, class_of, sizes = job_classes(program.rates, program.gpus, weights)
-        if len(reps) < program.rates.shape[0]:
+    if classes:  # (by the rates as given: alike there, alike where runnable)
+        reps, class_of, sizes = job_classes(rates, gpus, weights)
+        if len(reps) < rates.shape[0]:
             members = np.array(sizes, dtype=float)
-            program = TypedProgram.build(program.rates[reps], program.gpus[reps], program.counts)
-            weights = weights[reps]
+            rates, gpus, weights = rates[reps], gpus[reps], weights[reps]
             if warm is not None:
                 warm = WarmStart(tuple(warm.ids[r] for r in reps), warm.memory)
         else:
             reps = None
+    program = TypedProgram.build(rates, gpus, counts)
     scale = _level_scale(program.rates, program.gpus, program.counts, weights)
     levels = LevelProgram(program, scale, warm=warm, members=members)
     if levels.jobs.size == 0:
@@ -125,7 +125,7 @@ def max_min_fairness_perf_shares(
         return program.unflatten(v)
     z = np.zeros(program.rates.shape)
     z[program.job_of, program.type_of] = v[: program.size]
-    return clip_feasible(z[class_of], np.asarray(gpus, dtype=float), program.counts)
+    return clip_feasible(z[class_of], gpus[class_of], program.counts)
 
 
 def job_classes(rates: np.ndarray, gpus: np.ndarray, weights: np.ndarray
