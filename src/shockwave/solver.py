@@ -250,10 +250,19 @@ class LpModel:
         """Whether a later model took over this one's HiGHS instance (see :meth:`colwise`)."""
         return self._highs is None
 
-    def solve(self) -> Solution:
-        """Solve from the current basis (none: a cold solve). The errors of :func:`solve_lp`."""
+    def solve(self, *, primal: bool = False) -> Solution:
+        """Solve from the current basis (none: a cold solve). The errors of :func:`solve_lp`.
+        ``primal``: by the primal simplex method (this solve only), the faster one where the
+        basis stays primal feasible, e.g. after a change of costs only."""
         n = self.num_cols
-        self._highs.run()
+        if primal:
+            self._highs.setOptionValue("simplex_strategy", 4)
+            try:
+                self._highs.run()
+            finally:
+                self._highs.setOptionValue("simplex_strategy", 1)
+        else:
+            self._highs.run()
         status = self._highs.getModelStatus()
         done = self._core.HighsModelStatus
         self._basis_is_current = self._from_basis and self._factored and status == done.kOptimal

@@ -224,10 +224,19 @@ class BasisMemory:
 
     def __init__(self) -> None:
         self._last: tuple[np.ndarray, np.ndarray, LpModel] | None = None
+        self._frozen: tuple[np.ndarray, np.ndarray] | None = None
 
     def remember(self, col_labels: np.ndarray, row_labels: np.ndarray, model: LpModel) -> None:
         """Keep ``model``, whose basis (read when next recalled) is the one to start from."""
         self._last = (col_labels, row_labels, model)
+        self._frozen = None
+
+    def freeze(self) -> None:
+        """Start the next allocation from the remembered model's basis as it is now, not from
+        the one its later solves leave (e.g. OSSP's largest level, whose LP the next
+        allocation solves first, rather than its tie-break's)."""
+        if self._last is not None and not self._last[2].released:
+            self._frozen = self._last[2].basis()
 
     @property
     def model(self) -> LpModel | None:
@@ -239,10 +248,10 @@ class BasisMemory:
         """The remembered statuses of these labels; a new column starts nonbasic at its lower
         bound (0), a new row basic (its slack), as in a cold start. ``None`` before the first
         :meth:`remember` (or when that model lost its HiGHS instance to a later one)."""
-        if self._last is None or self._last[2].released:
+        if self._last is None or (self._frozen is None and self._last[2].released):
             return None
         old_cols, old_rows, model = self._last
-        col_status, row_status = model.basis()
+        col_status, row_status = model.basis() if self._frozen is None else self._frozen
         return (_carry(old_cols, col_status, col_labels, AT_LOWER),
                 _carry(old_rows, row_status, row_labels, BASIC))
 
@@ -336,6 +345,7 @@ class LevelProgram:
         upper = np.empty(size + 1)
         upper.fill(1.0)
         upper[size] = np.inf
+        self._memory = None if warm is None else warm.memory
         self._model = LpModel.colwise(np.zeros(size + 1), self._columns(level_row, num_base),
                                       b_ub, lower=np.zeros(size + 1), upper=upper, reuse=reuse)
         self._carried: tuple[np.ndarray, np.ndarray] | None = carried
@@ -413,12 +423,13 @@ class LevelProgram:
         rows = np.concatenate([ids * 4, np.arange(k) * 4 + 2, ids[self.jobs] * 4 + 1])
         return cols, rows
 
-    def _solve(self) -> np.ndarray:
+    def _solve(self, *, primal: bool = False) -> np.ndarray:
         self._level_row_duals = None
         if self._carried is not None:  # the first solve starts from the last allocation's basis
             self._model.warm_start(*self._carried)
             self._carried = None
-        return self._model.solve().x
+            primal = False
+        return self._model.solve(primal=primal).x
 
     def max_level(self) -> tuple[float, np.ndarray]:
         """The largest level and shares achieving it (the pair values); ``inf`` and no shares
@@ -431,6 +442,12 @@ class LevelProgram:
         self._model.set_bounds(self.program.size, 0.0, np.inf)
         v = self._solve()
         return float(v[-1]), v[: self.program.size]
+
+    def keep_basis(self) -> None:
+        """The policy's next allocation starts from the basis of this program's last solve
+        (:meth:`BasisMemory.freeze`), whatever later solves leave."""
+        if self._memory is not None:
+            self._memory.freeze()
 
     def lexicographic(self) -> tuple[float, np.ndarray] | None:
         """:meth:`max_level`, then :meth:`most_efficient` at that level exactly, from one
@@ -476,13 +493,15 @@ class LevelProgram:
         cost /= max(1e-300, float(np.abs(cost).max(initial=0.0)))
         return cost
 
-    def most_efficient(self, floor: float) -> np.ndarray:
+    def most_efficient(self, floor: float, *, primal: bool = False) -> np.ndarray:
         """Shares (pair values) maximising ``sum_j scale_j throughput(j, X)`` with every row's
         ``scale_j throughput(j, X) >= floor``. Raises ``InfeasibleError`` when no shares reach
-        the floor, ``SolverError`` as :meth:`max_level`."""
+        the floor, ``SolverError`` as :meth:`max_level`. ``primal``: by the primal simplex
+        method (the caller knows the last solve's basis to be feasible at this floor, e.g. a
+        floor at most :meth:`max_level`'s level just found: only the costs change then)."""
         self._model.set_costs(self._efficiency_cost())
         self._model.set_bounds(self.program.size, float(floor), np.inf)
-        return self._solve()[: self.program.size]
+        return self._solve(primal=primal)[: self.program.size]
 
     def level_at(self, scale: np.ndarray) -> tuple[float, np.ndarray] | None:
         """After :meth:`max_level` (or a certified :meth:`lexicographic`: its basis is optimal

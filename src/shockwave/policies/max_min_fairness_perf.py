@@ -118,7 +118,7 @@ def max_min_fairness_perf_shares(
         else:
             level, first = levels.max_level()
             try:
-                v = levels.most_efficient(level * (1.0 - LEVEL_SLACK))
+                v = levels.most_efficient(level * (1.0 - LEVEL_SLACK), primal=True)
             except SolverError:
                 v = first
     if reps is None:

@@ -71,15 +71,15 @@ def min_total_duration_perf(
     scale = np.divide(1.0, steps, out=np.zeros(steps.shape), where=steps > 0)
     levels = LevelProgram(program, scale, warm=warm)
 
-    def attempt(horizon_s: float) -> np.ndarray | None:
+    def attempt(horizon_s: float, *, primal: bool = False) -> np.ndarray | None:
         try:
-            return levels.shares(levels.most_efficient(1.0 / horizon_s))
+            return levels.shares(levels.most_efficient(1.0 / horizon_s, primal=primal))
         except InfeasibleError:
             return None
 
     shortcut = _replayed_horizon(levels)
-    if shortcut is not None:
-        found = attempt(shortcut)
+    if shortcut is not None:  # (1 / shortcut <= the level just found: only the costs change)
+        found = attempt(shortcut, primal=True)
         if found is not None:
             return shortcut, found
     return bisect_horizon(attempt)
@@ -102,6 +102,7 @@ def _replayed_horizon(levels: LevelProgram) -> float | None:
             y, _ = levels.max_level()
         except SolverError:
             return None
+        levels.keep_basis()  # (the next allocation's first LP is this one)
         if not (np.isfinite(y) and y > 0):
             return None
         t_star = 1.0 / y
