@@ -253,18 +253,21 @@ class LpModel:
     def solve(self, *, primal: bool = False) -> Solution:
         """Solve from the current basis (none: a cold solve). The errors of :func:`solve_lp`.
         ``primal``: by the primal simplex method (this solve only), the faster one where the
-        basis stays primal feasible, e.g. after a change of costs only."""
+        basis stays primal feasible, e.g. after a change of costs only; should it end neither
+        optimal nor infeasible, the dual simplex runs on from where it stopped."""
         n = self.num_cols
+        done = self._core.HighsModelStatus
         if primal:
             self._highs.setOptionValue("simplex_strategy", 4)
             try:
                 self._highs.run()
             finally:
                 self._highs.setOptionValue("simplex_strategy", 1)
+            if self._highs.getModelStatus() not in (done.kOptimal, done.kInfeasible):
+                self._highs.run()
         else:
             self._highs.run()
         status = self._highs.getModelStatus()
-        done = self._core.HighsModelStatus
         self._basis_is_current = self._from_basis and self._factored and status == done.kOptimal
         self._basic = self._statuses_read = self._basic_pick = None
         if status == done.kOptimal:
