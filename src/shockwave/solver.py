@@ -132,6 +132,10 @@ _ROW_MOVE = np.array([0.0, 0.0, -1.0, 0.0, 0.0])
 """The same for a ``<=`` row, whose slack sits at its upper bound when nonbasic."""
 _DUAL_TOLERANCE = 1e-7
 """HiGHS's default dual feasibility tolerance."""
+_PRIMAL_OPTIMALITY = 1e-10
+"""The dual feasibility tolerance of a primal simplex run (:meth:`LpModel.solve`): at the
+default, the primal simplex stopped up to ~1e-7 (relative) short of the optimum, where the dual
+simplex from the same basis reached it to 1e-15."""
 
 
 class LpModel:
@@ -259,10 +263,12 @@ class LpModel:
         done = self._core.HighsModelStatus
         if primal:
             self._highs.setOptionValue("simplex_strategy", 4)
+            self._highs.setOptionValue("dual_feasibility_tolerance", _PRIMAL_OPTIMALITY)
             try:
                 self._highs.run()
             finally:
                 self._highs.setOptionValue("simplex_strategy", 1)
+                self._highs.setOptionValue("dual_feasibility_tolerance", _DUAL_TOLERANCE)
             if self._highs.getModelStatus() not in (done.kOptimal, done.kInfeasible):
                 self._highs.run()
         else:
