@@ -132,6 +132,10 @@ _ROW_MOVE = np.array([0.0, 0.0, -1.0, 0.0, 0.0])
 """The same for a ``<=`` row, whose slack sits at its upper bound when nonbasic."""
 _DUAL_TOLERANCE = 1e-7
 """HiGHS's default dual feasibility tolerance."""
+_PRIMAL_OPTIMALITY = 1e-10
+"""The dual feasibility tolerance of a primal simplex run (:meth:`LpModel.solve`): at the
+default, the primal simplex stopped up to ~1e-7 (relative) short of the optimum, where the dual
+simplex from the same basis reached it to 1e-15."""
 
 
 class LpModel:
@@ -250,12 +254,26 @@ class LpModel:
         """Whether a later model took over this one's HiGHS instance (see :meth:`colwise`)."""
         return self._highs is None
 
-    def solve(self) -> Solution:
-        """Solve from the current basis (none: a cold solve). The errors of :func:`solve_lp`."""
+    def solve(self, *, primal: bool = False) -> Solution:
+        """Solve from the current basis (none: a cold solve). The errors of :func:`solve_lp`.
+        ``primal``: by the primal simplex method (this solve only), the faster one where the
+        basis stays primal feasible, e.g. after a change of costs only; should it end neither
+        optimal nor infeasible, the dual simplex runs on from where it stopped."""
         n = self.num_cols
-        self._highs.run()
-        status = self._highs.getModelStatus()
         done = self._core.HighsModelStatus
+        if primal:
+            self._highs.setOptionValue("simplex_strategy", 4)
+            self._highs.setOptionValue("dual_feasibility_tolerance", _PRIMAL_OPTIMALITY)
+            try:
+                self._highs.run()
+            finally:
+                self._highs.setOptionValue("simplex_strategy", 1)
+                self._highs.setOptionValue("dual_feasibility_tolerance", _DUAL_TOLERANCE)
+            if self._highs.getModelStatus() not in (done.kOptimal, done.kInfeasible):
+                self._highs.run()
+        else:
+            self._highs.run()
+        status = self._highs.getModelStatus()
         self._basis_is_current = self._from_basis and self._factored and status == done.kOptimal
         self._basic = self._statuses_read = self._basic_pick = None
         if status == done.kOptimal:

@@ -147,3 +147,44 @@ def test_on_one_type_it_solves_the_homogeneous_program(problem, weights) -> None
     assert (gpus * x[:, 0] / w).min() == pytest.approx((gpus * homogeneous / w).min(), rel=1e-6)
     if counts[0] / w.sum() <= (gpus / w).min():
         assert x[:, 0] == pytest.approx(homogeneous, rel=1e-6, abs=1e-9)
+
+
+@st.composite
+def duplicated_problems(draw):
+    """A small heterogeneous instance whose jobs come in classes of identical ones (same rates
+    row, gang width and weight), shuffled."""
+    k = draw(st.integers(2, 3))
+    counts = np.array(draw(st.lists(st.integers(1, 6), min_size=k, max_size=k)), dtype=float)
+    kinds = draw(st.integers(1, 4))
+    rows, gpus, weights = [], [], []
+    for _ in range(kinds):
+        rate = draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.7, 3.0]), min_size=k, max_size=k))
+        width, weight = draw(st.sampled_from([1, 2, 4])), draw(st.sampled_from([1.0, 2.0]))
+        for _ in range(draw(st.integers(1, 4))):
+            rows.append(rate)
+            gpus.append(width)
+            weights.append(weight)
+    order = np.array(draw(st.permutations(range(len(rows)))))
+    return (np.array(rows)[order], np.array(gpus, dtype=float)[order], counts,
+            np.array(weights)[order])
+
+
+@settings(max_examples=100, deadline=None)
+@given(problem=duplicated_problems())
+def test_the_class_lp_reaches_the_per_job_optimum(problem) -> None:
+    """Identical jobs solved as one class (the default) reach the per-job LP's level and summed
+    efficiency, each member gets the same shares, and the shares meet every job's and every
+    type's capacity."""
+    rates, gpus, counts, weights = problem
+    by_class = max_min_fairness_perf_shares(rates, gpus, counts, weights)
+    per_job = max_min_fairness_perf_shares(rates, gpus, counts, weights, classes=False)
+    assert_typed_feasible(by_class, runnable_rates(rates, gpus, counts), gpus, counts)
+    a = _levels(by_class, rates, gpus, counts, weights)
+    b = _levels(per_job, rates, gpus, counts, weights)
+    if b.size:
+        assert a.min() == pytest.approx(b.min(), rel=1e-7, abs=1e-9)
+        assert a.sum() == pytest.approx(b.sum(), rel=1e-7, abs=1e-9)
+    key = np.column_stack([rates, gpus, weights])
+    for j in range(len(rates)):
+        same = (key == key[j]).all(axis=1)
+        assert np.abs(by_class[same] - by_class[j]).max() <= 1e-12

@@ -173,3 +173,14 @@ def test_the_replay_on_the_hand_solved_cases(rates, steps) -> None:
     want = _bisected_with_one_lp_per_step(rates, np.ones(2), np.array([1, 1]), steps)
     assert got[0] == want[0]
     np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_a_long_job_gets_no_horizon_short_of_its_own_time() -> None:
+    """One job of 54,692 steps at 0.1 steps/s: nothing finishes it before 546,920 s. With its
+    row as ``throughput / rem >= y`` (y ~ 1.8e-6), HiGHS's absolute feasibility tolerance (1e-7)
+    let shares pass for the bisection's 531,297 s, 3 % short (found by the property test above);
+    the rows are now held in units of a lower bound on the horizon (``_horizon_unit``)."""
+    rates = np.array([[0.0, 0.0], [0.0, 0.1]])
+    horizon, x = min_total_duration_perf(rates, np.ones(2), np.ones(2), np.array([0.0, 54692.0]))
+    assert horizon >= 546920.0
+    assert x[1].tolist() == [0.0, 1.0]

@@ -156,7 +156,11 @@ def _makespan_s(result: SimResult) -> float:
 # the agnostic finish-time fairness's worst rho thus depends on how float ties break (2.442 or
 # 1.940), and is now better than the aware policy's 2.008: the case is too small to show that
 # policy's gain, which the 36:36:36 table of bench_hetero_policies.py shows (9.82 -> 4.33);
-# its pins are kept, its comparison is not asserted here.
+# its pins are kept, its comparison is not asserted here. Min total duration's vertices moved
+# when its next allocation came to start from the largest level's basis (BasisMemory.freeze) and
+# its tie-break to run the primal simplex (29,319.3 -> 29,281.7 s), and again when its rows came
+# to be held in horizon units (_horizon_unit), back to 29,319.3 s; each time every allocation
+# kept the horizon and the summed rate of a cold solve (to 6e-16).
 PINNED = [
     ("max_min_fairness", _worst_share, True, (0.7474757011196281, 0.7791914061161066)),
     ("finish_time_fairness", _worst_rho, None, (1.9403158961146392, 2.00810952963887)),

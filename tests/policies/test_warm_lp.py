@@ -93,6 +93,39 @@ def test_any_carried_basis_is_only_a_start(lp, data) -> None:
                                                     rel=1e-9, abs=1e-9)
 
 
+@settings(max_examples=60, deadline=None)
+@given(first=packing_lps(), data=st.data())
+def test_a_primal_resolve_after_new_costs_matches_a_cold_solve(first, data) -> None:
+    """New costs leave the last basis primal feasible: the primal simplex from there (one
+    solve) reaches the cold optimum, and later solves are by the dual simplex again."""
+    a, b, c = first
+    model = _model(a, b, c)
+    model.solve()
+    c2 = np.array(data.draw(st.lists(st.floats(0.1, 10.0), min_size=c.size, max_size=c.size)))
+    model.set_costs(-c2)
+    primal = model.solve(primal=True)
+    assert primal.objective == pytest.approx(_model(a, b, c2).solve().objective,
+                                             rel=1e-9, abs=1e-9)
+    assert np.all(a @ primal.x <= b + 1e-7)
+    assert model._highs.getOptionValue("simplex_strategy")[1] == 1
+
+
+def test_a_frozen_memory_recalls_the_basis_of_that_moment() -> None:
+    """BasisMemory.freeze: the next allocation starts from the basis held at the freeze, not
+    from the one a later solve of the same model leaves."""
+    program = TypedProgram.build(np.array([[2.0, 1.0], [1.0, 3.0]]), np.ones(2), np.ones(2))
+    memory = BasisMemory()
+    levels = LevelProgram(program, np.ones(2), warm=WarmStart((0, 1), memory))
+    levels.max_level()
+    at_level = tuple(s.copy() for s in levels._model.basis())
+    levels.keep_basis()
+    levels.most_efficient(0.0)
+    labels = levels._basis_labels(np.array([0, 1]))
+    recalled = memory.recall(*labels)
+    assert recalled is not None
+    assert [r.tolist() for r in recalled] == [s.tolist() for s in at_level]
+
+
 def test_a_model_reports_infeasibility_after_a_change() -> None:
     """x <= 1 (a row) and then x >= 2 (a bound): infeasible, whatever the basis."""
     model = LpModel(np.array([1.0]), np.array([0]), np.array([0]), np.array([1.0]),

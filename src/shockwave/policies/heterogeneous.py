@@ -224,10 +224,19 @@ class BasisMemory:
 
     def __init__(self) -> None:
         self._last: tuple[np.ndarray, np.ndarray, LpModel] | None = None
+        self._frozen: tuple[np.ndarray, np.ndarray] | None = None
 
     def remember(self, col_labels: np.ndarray, row_labels: np.ndarray, model: LpModel) -> None:
         """Keep ``model``, whose basis (read when next recalled) is the one to start from."""
         self._last = (col_labels, row_labels, model)
+        self._frozen = None
+
+    def freeze(self) -> None:
+        """Start the next allocation from the remembered model's basis as it is now, not from
+        the one its later solves leave (e.g. OSSP's largest level, whose LP the next
+        allocation solves first, rather than its tie-break's)."""
+        if self._last is not None and not self._last[2].released:
+            self._frozen = self._last[2].basis()
 
     @property
     def model(self) -> LpModel | None:
@@ -239,10 +248,10 @@ class BasisMemory:
         """The remembered statuses of these labels; a new column starts nonbasic at its lower
         bound (0), a new row basic (its slack), as in a cold start. ``None`` before the first
         :meth:`remember` (or when that model lost its HiGHS instance to a later one)."""
-        if self._last is None or self._last[2].released:
+        if self._last is None or (self._frozen is None and self._last[2].released):
             return None
         old_cols, old_rows, model = self._last
-        col_status, row_status = model.basis()
+        col_status, row_status = model.basis() if self._frozen is None else self._frozen
         return (_carry(old_cols, col_status, col_labels, AT_LOWER),
                 _carry(old_rows, row_status, row_labels, BASIC))
 
@@ -296,11 +305,18 @@ class LevelProgram:
     (the jobs' ids and the policy's :class:`BasisMemory`), the first solve starts from the last
     allocation's basis. Jobs with
     ``scale_j <= 0`` get no row (nothing is asked of them).
+
+    ``members`` (per row of ``program``, default all 1): each row stands for that many identical
+    jobs (same rates, gang width and scale), its pair variables being each member's share: a
+    pair's capacity use and efficiency weight are multiplied by the count, its job row, bounds
+    and level row are one member's. By symmetry and convexity the optima's values are the
+    per-job LP's (any optimum averaged over each class's members is one with equal shares).
     """
 
     def __init__(self, program: TypedProgram, scale: np.ndarray, *,
-                 warm: WarmStart | None = None) -> None:
+                 warm: WarmStart | None = None, members: np.ndarray | None = None) -> None:
         self.program = program
+        self._members = members
         self._scale = self._base = np.asarray(scale, dtype=float)
         self.jobs = (self._scale > 0).nonzero()[0]
         m, k = program.rates.shape
@@ -329,6 +345,7 @@ class LevelProgram:
         upper = np.empty(size + 1)
         upper.fill(1.0)
         upper[size] = np.inf
+        self._memory = None if warm is None else warm.memory
         self._model = LpModel.colwise(np.zeros(size + 1), self._columns(level_row, num_base),
                                       b_ub, lower=np.zeros(size + 1), upper=upper, reuse=reuse)
         self._carried: tuple[np.ndarray, np.ndarray] | None = carried
@@ -349,7 +366,7 @@ class LevelProgram:
             index, values = flat_index[:3 * size].reshape(size, 3), flat_values[:3 * size]
             values = values.reshape(size, 3)
             index[:, 0], values[:, 0] = program.job_of, 1.0
-            index[:, 1], values[:, 1] = m + program.type_of, program.gpus[program.job_of]
+            index[:, 1], values[:, 1] = m + program.type_of, self._capacity()
             index[:, 2] = num_base + level_row
             values[:, 2] = -self._weighted_rates()
             flat_index[3 * size:] = np.arange(num_base, num_base + self.jobs.size)
@@ -364,12 +381,19 @@ class LevelProgram:
         values = np.empty(index.size)
         first = starts[:size]
         index[first], values[first] = program.job_of, 1.0
-        index[first + 1], values[first + 1] = m + program.type_of, program.gpus[program.job_of]
+        index[first + 1], values[first + 1] = m + program.type_of, self._capacity()
         index[first[keep] + 2] = num_base + level_row[keep]
         values[first[keep] + 2] = -self._weighted_rates()[keep]
         index[starts[size]:] = num_base + np.arange(self.jobs.size)
         values[starts[size]:] = 1.0
         return starts, index, values
+
+    def _capacity(self) -> np.ndarray:
+        """Per pair, its type row's coefficient: ``gpus_j``, times the members of a class."""
+        program = self.program
+        if self._members is None:
+            return program.gpus[program.job_of]
+        return (program.gpus * self._members)[program.job_of]
 
     def _weighted_rates(self) -> np.ndarray:
         """Per pair, ``scale_j rates[j, t]`` at the current scales (a job without a row has
@@ -399,12 +423,13 @@ class LevelProgram:
         rows = np.concatenate([ids * 4, np.arange(k) * 4 + 2, ids[self.jobs] * 4 + 1])
         return cols, rows
 
-    def _solve(self) -> np.ndarray:
+    def _solve(self, *, primal: bool = False) -> np.ndarray:
         self._level_row_duals = None
         if self._carried is not None:  # the first solve starts from the last allocation's basis
             self._model.warm_start(*self._carried)
             self._carried = None
-        return self._model.solve().x
+            primal = False
+        return self._model.solve(primal=primal).x
 
     def max_level(self) -> tuple[float, np.ndarray]:
         """The largest level and shares achieving it (the pair values); ``inf`` and no shares
@@ -417,6 +442,12 @@ class LevelProgram:
         self._model.set_bounds(self.program.size, 0.0, np.inf)
         v = self._solve()
         return float(v[-1]), v[: self.program.size]
+
+    def keep_basis(self) -> None:
+        """The policy's next allocation starts from the basis of this program's last solve
+        (:meth:`BasisMemory.freeze`), whatever later solves leave."""
+        if self._memory is not None:
+            self._memory.freeze()
 
     def lexicographic(self) -> tuple[float, np.ndarray] | None:
         """:meth:`max_level`, then :meth:`most_efficient` at that level exactly, from one
@@ -452,21 +483,25 @@ class LevelProgram:
         """``-sum_j scale_j throughput(j, X)`` as costs of the pair columns, scaled to a largest
         magnitude of 1."""
         cost = np.zeros(self.program.size + 1)
-        keep = self._keep
+        keep, weighted = self._keep, self._weighted_rates()
+        if self._members is not None:
+            weighted = weighted * self._members[self.program.job_of]
         if keep is None:
-            cost[:-1] = -self._weighted_rates()
+            cost[:-1] = -weighted
         else:
-            cost[keep] = -self._weighted_rates()[keep]
+            cost[keep] = -weighted[keep]
         cost /= max(1e-300, float(np.abs(cost).max(initial=0.0)))
         return cost
 
-    def most_efficient(self, floor: float) -> np.ndarray:
+    def most_efficient(self, floor: float, *, primal: bool = False) -> np.ndarray:
         """Shares (pair values) maximising ``sum_j scale_j throughput(j, X)`` with every row's
         ``scale_j throughput(j, X) >= floor``. Raises ``InfeasibleError`` when no shares reach
-        the floor, ``SolverError`` as :meth:`max_level`."""
+        the floor, ``SolverError`` as :meth:`max_level`. ``primal``: by the primal simplex
+        method (the caller knows the last solve's basis to be feasible at this floor, e.g. a
+        floor at most :meth:`max_level`'s level just found: only the costs change then)."""
         self._model.set_costs(self._efficiency_cost())
         self._model.set_bounds(self.program.size, float(floor), np.inf)
-        return self._solve()[: self.program.size]
+        return self._solve(primal=primal)[: self.program.size]
 
     def level_at(self, scale: np.ndarray) -> tuple[float, np.ndarray] | None:
         """After :meth:`max_level` (or a certified :meth:`lexicographic`: its basis is optimal
@@ -525,7 +560,8 @@ class LevelProgram:
     def level_duals(self) -> np.ndarray:
         """After :meth:`max_level` (or :meth:`lexicographic`: the level's own duals, not the
         combined objective's): the level rows' dual values, normalised to sum 1 (each job's
-        weight in the level's sensitivity; all 0 if no row binds)."""
+        weight in the level's sensitivity; all 0 if no row binds). With ``members``, one per
+        class: its members' duals summed."""
         duals = -self._model.row_duals()[self._model.num_rows - self.jobs.size:] \
             if self._level_row_duals is None else -self._level_row_duals
         duals = duals * self._base_of_rows / self._scale[self.jobs]  # rows as scale_j-rows

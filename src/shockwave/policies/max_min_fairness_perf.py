@@ -40,6 +40,7 @@ from shockwave.policies.heterogeneous import (
     TypedInputs,
     TypedProgram,
     WarmStart,
+    clip_feasible,
     runnable_rates,
 )
 from shockwave.policies.max_min_fairness import MaxMinFairness
@@ -76,6 +77,7 @@ def max_min_fairness_perf_shares(
     weights: np.ndarray,
     *,
     warm: WarmStart | None = None,
+    classes: bool = True,
 ) -> np.ndarray:
     """Shares ``X[j, t]`` that maximise ``min_j scale_j * throughput(j, X)`` (scale from
     :func:`normalised_level_scale`) under the base constraints, the most efficient such optimum:
@@ -83,23 +85,66 @@ def max_min_fairness_perf_shares(
     ``warm``, the first LP starts from the last call's basis
     (:class:`~shockwave.policies.heterogeneous.LevelProgram`).
 
+    With ``classes`` (the default), jobs with the same runnable rates, gang width and weight
+    (hence the same scale) are one LP row and share its answer equally
+    (:func:`job_classes`): the same level and efficiency as the per-job LP (symmetry and
+    convexity), in about half the variables; where the per-job optimum is not unique, identical
+    jobs now get identical shares.
+
     Raises:
         SolverError: the first LP fails (time limit, numerical trouble).
     """
+    rates = np.asarray(rates, dtype=float)
+    gpus, weights = np.asarray(gpus, dtype=float), np.asarray(weights, dtype=float)
+    members, class_of, reps = None, None, None
+    if classes:  # (by the rates as given: alike there, alike where runnable)
+        reps, class_of, sizes = job_classes(rates, gpus, weights)
+        if len(reps) < rates.shape[0]:
+            members = np.array(sizes, dtype=float)
+            rates, gpus, weights = rates[reps], gpus[reps], weights[reps]
+            if warm is not None:
+                warm = WarmStart(tuple(warm.ids[r] for r in reps), warm.memory)
+        else:
+            reps = None
     program = TypedProgram.build(rates, gpus, counts)
     scale = _level_scale(program.rates, program.gpus, program.counts, weights)
-    levels = LevelProgram(program, scale, warm=warm)
+    levels = LevelProgram(program, scale, warm=warm, members=members)
     if levels.jobs.size == 0:
-        return program.unflatten(np.zeros(program.size))
-    found = levels.lexicographic()
-    if found is not None:
-        return program.unflatten(found[1])
-    level, first = levels.max_level()
-    try:
-        best = levels.most_efficient(level * (1.0 - LEVEL_SLACK))
-    except SolverError:
-        best = first
-    return program.unflatten(best)
+        v = np.zeros(program.size)
+    else:
+        found = levels.lexicographic()
+        if found is not None:
+            v = found[1]
+        else:
+            level, first = levels.max_level()
+            try:
+                v = levels.most_efficient(level * (1.0 - LEVEL_SLACK), primal=True)
+            except SolverError:
+                v = first
+    if reps is None:
+        return program.unflatten(v)
+    z = np.zeros(program.rates.shape)
+    z[program.job_of, program.type_of] = v[: program.size]
+    return clip_feasible(z[class_of], gpus[class_of], program.counts)
+
+
+def job_classes(rates: np.ndarray, gpus: np.ndarray, weights: np.ndarray
+                ) -> tuple[list[int], list[int], list[int]]:
+    """Jobs with identical LP data (rates row, gang width, weight): each class's first job (its
+    representative, increasing), each job's class, each class's size."""
+    first: dict[tuple, int] = {}
+    reps: list[int] = []
+    sizes: list[int] = []
+    class_of: list[int] = []
+    for j, key in enumerate(zip(map(tuple, rates.tolist()), gpus.tolist(), weights.tolist(),
+                                strict=True)):
+        c = first.setdefault(key, len(reps))
+        if c == len(reps):
+            reps.append(j)
+            sizes.append(0)
+        sizes[c] += 1
+        class_of.append(c)
+    return reps, class_of, sizes
 
 
 class MaxMinFairnessPerf(MaxMinFairness):

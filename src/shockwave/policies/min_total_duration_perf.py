@@ -63,29 +63,49 @@ def min_total_duration_perf(
     horizon T are its most efficient point with ``y >= 1 / T``. Given ``warm``, the first LP
     starts from the last call's basis.
 
+    The rows are held in units of :func:`_horizon_unit` ``U``, ``U throughput(j, X) / rem_j >=
+    U y``, so that the level is at most 1 and usually not far below: HiGHS's feasibility tolerance
+    is absolute (1e-7), and against ``y`` itself (~1e-6 for a job of a week) it let shares pass
+    for a horizon 3 % short of the smallest feasible one.
+
     Raises:
         SolverError: an LP fails otherwise than by being infeasible.
     """
     program = TypedProgram.build(rates, gpus, counts)
     steps = np.where(program.runs_somewhere, np.asarray(steps, dtype=float), 0.0)
-    scale = np.divide(1.0, steps, out=np.zeros(steps.shape), where=steps > 0)
+    unit = _horizon_unit(program, steps)
+    scale = np.divide(unit, steps, out=np.zeros(steps.shape), where=steps > 0)
     levels = LevelProgram(program, scale, warm=warm)
 
-    def attempt(horizon_s: float) -> np.ndarray | None:
+    def attempt(horizon_s: float, *, primal: bool = False) -> np.ndarray | None:
         try:
-            return levels.shares(levels.most_efficient(1.0 / horizon_s))
+            return levels.shares(levels.most_efficient(unit / horizon_s, primal=primal))
         except InfeasibleError:
             return None
 
-    shortcut = _replayed_horizon(levels)
-    if shortcut is not None:
-        found = attempt(shortcut)
+    shortcut = _replayed_horizon(levels, unit)
+    if shortcut is not None:  # (1 / shortcut <= the level just found: only the costs change)
+        found = attempt(shortcut, primal=True)
         if found is not None:
             return shortcut, found
     return bisect_horizon(attempt)
 
 
-def _replayed_horizon(levels: LevelProgram) -> float | None:
+def _horizon_unit(program: TypedProgram, steps: np.ndarray) -> float:
+    """A lower bound on the smallest feasible horizon (s), the larger of the longest job's time
+    alone on its fastest type and all jobs' GPU time there spread over every GPU; 1 when no job
+    has work left. The level program's rows are held in this unit
+    (:func:`min_total_duration_perf`)."""
+    work = steps > 0
+    if not work.any():
+        return 1.0
+    alone = steps[work] / program.rates[work].max(axis=1)
+    unit = max(float(alone.max()),
+               float((alone * program.gpus[work]).sum()) / float(program.counts.sum()))
+    return unit if np.isfinite(unit) and unit > 0 else 1.0
+
+
+def _replayed_horizon(levels: LevelProgram, unit: float = 1.0) -> float | None:
     """The horizon :func:`bisect_horizon` ends on, found with one LP instead of one per step, or
     ``None`` when that shortcut cannot be trusted.
 
@@ -102,9 +122,10 @@ def _replayed_horizon(levels: LevelProgram) -> float | None:
             y, _ = levels.max_level()
         except SolverError:
             return None
+        levels.keep_basis()  # (the next allocation's first LP is this one)
         if not (np.isfinite(y) and y > 0):
             return None
-        t_star = 1.0 / y
+        t_star = unit / y  # (the rows are in units of ``unit``)
     close = False
 
     def oracle(horizon_s: float) -> bool | None:
