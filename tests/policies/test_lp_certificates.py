@@ -106,7 +106,11 @@ def test_the_lexicographic_level_program_has_the_two_lps_optima(problem, data) -
     measure = scale * effective_throughputs(program.rates, program.unflatten(v))
     reference = scale * effective_throughputs(program.rates, program.unflatten(efficient))
     assert measure[jobs].min() == pytest.approx(best, rel=1e-7, abs=1e-9)
-    assert measure.sum() == pytest.approx(reference.sum(), rel=1e-6, abs=1e-9)
+    # A share within HiGHS's primal feasibility tolerance (1e-7) of another moves a measure by up
+    # to that times the largest scaled rate: rates [[0, 139], ...] at scale 0.2 gave sums 8e-7
+    # apart (1e-6 relative), the cold tie-break's job 0 2.9e-8 of a share above the level.
+    slack = 1e-7 * float((scale[:, None] * program.rates).max(initial=0.0))
+    assert measure.sum() == pytest.approx(reference.sum(), rel=1e-6, abs=max(1e-9, slack))
 
 
 @settings(max_examples=100, deadline=None)
