@@ -74,12 +74,39 @@ class Gang:
         dist.gather_object(obj, out, dst=0)
         return out
 
-    def close(self) -> None:
-        if self.initialised:
-            import torch.distributed as dist
+    def close(self, *, wait_for_peers: bool = True, timeout_s: float = 10.0) -> None:
+        """Leave the group without racing the other ranks' exits. With ``wait_for_peers`` (a
+        stop every rank agreed on), the ranks meet in the group's store before destroying their
+        groups, so no collective is still in flight, and again after, so none exits while a
+        peer is still tearing its group down; each meeting waits at most ``timeout_s`` and a
+        peer already gone only ends the wait. Without it, a rank that exited during a peer's
+        teardown could leave that peer's gloo threads unjoined, and the peer ended in
+        ``std::terminate`` (SIGABRT, exit -6) instead of its own exit code. The store is used,
+        not a collective, because its waits time out quickly whatever the backend."""
+        if not self.initialised:
+            return
+        import torch.distributed as dist
+        from torch.distributed.distributed_c10d import _get_default_store
 
-            dist.destroy_process_group()
-            self.initialised = False
+        self.initialised = False
+        store = _get_default_store() if wait_for_peers else None
+        together = store is not None and _meet(store, "ready", self.rank, self.world_size,
+                                               timeout_s)
+        dist.destroy_process_group()
+        if together:
+            _meet(store, "left", self.rank, self.world_size, timeout_s)
+
+
+def _meet(store: Any, name: str, rank: int, world_size: int, timeout_s: float) -> bool:
+    """Wait, through ``store``, until every rank has reached ``name``; ``False`` when a peer (or
+    the store's host) is gone or does not come within ``timeout_s``."""
+    try:
+        store.set(f"shockwave/{name}/{rank}", "1")
+        store.wait([f"shockwave/{name}/{r}" for r in range(world_size)],
+                   datetime.timedelta(seconds=timeout_s))
+    except (RuntimeError, ValueError):  # DistStoreError is a RuntimeError
+        return False
+    return True
 
 
 def _cpu_threads() -> int:

@@ -562,7 +562,8 @@ class JobSession:
                      f": {outcome.message.splitlines()[0]}" if outcome.message else "")
         self._signals.restore()
         self._transport.close()
-        self.gang.close()
+        # a stop or finish every rank agreed on: leave together; after a failure, at once
+        self.gang.close(wait_for_peers=outcome.reason != "failed")
 
     def _save_final_params(self) -> None:
         if not self.is_main:

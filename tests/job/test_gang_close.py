@@ -1,0 +1,70 @@
+"""Leaving a gang's process group (``Gang.close``): the ranks meet in the group's store before
+and after destroying their groups, so none exits during a peer's teardown (which could end the
+peer in ``std::terminate``, exit -6, instead of its own exit code); a peer that is gone only
+shortens the wait."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from job_launch import gang_env
+
+from shockwave.service.backends.local import free_port
+
+pytest.importorskip("torch")
+
+RANK = """
+import os, sys, time
+from shockwave.job.dist import Gang
+from shockwave.job.env import JobEnv
+gang = Gang(JobEnv.from_environ(), device="cpu", timeout_s=30)
+gang.max([1])  # one collective, as a checkpoint's last
+mode = sys.argv[1]
+if mode == "vanish" and gang.rank == 1:
+    os._exit(3)  # gone without leaving the group
+if mode == "late" and gang.rank == 1:
+    time.sleep(1.0)
+started = time.monotonic()
+gang.close(timeout_s=float(sys.argv[2]))
+print(f"closed in {time.monotonic() - started:.2f} s", flush=True)
+sys.exit(75)
+"""
+
+
+def _gang(mode: str, timeout_s: float, tmp: Path) -> list[subprocess.Popen]:
+    port = free_port()
+    procs = []
+    for rank in (0, 1):
+        log = open(tmp / f"{mode}-rank{rank}.log", "w")  # noqa: SIM115 (closed with the test)
+        procs.append(subprocess.Popen([sys.executable, "-c", RANK, mode, str(timeout_s)],
+                                      env=gang_env(dict(os.environ), rank, port),
+                                      stdout=log, stderr=subprocess.STDOUT))
+    return procs
+
+
+def _closed_in(log: Path) -> float:
+    line = next(line for line in log.read_text().splitlines() if line.startswith("closed in"))
+    return float(line.split()[2])
+
+
+def test_ranks_leave_together_and_keep_their_exit_codes(tmp_path: Path) -> None:
+    """Rank 1 comes to close 1 s after rank 0: rank 0 waits for it (about 1 s), and both
+    exit with their own code."""
+    procs = _gang("late", 10.0, tmp_path)
+    assert [p.wait(timeout=60) for p in procs] == [75, 75]
+    assert 0.5 <= _closed_in(tmp_path / "late-rank0.log") <= 8.0
+
+
+def test_a_vanished_peer_only_shortens_the_wait(tmp_path: Path) -> None:
+    """Rank 1 exits without leaving the group: rank 0's close gives up within its 2 s timeout
+    (or at once, when the store sees the peer gone) and it still exits 75."""
+    procs = _gang("vanish", 2.0, tmp_path)
+    started = time.monotonic()
+    assert [p.wait(timeout=60) for p in procs] == [75, 3]
+    assert _closed_in(tmp_path / "vanish-rank0.log") <= 4.0
+    assert time.monotonic() - started < 60
