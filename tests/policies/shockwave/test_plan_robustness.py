@@ -24,9 +24,13 @@ import pytest
 from shockwave.policies.shockwave.estimator import EpochModel, remaining_runtime_s
 
 ROOT = Path(__file__).resolve().parents[3]
-DATA = ROOT / "tests" / "data" / "fidelity-profile"
+DATA = ROOT / "benchmarks" / "results" / "fidelity-runs" / "e"  # bench_plan_sensitivity's default
 TRACE = ROOT / "benchmarks" / "data" / "fidelity-12jobs-long.jsonl"
-PENALTY_S = "3.45"  # what that profile measured for a restart (fidelity.json)
+
+
+def _penalty_s() -> float:
+    """The restart cost that run's profile measured."""
+    return float(json.loads((DATA / "fidelity.json").read_text())["preemption_penalty_s"])
 
 
 def _simulate(table: Path, out: Path, *extra: str) -> dict[int, float]:
@@ -34,7 +38,7 @@ def _simulate(table: Path, out: Path, *extra: str) -> dict[int, float]:
         [sys.executable, "-m", "shockwave", "simulate", "--trace", str(TRACE), "--policy",
          "shockwave", "--gpus", "2", "--round-seconds", "15", "--throughputs", str(table),
          "--workload-facts", str(DATA / "profile-facts.json"), "--preemption-penalty-seconds",
-         PENALTY_S, "--json", str(out), *extra],
+         f"{_penalty_s():g}", "--json", str(out), *extra],
         check=True, capture_output=True, timeout=300)
     return {job["id"]: job["jct_s"] for job in json.loads(out.read_text())["jobs"]}
 
