@@ -132,6 +132,8 @@ _ROW_MOVE = np.array([0.0, 0.0, -1.0, 0.0, 0.0])
 """The same for a ``<=`` row, whose slack sits at its upper bound when nonbasic."""
 _DUAL_TOLERANCE = 1e-7
 """HiGHS's default dual feasibility tolerance."""
+_DUAL_SIMPLEX, _PRIMAL_SIMPLEX = 1, 4
+"""HiGHS's ``simplex_strategy`` values: the dual simplex (its default) and the primal."""
 _PRIMAL_OPTIMALITY = 1e-10
 """The dual feasibility tolerance of a primal simplex run (:meth:`LpModel.solve`): at the
 default, the primal simplex stopped up to ~1e-7 (relative) short of the optimum, where the dual
@@ -237,7 +239,7 @@ class LpModel:
         else:
             self._highs = _core._Highs()
             for option, value in (("output_flag", False), ("presolve", "on"),
-                                  ("time_limit", self._time_limit_s), ("simplex_strategy", 1)):
+                                  ("time_limit", self._time_limit_s), ("simplex_strategy", _DUAL_SIMPLEX)):
                 self._highs.setOptionValue(option, value)
         if self._highs.passModel(*model) == _core.HighsStatus.kError:
             raise SolverError(f"LP with {n} variables was rejected by HiGHS")
@@ -262,12 +264,12 @@ class LpModel:
         n = self.num_cols
         done = self._core.HighsModelStatus
         if primal:
-            self._highs.setOptionValue("simplex_strategy", 4)
+            self._highs.setOptionValue("simplex_strategy", _PRIMAL_SIMPLEX)
             self._highs.setOptionValue("dual_feasibility_tolerance", _PRIMAL_OPTIMALITY)
             try:
                 self._highs.run()
             finally:
-                self._highs.setOptionValue("simplex_strategy", 1)
+                self._highs.setOptionValue("simplex_strategy", _DUAL_SIMPLEX)
                 self._highs.setOptionValue("dual_feasibility_tolerance", _DUAL_TOLERANCE)
             if self._highs.getModelStatus() not in (done.kOptimal, done.kInfeasible):
                 self._highs.run()
