@@ -58,6 +58,7 @@ from shockwave.policies.shockwave.typed import (
     epoch_seconds_by_type,
     home_asks,
     home_types,
+    protected_homes,
     rank_typed_rounds,
     reference_samples,
     reference_type,
@@ -150,10 +151,11 @@ class _Estimates:
     type_counts: np.ndarray | None = None
     makespan_floor: np.ndarray | None = None
     """Makespan protection's lower bounds on planned epochs (``makespan_min_progress``; None when
-    off); the protected jobs (a positive bound) are placed first in the window."""
+    off); the protected jobs (a positive bound) are placed first in the window on one type, and
+    plan on their fastest type on several (``typed.protected_homes``)."""
     srpt_power: float = 0.0
     """The relaxed priorities' shortest-remaining-time power (``remaining_time_weights``; 0 in
-    reference mode and in the typed plan)."""
+    reference mode)."""
 
 
 class ShockwavePolicy:
@@ -349,10 +351,10 @@ class ShockwavePolicy:
             rounds=self.config.future_rounds, round_s=round_s, k=self.config.k,
         )
         floor = None
-        if self.config.makespan_slack > 0 and not reference and slowdown is None:
+        if self.config.makespan_slack > 0 and not reference:
             floor = makespan_min_progress(plan, self.config.makespan_slack,
                                           self.config.makespan_protect)
-        srpt = self.config.srpt_power if not reference and slowdown is None else 0.0
+        srpt = 0.0 if reference else self.config.srpt_power
         return _Estimates(job_ids, plan, np.array(fair, dtype=np.float64), now_s, share,
                           np.array(arrival, dtype=np.float64), slowdown, type_counts, floor, srpt)
 
@@ -455,6 +457,8 @@ class ShockwavePolicy:
         assert est.slowdown is not None and est.type_counts is not None
         plan = est.plan
         homes = self._homes(est, priorities)
+        if est.makespan_floor is not None:
+            homes = protected_homes(homes, est.slowdown, est.makespan_floor > 0)
         slow = est.slowdown[np.arange(plan.num_jobs), homes]
         full = est.type_counts.astype(np.int64) * plan.rounds
         capacities = full.copy()

@@ -124,6 +124,17 @@ def home_types(
     return homes
 
 
+def protected_homes(homes: np.ndarray, slowdown: np.ndarray, protected: np.ndarray
+                    ) -> np.ndarray:
+    """``homes`` with each protected job (makespan protection) on its fastest type for the jobs'
+    remaining epochs (least ``slowdown``; the first such type on ties). A protected job asks for
+    the rounds that keep it on course to finish within ``(1 + slack) H``, at its reference
+    speed; on a slower home that is more rounds than the window has, so the protection could
+    not hold. The others keep the homes ``home_types`` gave them: a fast type wanted by a
+    protected job and by others is shared by the program's own rounds and priorities."""
+    return np.where(protected, np.asarray(slowdown).argmin(axis=1), homes)
+
+
 def _first_max(values: list[float]) -> int:
     """The index of the largest value, the first on ties (``np.argmax``)."""
     return max(range(len(values)), key=values.__getitem__)
