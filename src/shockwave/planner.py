@@ -84,15 +84,14 @@ class RoundPlanner:
     def next_round(self, view: ClusterView) -> RoundPlan:
         """The placement for the round starting at ``view.now_s``."""
         if self.policy.plans_rounds:
-            chosen = self._planned_round(view)
+            chosen, gpus = self._planned_round(view)
         else:
-            chosen = self._time_share_round(view)
+            chosen, gpus = self._time_share_round(view)
         placements: dict[JobId, tuple[int, ...]] = {}
         for gpu_type in self._types:
             jobs = chosen.get(gpu_type)
             if not jobs:
                 continue
-            gpus = {j: view.jobs[j].gpus for j in jobs}
             placements.update(place_gangs(jobs, gpus, self._servers[gpu_type], self._previous))
         self._previous = placements
         return RoundPlan(round_index=view.round_index, placements=placements)
@@ -100,9 +99,10 @@ class RoundPlanner:
     def _capacity(self) -> dict[str, int]:
         return dict(self._counts)
 
-    def _planned_round(self, view: ClusterView) -> dict[str, list[JobId]]:
+    def _planned_round(self, view: ClusterView) -> tuple[dict[str, list[JobId]], dict[JobId, int]]:
         """A round-planning policy's jobs for this round (share >= 0.5), each on the fastest
-        type with room; a typed share restricts the job to the types it gives >= 0.5."""
+        type with room; a typed share restricts the job to the types it gives >= 0.5. With
+        the gang widths of the jobs it wanted, which placing the chosen ones reads."""
         shares = self.policy.allocate(view)
         wanted, allowed = [], {}
         types = self._types
@@ -118,11 +118,13 @@ class RoundPlanner:
                 wanted.append(job_id)
         gpus = {j: view.jobs[j].gpus for j in wanted}
         rates = {j: view.jobs[j].throughputs_by_type for j in wanted}
-        return fastest_types(wanted, gpus, rates, self._capacity(), allowed)
+        return fastest_types(wanted, gpus, rates, self._capacity(), allowed), gpus
 
-    def _time_share_round(self, view: ClusterView) -> dict[str, list[JobId]]:
+    def _time_share_round(self, view: ClusterView,
+                          ) -> tuple[dict[str, list[JobId]], dict[JobId, int]]:
         """Gavel's round: re-solve when due, then the (job, type) pairs it may choose by
-        priority, greedily."""
+        priority, greedily. With every job's gang width, which placing the chosen ones reads
+        (one map for every type, not one per type)."""
         accounting = self.accounting
         if self.needs_allocation and (
             view.now_s - accounting.last_reset_s >= self.config.min_reallocation_interval_s
@@ -138,8 +140,10 @@ class RoundPlanner:
                                  zero_priority=getattr(self.policy, "work_conserving", True))
         gpus = {j: job.spec.gpus for j, job in view.jobs.items()}
         selected = select_typed_gangs(pairs, gpus, self._capacity())
+        if not reference:
+            # The default mode never selects a job without a share (``unallocated`` is off).
+            return selected, gpus
         allocated = accounting.allocated_jobs()
         # The reference selects jobs that arrived after the last allocation but cannot place
-        # them, so their GPUs idle for the round (docs/simulator.md, row 4); the default mode
-        # never selects them.
-        return {t: [j for j in jobs if j in allocated] for t, jobs in selected.items()}
+        # them, so their GPUs idle for the round (docs/simulator.md, row 4).
+        return {t: [j for j in jobs if j in allocated] for t, jobs in selected.items()}, gpus
