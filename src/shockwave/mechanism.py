@@ -353,6 +353,14 @@ class ServerLayout:
     order: tuple[int, ...]
     """Every GPU id, in server order."""
     exists: frozenset[int]
+    sizes: tuple[int, ...] = field(init=False)
+    """Each server's GPU count (what a round starts with free)."""
+    largest: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        sizes = tuple(len(server) for server in self.servers)
+        object.__setattr__(self, "sizes", sizes)  # frozen: set once, here
+        object.__setattr__(self, "largest", max(sizes, default=0))
 
     @classmethod
     def of(cls, servers: Sequence[Sequence[int]]) -> ServerLayout:
@@ -370,8 +378,8 @@ class _FreeGpus:
     def __init__(self, layout: ServerLayout) -> None:
         self.servers = layout.servers
         self.server_of = layout.server_of
-        self.free = [len(server) for server in self.servers]
-        self.largest = max(self.free, default=0)
+        self.free = list(layout.sizes)
+        self.largest = layout.largest
         self.order = layout.order
         self.taken: set[int] = set()
         self.cursor = 0
@@ -417,17 +425,21 @@ def place_gangs(
     layout = servers if isinstance(servers, ServerLayout) else ServerLayout.of(servers)
     placed: dict[JobId, tuple[int, ...]] = {}
     free = _FreeGpus(layout)
-    exists = layout.exists
-    for width in sorted({gpus[j] for j in selected}, reverse=True):
-        group = [j for j in selected if gpus[j] == width]
+    exists, taken = layout.exists, free.taken
+    widths = {gpus[j] for j in selected}
+    for width in sorted(widths, reverse=True):
+        group = selected if len(widths) == 1 else [j for j in selected if gpus[j] == width]
+        others = []
         for job_id in group:
             before = previous.get(job_id)
-            if before and len(before) == width and not free.taken.intersection(before) \
+            if before and len(before) == width and taken.isdisjoint(before) \
                     and exists.issuperset(before):
                 placed[job_id] = tuple(before)
                 free.take(before)
-        for job_id in group:
-            if job_id in placed:
+            else:
+                others.append(job_id)
+        for job_id in others:
+            if job_id in placed:  # listed twice
                 continue
             ids = free.gang(width)
             if len(ids) != width:
