@@ -90,15 +90,15 @@ class ShockwaveConfig:
                                 "finite)", low=1.0, high=MAX_PRIORITY_CAP)
     makespan_slack: float = _knob(
         0.05, "number", "makespan protection: long jobs are planned enough rounds, first in the "
-        "window, to finish within (1 + this) x the present jobs' makespan bound (0: off; off in "
-        "reference mode and on several GPU types)", low=0.0, high=100.0)
+        "window (on several GPU types: on their fastest type), to finish within (1 + this) x the "
+        "present jobs' makespan bound (0: off; off in reference mode)", low=0.0, high=100.0)
     makespan_protect: float = _knob(
         0.8, "number", "makespan protection covers the jobs whose remaining time is at least "
         "this fraction of that bound", low=0.0, high=1.0)
     srpt_power: float = _knob(
         1.5, "number", "shortest-remaining-time power: the relaxed program's priorities are "
-        "multiplied by (mean R / R_j) ^ this (0: the published priorities; off in reference mode "
-        "and on several GPU types)", low=0.0, high=10.0)
+        "multiplied by (mean R / R_j) ^ this (0: the published priorities; off in reference "
+        "mode)", low=0.0, high=10.0)
 
     def validate(
         self, path: str | Path | None = None, labels: Mapping[str, str] | None = None
