@@ -65,3 +65,15 @@ def test_a_vanished_peer_only_shortens_the_wait(tmp_path: Path) -> None:
     procs = _gang("vanish", 2.0, tmp_path)
     assert [p.wait(timeout=60) for p in procs] == [75, 3]
     assert _closed_in(tmp_path / "vanish-rank0.log") < 15.0
+
+
+def test_without_torch_s_private_store_getter_the_ranks_part_without_meeting(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``distributed_c10d._get_default_store`` is private: a torch without it must not break
+    ``Gang.close``, which then skips the meetings (as before they existed)."""
+    from torch.distributed import distributed_c10d
+
+    from shockwave.job import dist
+
+    monkeypatch.delattr(distributed_c10d, "_get_default_store")
+    assert dist._default_store() is None

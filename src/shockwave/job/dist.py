@@ -86,15 +86,27 @@ class Gang:
         if not self.initialised:
             return
         import torch.distributed as dist
-        from torch.distributed.distributed_c10d import _get_default_store
 
         self.initialised = False
-        store = _get_default_store() if wait_for_peers else None
+        store = _default_store() if wait_for_peers else None
         together = store is not None and _meet(store, "ready", self.rank, self.world_size,
                                                timeout_s)
         dist.destroy_process_group()
         if together:
             _meet(store, "left", self.rank, self.world_size, timeout_s)
+
+
+def _default_store() -> Any:
+    """The default group's store, or ``None``: torch exposes it only privately
+    (``distributed_c10d._get_default_store``, there since 1.x), so a torch without it leaves
+    the ranks to part without meeting, as they did before ``Gang.close`` met them."""
+    from torch.distributed import distributed_c10d
+
+    getter = getattr(distributed_c10d, "_get_default_store", None)
+    try:
+        return None if getter is None else getter()
+    except (RuntimeError, ValueError):  # no default group (already destroyed)
+        return None
 
 
 def _meet(store: Any, name: str, rank: int, world_size: int, timeout_s: float) -> bool:
