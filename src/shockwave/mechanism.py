@@ -153,10 +153,7 @@ def shares_by_type(shares: Mapping[JobId, float | Mapping[str, float]],
     if all(type(share) is dict and share.keys() == known for share in shares.values()):
         # Every share gives every type (the typed policies' answers): turned around directly,
         # without the dict per job that ``typed_shares`` makes.
-        # Made with ``map``, not a comprehension per type: the same floats, in job order.
-        rows = list(shares.values())
-        return {t: dict(zip(shares, map(float, map(itemgetter(t), rows)), strict=True))
-                for t in types}
+        return {t: {j: float(share[t]) for j, share in shares.items()} for t in types}
     typed = typed_shares(shares, cluster)
     return {t: {j: by_type[t] for j, by_type in typed.items()} for t in types}
 

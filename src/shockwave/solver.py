@@ -239,7 +239,8 @@ class LpModel:
         else:
             self._highs = _core._Highs()
             for option, value in (("output_flag", False), ("presolve", "on"),
-                                  ("time_limit", self._time_limit_s), ("simplex_strategy", _DUAL_SIMPLEX)):
+                                  ("time_limit", self._time_limit_s),
+                                  ("simplex_strategy", _DUAL_SIMPLEX)):
                 self._highs.setOptionValue(option, value)
         if self._highs.passModel(*model) == _core.HighsStatus.kError:
             raise SolverError(f"LP with {n} variables was rejected by HiGHS")
